@@ -1,0 +1,78 @@
+package shim
+
+import (
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// forwarded are the signals an init passes on to its child. SIGKILL and
+// SIGSTOP cannot be caught; SIGCHLD is the init's own business.
+var forwarded = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1,
+	unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM, unix.SIGTSTP,
+	unix.SIGTTIN, unix.SIGTTOU, unix.SIGPWR,
+}
+
+// initMain runs a container's init: PID 1 of the container's own PID
+// namespace. Like tini (docker run --init) it starts the container's command
+// as its only direct child, forwards signals to it, reaps every orphan, and
+// exits when the child exits, reporting the child's exit status. The kernel
+// then kills whatever else is left in the namespace.
+func initMain(args []string) int {
+	if len(args) < 3 || args[1] != "--" {
+		report(Report{Err: "init: usage: podkit-init path -- argv0 [args...]"})
+		return 2
+	}
+	path, argv := args[0], args[2:]
+	// The child must not inherit the report pipe, so that the parent sees it
+	// close when the init exits.
+	unix.CloseOnExec(statusFD)
+
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGCHLD)...)
+
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return len(kv) > len(EnvMarker) && kv[:len(EnvMarker)+1] == EnvMarker+"="
+	})
+	child, err := os.StartProcess(path, argv, &os.ProcAttr{
+		Env:   env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+	})
+	if err != nil {
+		report(Report{Err: err.Error()})
+		return 127
+	}
+	report(Report{Ready: true})
+
+	for sig := range sigs {
+		if sig != unix.SIGCHLD {
+			// ESRCH means the child is already a zombie; its SIGCHLD follows.
+			_ = unix.Kill(child.Pid, sig.(syscall.Signal))
+			continue
+		}
+		code := -1
+		reapAll(func(pid int, ws unix.WaitStatus) {
+			if pid != child.Pid {
+				return
+			}
+			r := Report{Exited: true}
+			switch {
+			case ws.Signaled():
+				r.Signal = int(ws.Signal())
+				r.ExitCode = 128 + r.Signal
+			default:
+				r.ExitCode = ws.ExitStatus()
+			}
+			report(r)
+			code = r.ExitCode
+		})
+		if code >= 0 {
+			return code
+		}
+	}
+	return 1 // unreachable: sigs is never closed
+}

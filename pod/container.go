@@ -1,0 +1,338 @@
+package pod
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/proc"
+	"github.com/podkit/podkit/internal/shim"
+)
+
+// logDrainTimeout bounds how long a container's exit waits for the last of its
+// output when orphans in a shared PID namespace still hold its pipes.
+const logDrainTimeout = 250 * time.Millisecond
+
+// runContainer supervises one container until it will not run again: it
+// starts the container, waits for it, and restarts it per the restart policy
+// with the crash-loop back-off.
+func (p *Pod) runContainer(m *member) {
+	defer p.runnerFinished(m)
+	for {
+		term, ranFor, ok := p.runOnce(m)
+		if !ok {
+			return
+		}
+		p.mu.Lock()
+		if p.stopping || !p.cfg.restartPolicy.shouldRestart(term.ExitCode) {
+			p.mu.Unlock()
+			return
+		}
+		delay := m.backoff.next(p.cfg.backoff, ranFor)
+		cs := &p.status.Containers[m.index]
+		cs.LastTerminationState = ContainerState{Terminated: &term}
+		if delay > 0 {
+			msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", delay, m.spec.Name, p.name)
+			cs.State = ContainerState{Waiting: &StateWaiting{Reason: ReasonCrashLoopBackOff, Message: msg}}
+			p.emitLocked(Event{Reason: EventBackOff, Type: EventWarning, Container: m.spec.Name, Role: m.role,
+				Delay: delay, Message: "Back-off restarting failed container: " + msg})
+		}
+		p.mu.Unlock()
+		if delay > 0 {
+			t := p.clock.NewTimer(delay)
+			select {
+			case <-t.C():
+			case <-p.stopCh:
+				t.Stop()
+				return
+			}
+		}
+	}
+}
+
+// runOnce runs one instance of m to its end. ok is false if the pod was
+// stopping and nothing was started.
+func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok bool) {
+	p.mu.Lock()
+	if p.stopping {
+		p.mu.Unlock()
+		return term, 0, false
+	}
+	restart := m.lastExit != nil
+	cs := &p.status.Containers[m.index]
+	cs.State = ContainerState{Waiting: &StateWaiting{Reason: ReasonContainerCreating}}
+	if m.logs != nil {
+		m.prevLogs = m.logs
+	}
+	m.logs = newLogBuffer(p.cfg.logBufferBytes)
+	logs := m.logs
+	infraFD := p.infra.PidFD()
+	p.mu.Unlock()
+
+	inst, err := p.startInstance(m, logs, infraFD)
+
+	p.mu.Lock()
+	startedAt := p.clock.Now()
+	if restart {
+		cs.RestartCount++
+	}
+	if err != nil {
+		term = StateTerminated{ExitCode: 128, Reason: ReasonStartError, Message: err.Error(),
+			StartedAt: startedAt, FinishedAt: startedAt}
+		m.lastExit = &term
+		cs.State = ContainerState{Terminated: &term}
+		p.emitLocked(Event{Reason: EventFailed, Type: EventWarning, Container: m.spec.Name, Role: m.role,
+			ExitCode: 128, Message: "Error: " + err.Error()})
+		p.updatePhaseLocked()
+		p.mu.Unlock()
+		return term, 0, true
+	}
+	m.proc = inst.proc
+	cs.State = ContainerState{Running: &StateRunning{StartedAt: startedAt}}
+	cs.PID = inst.proc.Pid()
+	cs.Started = true
+	p.emitLocked(Event{Reason: EventStarted, Container: m.spec.Name, Role: m.role,
+		Message: fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.proc.Pid())})
+	p.setReadyLocked(m, true)
+	p.updatePhaseLocked()
+	if p.stopping {
+		// stop signalled the running containers before this one registered.
+		sig := m.spec.StopSignal
+		if p.killed {
+			sig = syscall.SIGKILL
+		}
+		p.signalLocked(m, sig, "pod is stopping")
+	}
+	p.mu.Unlock()
+
+	<-inst.proc.Done()
+	term = inst.result()
+
+	p.mu.Lock()
+	m.proc = nil
+	inst.proc.Release()
+	term.StartedAt, term.FinishedAt = startedAt, p.clock.Now()
+	m.lastExit = &term
+	cs.State = ContainerState{Terminated: &term}
+	cs.PID = 0
+	ev := Event{Reason: EventExited, Container: m.spec.Name, Role: m.role, ExitCode: term.ExitCode,
+		Signal: term.Signal, Message: fmt.Sprintf("Container %s exited with code %d", m.spec.Name, term.ExitCode)}
+	if term.Signal != 0 {
+		ev.Message = fmt.Sprintf("Container %s was killed by %s (exit code %d)", m.spec.Name, signalName(term.Signal), term.ExitCode)
+	}
+	if term.ExitCode != 0 {
+		ev.Type = EventWarning
+	}
+	p.emitLocked(ev)
+	p.setReadyLocked(m, false)
+	p.mu.Unlock()
+	return term, term.FinishedAt.Sub(startedAt), true
+}
+
+// runnerFinished records that m will not run again.
+func (p *Pod) runnerFinished(m *member) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m.finished = true
+	p.runners--
+	if p.runners == 0 {
+		close(p.runnersEnd)
+	}
+	if m.role == RoleMain {
+		p.mains--
+		if p.mains == 0 {
+			close(p.mainsEnd)
+		}
+	}
+}
+
+// instance is one run of a container's process.
+type instance struct {
+	proc     *proc.Process
+	shared   bool          // no init: the process is the command itself
+	reports  *bufio.Reader // the init's report pipe
+	pipe     *os.File
+	logsDone chan struct{} // closed when both output streams reached EOF
+}
+
+// startInstance starts m's process in the pod's namespaces. Output goes to
+// logs. Without a shared PID namespace the process is a podkit init in a new
+// PID namespace, and startInstance returns once the init has started the
+// command.
+func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance, error) {
+	c := m.spec
+	argv := append(append([]string(nil), c.Command...), c.Args...)
+	env := p.containerEnv(c)
+	path, err := lookPath(argv[0], env)
+	if err != nil {
+		return nil, err
+	}
+	dir := c.WorkingDir
+	if dir == "" {
+		dir = "/"
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	inst := &instance{shared: p.cfg.shareProcessNamespace, logsDone: make(chan struct{})}
+	var (
+		cmd            *exec.Cmd
+		join           func() error
+		statusR, statW *os.File
+	)
+	if inst.shared {
+		cmd = &exec.Cmd{Path: path, Args: argv, Env: env}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		join = proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)
+	} else {
+		if statusR, statW, err = os.Pipe(); err != nil {
+			outR.Close()
+			outW.Close()
+			errR.Close()
+			errW.Close()
+			return nil, err
+		}
+		cmd = shim.InitCommand(path, argv, env)
+		cmd.ExtraFiles = []*os.File{statW}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID}
+		join = proc.Join(infraFD, sandboxNamespaces)
+	}
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, outW, errW
+	pr, err := proc.Start(cmd, join)
+	outW.Close()
+	errW.Close()
+	if statW != nil {
+		statW.Close()
+	}
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		if statusR != nil {
+			statusR.Close()
+		}
+		return nil, err
+	}
+	inst.proc = pr
+	p.copyOutput(inst, outR, errR, logs, c)
+	if inst.shared {
+		return inst, nil
+	}
+	inst.pipe, inst.reports = statusR, bufio.NewReader(statusR)
+	line, rerr := inst.reports.ReadBytes('\n')
+	rs, perr := shim.ReadReports(line)
+	if rerr == nil && perr == nil && len(rs) == 1 && rs[0].Ready {
+		return inst, nil
+	}
+	// The init could not start the command; it has exited or is exiting.
+	<-pr.Done()
+	<-inst.logsDone
+	statusR.Close()
+	p.mu.Lock()
+	pr.Release()
+	p.mu.Unlock()
+	if len(rs) == 1 && rs[0].Err != "" {
+		return nil, errors.New(rs[0].Err)
+	}
+	return nil, fmt.Errorf("init exited before starting the command: %s", pr.State())
+}
+
+// copyOutput starts the goroutines that read the container's output.
+func (p *Pod) copyOutput(inst *instance, outR, errR *os.File, logs *logBuffer, c Container) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	p.copiers.Add(2)
+	for _, s := range []struct {
+		r      *os.File
+		stream Stream
+		tee    io.Writer
+	}{{outR, Stdout, c.Stdout}, {errR, Stderr, c.Stderr}} {
+		go func() {
+			defer p.copiers.Done()
+			defer wg.Done()
+			defer s.r.Close()
+			copyLog(s.r, s.stream, logs, s.tee, p.clock.Now)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(inst.logsDone)
+	}()
+}
+
+// result returns how the instance ended. It must be called after its
+// process is done; it waits for the process's output to be read.
+func (inst *instance) result() StateTerminated {
+	ps := inst.proc.State()
+	t := StateTerminated{ExitCode: exitCode(ps), Signal: exitSignal(ps)}
+	if inst.reports != nil {
+		rest, _ := io.ReadAll(inst.reports)
+		inst.pipe.Close()
+		rs, _ := shim.ReadReports(rest)
+		for _, r := range rs {
+			if r.Exited {
+				t.ExitCode, t.Signal = r.ExitCode, syscall.Signal(r.Signal)
+			}
+		}
+	}
+	if inst.shared {
+		select {
+		case <-inst.logsDone:
+		case <-time.After(logDrainTimeout):
+		}
+	} else {
+		<-inst.logsDone
+	}
+	t.Reason = ReasonCompleted
+	if t.ExitCode != 0 {
+		t.Reason = ReasonError
+	}
+	return t
+}
+
+// containerEnv returns the environment of c's processes.
+func (p *Pod) containerEnv(c Container) []string {
+	env := []string{"PATH=" + defaultPath, "HOSTNAME=" + p.cfg.hostname}
+	return append(env, c.Env...)
+}
+
+// lookPath finds file the way a shell would with the PATH in env (the last
+// one wins). A name containing a slash is used as it is.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		candidate := filepath.Join(dir, file)
+		if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("executable file %q not found in $PATH (%s): %w", file, path, fs.ErrNotExist)
+}

@@ -1,0 +1,87 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/proc"
+)
+
+// Exec runs cmd in the namespaces of a running container, like kubectl exec,
+// and blocks until it exits. cmd must not have been started and must not set
+// SysProcAttr. A nil cmd.Env means the container's environment; an empty
+// cmd.Dir means the container's working directory. Standard streams are
+// cmd's, as with cmd.Run.
+//
+// If ctx is done first, the process is killed and Exec returns ctx's cause
+// once it has been reaped. Otherwise Exec returns what cmd.Wait returns: nil
+// for exit status 0, an *exec.ExitError otherwise. The process is killed too
+// if the container or the pod stops, and the pod does not finish before Exec
+// has returned.
+func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
+	m := p.member(container)
+	if m == nil {
+		return fmt.Errorf("pod %q: exec: %w: %q", p.name, ErrNoContainer, container)
+	}
+	if cmd.Process != nil || cmd.SysProcAttr != nil {
+		return fmt.Errorf("pod %q: exec: cmd already started or has SysProcAttr set", p.name)
+	}
+	// Duplicate the pidfds under the lock: the originals are closed when
+	// their processes end, which may happen while this call joins them.
+	p.mu.Lock()
+	if p.stopping || m.proc == nil {
+		p.mu.Unlock()
+		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, ErrNotRunning)
+	}
+	infraFD, err1 := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
+	pidFD, err2 := unix.FcntlInt(uintptr(m.proc.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
+	p.execs.Add(1)
+	p.mu.Unlock()
+	defer p.execs.Done()
+	for _, fd := range []int{infraFD, pidFD} {
+		if fd >= 0 {
+			defer unix.Close(fd)
+		}
+	}
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("pod %q: exec: %w", p.name, err)
+	}
+
+	if cmd.Env == nil {
+		cmd.Env = p.containerEnv(m.spec)
+	}
+	if cmd.Dir == "" {
+		cmd.Dir = m.spec.WorkingDir
+	}
+	if cmd.Dir == "" {
+		cmd.Dir = "/"
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	join := func() error {
+		if p.cfg.shareProcessNamespace {
+			return proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)()
+		}
+		if err := proc.Join(infraFD, sandboxNamespaces)(); err != nil {
+			return err
+		}
+		return proc.Join(pidFD, unix.CLONE_NEWPID)()
+	}
+	pr, err := proc.Start(cmd, join)
+	if err != nil {
+		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, err)
+	}
+	defer pr.Release()
+	select {
+	case <-pr.Done():
+		return pr.Err()
+	case <-ctx.Done():
+		_ = pr.Signal(syscall.SIGKILL)
+		<-pr.Done()
+		return context.Cause(ctx)
+	}
+}

@@ -1,0 +1,176 @@
+package pod
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Stream names a standard stream of a container.
+type Stream string
+
+const (
+	Stdout Stream = "stdout"
+	Stderr Stream = "stderr"
+)
+
+// maxLogLine is the longest line kept as one entry; longer lines are split
+// into partial entries, as the CRI runtimes do.
+const maxLogLine = 16 << 10
+
+// LogEntry is one line of a container's output.
+type LogEntry struct {
+	Time   time.Time
+	Stream Stream
+	// Partial is set when the line was longer than 16 KiB, or the stream
+	// ended without a newline: Text continues in the next entry.
+	Partial bool
+	// Text is the line without its newline.
+	Text string
+}
+
+// String returns the entry in the CRI log format that the kubelet stores:
+// "<RFC3339Nano time> <stream> <F|P> <text>", without a trailing newline.
+func (e LogEntry) String() string {
+	tag := "F"
+	if e.Partial {
+		tag = "P"
+	}
+	return e.Time.UTC().Format(time.RFC3339Nano) + " " + string(e.Stream) + " " + tag + " " + e.Text
+}
+
+// ParseLogEntry parses a line in the CRI log format, as produced by
+// LogEntry.String.
+func ParseLogEntry(line string) (LogEntry, error) {
+	line = strings.TrimSuffix(line, "\n")
+	ts, rest, ok1 := strings.Cut(line, " ")
+	stream, rest, ok2 := strings.Cut(rest, " ")
+	tag, text, ok3 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || !ok3 {
+		return LogEntry{}, fmt.Errorf("pod: CRI log line %q: want \"<time> <stream> <tag> <text>\"", line)
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return LogEntry{}, fmt.Errorf("pod: CRI log line: time: %w", err)
+	}
+	if stream != string(Stdout) && stream != string(Stderr) {
+		return LogEntry{}, fmt.Errorf("pod: CRI log line: stream %q: want stdout or stderr", stream)
+	}
+	if tag != "F" && tag != "P" {
+		return LogEntry{}, fmt.Errorf("pod: CRI log line: tag %q: want F or P", tag)
+	}
+	return LogEntry{Time: t, Stream: Stream(stream), Partial: tag == "P", Text: text}, nil
+}
+
+// LogOptions selects lines for Logs.
+type LogOptions struct {
+	// Tail is the number of most recent lines to return; 0 returns every
+	// buffered line.
+	Tail int
+	// Previous selects the instance of the container before its last
+	// restart, like kubectl logs --previous.
+	Previous bool
+}
+
+// ErrNoPreviousInstance is returned by Logs with Previous set for a
+// container that has not been restarted.
+var ErrNoPreviousInstance = errors.New("pod: previous terminated container not found")
+
+// Logs returns the buffered output of the named container, both streams
+// interleaved in the order the lines were read. Each container instance keeps
+// its most recent lines up to the pod's log buffer size; the current and the
+// previous instance are kept. Logs may be called at any time from any
+// goroutine, also after the pod has finished.
+func (p *Pod) Logs(container string, opts LogOptions) ([]LogEntry, error) {
+	m := p.member(container)
+	if m == nil {
+		return nil, fmt.Errorf("pod %q: logs: %w: %q", p.name, ErrNoContainer, container)
+	}
+	if opts.Tail < 0 {
+		return nil, fmt.Errorf("pod %q: logs: tail %d: must not be negative", p.name, opts.Tail)
+	}
+	p.mu.Lock()
+	buf := m.logs
+	if opts.Previous {
+		buf = m.prevLogs
+	}
+	p.mu.Unlock()
+	if buf == nil {
+		if opts.Previous {
+			return nil, fmt.Errorf("pod %q: container %q: %w", p.name, container, ErrNoPreviousInstance)
+		}
+		return nil, nil
+	}
+	return buf.tail(opts.Tail), nil
+}
+
+// logBuffer keeps the most recent entries of one container instance, up to a
+// total size in bytes.
+type logBuffer struct {
+	mu      sync.Mutex
+	max     int
+	size    int
+	entries []LogEntry // entries[head:] is live; compacted when head grows
+	head    int
+}
+
+func newLogBuffer(max int) *logBuffer { return &logBuffer{max: max} }
+
+func (b *logBuffer) add(e LogEntry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.entries = append(b.entries, e)
+	b.size += len(e.Text)
+	for b.size > b.max && b.head < len(b.entries) {
+		b.size -= len(b.entries[b.head].Text)
+		b.entries[b.head] = LogEntry{}
+		b.head++
+	}
+	if b.head > len(b.entries)/2 {
+		b.entries = append(b.entries[:0], b.entries[b.head:]...)
+		b.head = 0
+	}
+}
+
+func (b *logBuffer) tail(n int) []LogEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	live := b.entries[b.head:]
+	if n > 0 && n < len(live) {
+		live = live[len(live)-n:]
+	}
+	return append([]LogEntry(nil), live...)
+}
+
+// copyLog reads r line by line into buf, and into tee when not nil, until r
+// ends. now stamps each line.
+func copyLog(r io.Reader, stream Stream, buf *logBuffer, tee io.Writer, now func() time.Time) {
+	br := bufio.NewReaderSize(r, maxLogLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			full := line[len(line)-1] == '\n'
+			text := line
+			if full {
+				text = line[:len(line)-1]
+			}
+			buf.add(LogEntry{Time: now(), Stream: stream, Partial: !full, Text: string(text)})
+			if tee != nil {
+				if full {
+					_, _ = tee.Write(line)
+				} else if err != bufio.ErrBufferFull {
+					_, _ = tee.Write(append(line, '\n'))
+				} else {
+					_, _ = tee.Write(line)
+				}
+			}
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package pod
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+	"k8s.io/utils/clock"
+)
+
+// An Option configures a pod in New.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	containers            []Container
+	restartPolicy         RestartPolicy
+	gracePeriod           time.Duration
+	hostname              string
+	shareProcessNamespace bool
+	backoff               Backoff
+	logger                *zap.Logger
+	clock                 clock.Clock
+	logBufferBytes        int
+}
+
+// WithContainers adds main containers to the pod, in order. It may be given
+// more than once.
+func WithContainers(cs ...Container) Option {
+	return optionFunc(func(c *config) { c.containers = append(c.containers, cs...) })
+}
+
+// WithRestartPolicy sets the pod's restart policy. Default RestartAlways.
+func WithRestartPolicy(p RestartPolicy) Option {
+	return optionFunc(func(c *config) { c.restartPolicy = p })
+}
+
+// WithTerminationGracePeriod sets how long the pod's containers have, all
+// together, to stop after their stop signal before they are killed with
+// SIGKILL. Zero kills at once. Default 30s.
+func WithTerminationGracePeriod(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.gracePeriod = d })
+}
+
+// WithHostname sets the hostname of the pod's UTS namespace. It must be a
+// DNS-1123 label. Default: the pod's name, cut to 63 characters.
+func WithHostname(h string) Option {
+	return optionFunc(func(c *config) { c.hostname = h })
+}
+
+// WithShareProcessNamespace makes all containers of the pod share one PID
+// namespace, whose PID 1 is the infra process, like Kubernetes'
+// shareProcessNamespace. By default every container has its own PID
+// namespace, with a podkit init as PID 1.
+func WithShareProcessNamespace(share bool) Option {
+	return optionFunc(func(c *config) { c.shareProcessNamespace = share })
+}
+
+// WithBackoff sets the crash-loop back-off; zero fields keep the kubelet's
+// defaults.
+func WithBackoff(b Backoff) Option {
+	return optionFunc(func(c *config) { c.backoff = b })
+}
+
+// WithLogger sets the logger for the pod's events and diagnostics. The pod
+// never calls Sync on it. Default zap.NewNop().
+func WithLogger(l *zap.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	})
+}
+
+// WithClock sets the clock used for back-off, the grace period and
+// timestamps; tests pass a fake clock. Default the real clock.
+func WithClock(clk clock.Clock) Option {
+	return optionFunc(func(c *config) {
+		if clk != nil {
+			c.clock = clk
+		}
+	})
+}
+
+// WithLogBufferSize sets how many bytes of output are kept in memory for each
+// container instance (the current one and the previous one). Default 1 MiB.
+func WithLogBufferSize(bytes int) Option {
+	return optionFunc(func(c *config) { c.logBufferBytes = bytes })
+}

@@ -1,0 +1,346 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+
+	"go.uber.org/zap"
+	"k8s.io/utils/clock"
+
+	"github.com/podkit/podkit/internal/proc"
+)
+
+// Pod is a group of host processes sharing network, IPC and UTS namespaces
+// (and optionally a PID namespace), supervised with Kubernetes' semantics.
+//
+// A Pod is created with New, started once with Run or Start, and is finished
+// when Run or Wait returns: by then every process it started has exited and
+// been reaped. Status, Logs, Subscribe and Exec are safe to call from any
+// goroutine at any time.
+type Pod struct {
+	name    string
+	cfg     config
+	log     *zap.Logger
+	clock   clock.Clock
+	members []*member
+	events  broker
+
+	mu         sync.Mutex
+	started    bool
+	status     Status
+	infra      *proc.Process
+	stopping   bool          // no more starts; set once
+	killed     bool          // the grace period is over: SIGKILL on sight
+	stopCh     chan struct{} // closed when stopping is set
+	runners    int           // container goroutines still going
+	runnersEnd chan struct{} // closed when runners drops to 0
+	mains      int           // main containers that may still run
+	mainsEnd   chan struct{} // closed when mains drops to 0
+
+	copiers sync.WaitGroup // log copying goroutines
+	execs   sync.WaitGroup // Exec calls in flight
+
+	done chan struct{} // closed when the pod has finished
+	err  error         // what Wait returns; set before done is closed
+}
+
+// member is one container of the pod and its supervision state.
+type member struct {
+	spec  Container
+	role  Role
+	index int // into Status.Containers
+
+	// Guarded by Pod.mu.
+	proc      *proc.Process // the running instance, or nil
+	logs      *logBuffer    // the current instance's output
+	prevLogs  *logBuffer    // the previous instance's output
+	lastExit  *StateTerminated
+	finished  bool // will not run again
+	backoff   backoffState
+	everStart bool
+}
+
+// New validates the pod's spec and returns a pod ready to start. The name
+// must be a DNS-1123 subdomain. An invalid spec gives an error wrapping
+// ErrInvalidSpec that names every bad field and value; nothing is started.
+func New(name string, opts ...Option) (*Pod, error) {
+	cfg := config{
+		restartPolicy:  RestartAlways,
+		gracePeriod:    DefaultGracePeriod,
+		logger:         zap.NewNop(),
+		clock:          clock.RealClock{},
+		logBufferBytes: DefaultLogBufferBytes,
+	}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	p := &Pod{
+		name:       name,
+		cfg:        cfg,
+		clock:      cfg.clock,
+		stopCh:     make(chan struct{}),
+		runnersEnd: make(chan struct{}),
+		mainsEnd:   make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	for _, c := range cfg.containers {
+		c.Command = append([]string(nil), c.Command...)
+		c.Args = append([]string(nil), c.Args...)
+		c.Env = append([]string(nil), c.Env...)
+		if c.StopSignal == 0 {
+			c.StopSignal = syscall.SIGTERM
+		}
+		p.members = append(p.members, &member{spec: c, role: RoleMain, index: len(p.members)})
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	p.cfg.backoff = cfg.backoff.withDefaults()
+	if p.cfg.hostname == "" {
+		p.cfg.hostname = hostnameFor(name)
+	}
+	p.log = cfg.logger.Named("pod").With(zap.String("pod", name))
+	p.status.Phase = PhasePending
+	for _, m := range p.members {
+		p.status.Containers = append(p.status.Containers, ContainerStatus{
+			Name:  m.spec.Name,
+			Role:  m.role,
+			State: ContainerState{Waiting: &StateWaiting{Reason: ReasonContainerCreating}},
+		})
+	}
+	return p, nil
+}
+
+// hostnameFor derives a hostname from a pod name the way the kubelet does:
+// cut to 63 characters, without trailing '-' or '.'.
+func hostnameFor(name string) string {
+	if len(name) > maxHostnameLength {
+		name = name[:maxHostnameLength]
+	}
+	return strings.TrimRight(name, "-.")
+}
+
+// Name returns the pod's name.
+func (p *Pod) Name() string { return p.name }
+
+// Hostname returns the hostname of the pod's UTS namespace.
+func (p *Pod) Hostname() string { return p.cfg.hostname }
+
+// Status returns a snapshot of the pod's status.
+func (p *Pod) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status.clone()
+}
+
+// Run starts the pod and blocks until it is terminal or ctx is done, then
+// stops it gracefully (see Start) and returns once every process of the pod
+// has exited and been reaped. It returns what Wait returns.
+func (p *Pod) Run(ctx context.Context) error {
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	return p.Wait()
+}
+
+// Start creates the pod's namespaces by starting its infra process, then
+// starts the containers in the background and returns. It blocks only while
+// the infra process starts. The pod then runs until it is terminal (every
+// main container has ended and will not be restarted) or ctx is done. When
+// ctx is done the pod is stopped: each container gets its stop signal, and
+// whatever is still alive when the termination grace period ends is killed
+// with SIGKILL. Use Wait to wait for the end.
+//
+// If Start fails nothing of the pod is left running, and Wait returns the
+// same error. Start may be called only once.
+func (p *Pod) Start(ctx context.Context) error {
+	p.mu.Lock()
+	if p.started {
+		p.mu.Unlock()
+		return fmt.Errorf("pod %q: %w", p.name, ErrAlreadyStarted)
+	}
+	p.started = true
+	p.status.StartTime = p.clock.Now()
+	for _, t := range []ConditionType{PodReadyToStartContainers, Initialized, ContainersReady, Ready} {
+		p.setConditionLocked(t, false, "", "")
+	}
+	p.emitLocked(Event{Reason: EventPodPhase, Phase: PhasePending, Message: "pod is Pending"})
+	p.mu.Unlock()
+
+	if err := p.startInfra(ctx); err != nil {
+		p.finish(err, "SandboxCreationFailed", err.Error())
+		return err
+	}
+	if err := context.Cause(ctx); ctx.Err() != nil {
+		p.mu.Lock()
+		p.stopping, p.killed = true, true
+		close(p.stopCh)
+		p.mu.Unlock()
+		p.teardownInfra()
+		err = fmt.Errorf("pod %q: start: %w", p.name, err)
+		p.finish(err, "", "")
+		return err
+	}
+
+	p.mu.Lock()
+	for _, m := range p.members {
+		p.runners++
+		if m.role == RoleMain {
+			p.mains++
+		}
+		go p.runContainer(m)
+	}
+	p.mu.Unlock()
+	go p.supervise(ctx)
+	return nil
+}
+
+// Wait blocks until the pod has finished and every process it started has
+// been reaped, and returns:
+//   - nil if the pod Succeeded;
+//   - the cause of ctx (see context.Cause) if the pod was stopped because the
+//     ctx given to Start was done;
+//   - an *ExitError for the first failed main container if the pod Failed;
+//   - an error wrapping ErrSandboxDied if the infra process died;
+//   - Start's error if Start failed.
+//
+// Wait may be called any number of times, from any goroutine.
+func (p *Pod) Wait() error {
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if !started {
+		return fmt.Errorf("pod %q: %w", p.name, ErrNotStarted)
+	}
+	<-p.done
+	return p.err
+}
+
+// Done returns a channel closed when the pod has finished, as Wait returns.
+func (p *Pod) Done() <-chan struct{} { return p.done }
+
+// supervise waits for the pod's end and tears it down.
+func (p *Pod) supervise(ctx context.Context) {
+	var (
+		err             error
+		reason, reason2 string
+	)
+	select {
+	case <-ctx.Done():
+		err = context.Cause(ctx)
+		reason2 = "pod stopped: " + err.Error()
+	case <-p.mainsEnd:
+		reason2 = "every main container has completed"
+	case <-p.infra.Done():
+		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrSandboxDied, p.infra.State())
+		reason, reason2 = "SandboxDied", err.Error()
+	}
+	p.stop(reason2)
+	p.teardownInfra()
+	p.finish(err, reason, "")
+}
+
+// stop stops every container: the stop signal first, then SIGKILL for what is
+// left when the grace period ends. It returns once every container goroutine
+// has finished.
+func (p *Pod) stop(why string) {
+	p.mu.Lock()
+	if !p.stopping {
+		p.stopping = true
+		close(p.stopCh)
+	}
+	for _, m := range p.members {
+		if m.proc != nil {
+			p.signalLocked(m, m.spec.StopSignal, why)
+		}
+	}
+	p.mu.Unlock()
+
+	grace := p.clock.NewTimer(p.cfg.gracePeriod)
+	defer grace.Stop()
+	select {
+	case <-p.runnersEnd:
+		return
+	case <-grace.C():
+	}
+	p.mu.Lock()
+	p.killed = true
+	for _, m := range p.members {
+		if m.proc != nil {
+			p.signalLocked(m, syscall.SIGKILL, "termination grace period ("+p.cfg.gracePeriod.String()+") expired")
+		}
+	}
+	p.mu.Unlock()
+	<-p.runnersEnd
+}
+
+// signalLocked sends sig to m's running process and records it.
+func (p *Pod) signalLocked(m *member, sig syscall.Signal, why string) {
+	p.emitLocked(Event{
+		Reason: EventKilling, Container: m.spec.Name, Role: m.role, Signal: sig,
+		Message: fmt.Sprintf("Stopping container %s with %s: %s", m.spec.Name, signalName(sig), why),
+	})
+	if err := m.proc.Signal(sig); err != nil {
+		p.log.Warn("signal failed", zap.String("container", m.spec.Name), zap.Error(err))
+	}
+}
+
+// finish records the pod's final state and wakes Wait. err is nil for a pod
+// that ended by itself.
+func (p *Pod) finish(err error, reason, message string) {
+	p.copiers.Wait()
+	p.execs.Wait()
+	p.mu.Lock()
+	phase := PhaseSucceeded
+	var failed *ExitError
+	for _, m := range p.members {
+		if m.role != RoleMain {
+			continue
+		}
+		t := m.lastExit
+		if t == nil || t.ExitCode != 0 {
+			phase = PhaseFailed
+			if failed == nil && t != nil {
+				failed = &ExitError{Pod: p.name, Container: m.spec.Name, ExitCode: t.ExitCode,
+					Signal: t.Signal, Reason: t.Reason, Message: t.Message}
+			}
+		}
+	}
+	if reason != "" {
+		phase = PhaseFailed
+	}
+	if err == nil && failed != nil {
+		err = failed
+	}
+	if err == nil && phase == PhaseFailed {
+		err = fmt.Errorf("pod %q: failed", p.name)
+	}
+	p.status.Reason, p.status.Message = reason, message
+	if message == "" && err != nil && phase == PhaseFailed {
+		p.status.Message = err.Error()
+	}
+	p.setPhaseLocked(phase)
+	p.err = err
+	p.mu.Unlock()
+	p.events.close()
+	close(p.done)
+}
+
+// member returns the named container, or nil.
+func (p *Pod) member(name string) *member {
+	for _, m := range p.members {
+		if m.spec.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// errorsIsPermission reports whether err says the caller lacks privileges.
+func errorsIsPermission(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES)
+}

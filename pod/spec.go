@@ -1,0 +1,207 @@
+package pod
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Container describes one process of a pod. It is plain data, like exec.Cmd:
+// the zero value of every optional field has the documented default.
+type Container struct {
+	// Name identifies the container within its pod. Required; a DNS-1123
+	// label (lower-case letters, digits and '-', at most 63 characters),
+	// unique within the pod.
+	Name string
+
+	// Command is the executable and its first arguments, like Kubernetes'
+	// command. Required. A name without a slash is looked up in the PATH of
+	// the container's environment.
+	Command []string
+	// Args follow Command on the command line, like Kubernetes' args.
+	Args []string
+	// Env holds extra environment variables as "KEY=value". The container's
+	// environment is PATH (a standard system PATH) and HOSTNAME (the pod's
+	// hostname), then Env, where a later value of a key wins. Nothing is
+	// inherited from the supervising program.
+	Env []string
+	// WorkingDir is the directory the command starts in; it must be absolute.
+	// Empty means "/".
+	WorkingDir string
+
+	// StopSignal is sent to the container to stop it gracefully. Zero means
+	// SIGTERM.
+	StopSignal syscall.Signal
+
+	// Stdout and Stderr, when not nil, receive a copy of the container's
+	// standard output and standard error, line by line, each line ending in
+	// '\n', across restarts. Each is written from one goroutine at a time;
+	// a slow writer slows the container's output down rather than losing it.
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// RestartPolicy says which exits of a container lead to a restart, as in
+// Kubernetes.
+type RestartPolicy string
+
+const (
+	// RestartAlways restarts a container whatever its exit status. The
+	// default.
+	RestartAlways RestartPolicy = "Always"
+	// RestartOnFailure restarts a container that exited with a non-zero
+	// status or was killed by a signal.
+	RestartOnFailure RestartPolicy = "OnFailure"
+	// RestartNever never restarts a container.
+	RestartNever RestartPolicy = "Never"
+)
+
+// shouldRestart reports whether a container that ended with exitCode is
+// restarted under policy.
+func (r RestartPolicy) shouldRestart(exitCode int) bool {
+	switch r {
+	case RestartNever:
+		return false
+	case RestartOnFailure:
+		return exitCode != 0
+	default:
+		return true
+	}
+}
+
+// Backoff configures the crash-loop back-off between restarts of a container.
+// The zero value of a field takes the kubelet's default.
+type Backoff struct {
+	// Initial is the delay before the second restart; the first restart is
+	// immediate. Default 10s.
+	Initial time.Duration
+	// Max caps the delay, which doubles with every restart. Default 300s.
+	Max time.Duration
+	// Reset is how long a container must run before its back-off starts
+	// over. Default 10 minutes.
+	Reset time.Duration
+}
+
+// Defaults of a pod, as in Kubernetes.
+const (
+	DefaultGracePeriod     = 30 * time.Second
+	DefaultBackoffInitial  = 10 * time.Second
+	DefaultBackoffMax      = 300 * time.Second
+	DefaultBackoffReset    = 10 * time.Minute
+	DefaultLogBufferBytes  = 1 << 20
+	defaultPath            = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	maxHostnameLength      = 63
+	maxContainerNameLength = 63
+)
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial == 0 {
+		b.Initial = DefaultBackoffInitial
+	}
+	if b.Max == 0 {
+		b.Max = DefaultBackoffMax
+	}
+	if b.Reset == 0 {
+		b.Reset = DefaultBackoffReset
+	}
+	return b
+}
+
+// validate checks everything New can check before anything starts, and
+// returns one error naming every bad field.
+func (p *Pod) validate() error {
+	var errs fieldErrors
+	for _, msg := range validation.IsDNS1123Subdomain(p.name) {
+		errs.add("name", p.name, msg)
+	}
+	if p.cfg.hostname != "" {
+		for _, msg := range validation.IsDNS1123Label(p.cfg.hostname) {
+			errs.add("hostname", p.cfg.hostname, msg)
+		}
+	}
+	switch p.cfg.restartPolicy {
+	case RestartAlways, RestartOnFailure, RestartNever:
+	default:
+		errs.add("restartPolicy", string(p.cfg.restartPolicy), `must be "Always", "OnFailure" or "Never"`)
+	}
+	if p.cfg.gracePeriod < 0 {
+		errs.add("terminationGracePeriod", p.cfg.gracePeriod.String(), "must not be negative")
+	}
+	b := p.cfg.backoff
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"backoff.initial", b.Initial}, {"backoff.max", b.Max}, {"backoff.reset", b.Reset}} {
+		if f.d < 0 {
+			errs.add(f.name, f.d.String(), "must not be negative")
+		}
+	}
+	if bd := b.withDefaults(); bd.Max < bd.Initial && b.Initial >= 0 && b.Max >= 0 {
+		errs.add("backoff.max", bd.Max.String(), "must not be less than backoff.initial ("+bd.Initial.String()+")")
+	}
+	if p.cfg.logBufferBytes < 0 {
+		errs.add("logBufferBytes", fmt.Sprint(p.cfg.logBufferBytes), "must not be negative")
+	}
+	if len(p.members) == 0 {
+		errs.add("containers", "[]", "a pod needs at least one container")
+	}
+	seen := make(map[string]bool)
+	for i, m := range p.members {
+		c := m.spec
+		field := fmt.Sprintf("containers[%d]", i)
+		if c.Name != "" {
+			field = fmt.Sprintf("container %q", c.Name)
+		}
+		switch {
+		case c.Name == "":
+			errs.add(field+".name", "", "required")
+		case seen[c.Name]:
+			errs.add(field+".name", c.Name, "duplicate container name")
+		default:
+			for _, msg := range validation.IsDNS1123Label(c.Name) {
+				errs.add(field+".name", c.Name, msg)
+			}
+		}
+		seen[c.Name] = true
+		if len(c.Command) == 0 || c.Command[0] == "" {
+			errs.add(field+".command", fmt.Sprintf("%q", c.Command), "required: podkit has no image to take a default command from")
+		}
+		for j, a := range append(append([]string(nil), c.Command...), c.Args...) {
+			if strings.IndexByte(a, 0) >= 0 {
+				errs.add(fmt.Sprintf("%s.command[%d]", field, j), a, "contains a NUL byte")
+			}
+		}
+		for j, kv := range c.Env {
+			k, _, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
+				errs.add(fmt.Sprintf("%s.env[%d]", field, j), kv, `must be "KEY=value" with a non-empty key and no NUL byte`)
+			}
+		}
+		if c.WorkingDir != "" && !filepath.IsAbs(c.WorkingDir) {
+			errs.add(field+".workingDir", c.WorkingDir, "must be an absolute path")
+		}
+		if c.StopSignal < 0 || c.StopSignal > 64 {
+			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "not a signal number (1-64)")
+		}
+	}
+	return errs.err(p.name)
+}
+
+// fieldErrors collects validation failures, each naming its field and value.
+type fieldErrors []string
+
+func (e *fieldErrors) add(field, value, msg string) {
+	*e = append(*e, fmt.Sprintf("%s: invalid value %q: %s", field, value, msg))
+}
+
+func (e fieldErrors) err(pod string) error {
+	if len(e) == 0 {
+		return nil
+	}
+	return fmt.Errorf("pod %q: %w: %s", pod, ErrInvalidSpec, strings.Join(e, "; "))
+}

@@ -198,6 +198,9 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 		join           func() error
 		statusR, statW *os.File
 	)
+	// A container in its own PID namespace dies with its init, which has a
+	// parent-death signal; a container in the pod's shared PID namespace dies
+	// with the infra, its PID 1.
 	if inst.shared {
 		cmd = &exec.Cmd{Path: path, Args: argv, Env: env}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -212,7 +215,7 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 		}
 		cmd = shim.InitCommand(path, argv, env)
 		cmd.ExtraFiles = []*os.File{statW}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
 		join = proc.Join(infraFD, sandboxNamespaces)
 	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, outW, errW

@@ -61,6 +61,8 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	if cmd.Dir == "" {
 		cmd.Dir = "/"
 	}
+	// The process joins a PID namespace whose PID 1 has a parent-death
+	// signal, so it dies with this program without one of its own.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	join := func() error {
 		if p.cfg.shareProcessNamespace {

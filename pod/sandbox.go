@@ -33,7 +33,7 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	if p.cfg.shareProcessNamespace {
 		flags |= unix.CLONE_NEWPID
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: flags}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
 	infra, err := proc.Start(cmd, nil)
 	w.Close()
 	if err != nil {

@@ -27,8 +27,16 @@ type Process struct {
 
 // Start runs join and then cmd.Start on a fresh thread, and returns once the
 // child has been executed (or has failed to be). join typically calls setns;
-// it may be nil. Start sets cmd.SysProcAttr.Pdeathsig to SIGKILL and asks for
-// a pidfd; other SysProcAttr fields are the caller's.
+// it may be nil. Start asks for a pidfd; the other SysProcAttr fields are the
+// caller's.
+//
+// Set SysProcAttr.Pdeathsig only for a child that stays in the caller's PID
+// namespace or becomes PID 1 of a new one. For a child whose parent is outside
+// its PID namespace getppid returns 0, and Go's start-up check of the parent
+// (getppid() != parent) makes such a child kill itself at once; PID 1 of a new
+// namespace survives only because the kernel does not deliver a signal sent by
+// an init to itself. Children that join an existing PID namespace die with its
+// PID 1 instead.
 //
 // The thread then waits for the child, so the child's exit status is collected
 // without polling; Done is closed when it has been. The caller must not call
@@ -38,7 +46,6 @@ func Start(cmd *exec.Cmd, join func() error) (*Process, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	p := &Process{cmd: cmd, pidfd: -1, done: make(chan struct{})}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	cmd.SysProcAttr.PidFD = &p.pidfd
 	started := make(chan error, 1)
 	go thread.Run(func() {

@@ -35,11 +35,8 @@ func initMain(args []string) int {
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGCHLD)...)
 
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return len(kv) > len(EnvMarker) && kv[:len(EnvMarker)+1] == EnvMarker+"="
-	})
 	child, err := os.StartProcess(path, argv, &os.ProcAttr{
-		Env:   env,
+		Env:   childEnv(),
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
 	})
 	if err != nil {

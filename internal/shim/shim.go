@@ -74,12 +74,23 @@ func InitCommand(path string, argv, env []string) *exec.Cmd {
 }
 
 func helper(arg0 string, args, env []string) *exec.Cmd {
-	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: append([]string{arg0}, args...),
-		Env:  append(append([]string(nil), env...), EnvMarker+"="+arg0),
+	env = append(append([]string(nil), env...), EnvMarker+"="+arg0)
+	if raceEnv != "" {
+		env = append(env, raceEnv)
 	}
-	return cmd
+	return &exec.Cmd{Path: "/proc/self/exe", Args: append([]string{arg0}, args...), Env: env}
+}
+
+// childEnv returns the helper's environment without what helper added.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, EnvMarker+"=") || (raceEnv != "" && kv == raceEnv) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }
 
 // report writes r to the report pipe. Errors are ignored: a parent that

@@ -1,0 +1,283 @@
+package pod_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// helperEnv selects a helper program in the test binary, used as a
+// container's command where the tests need more than sh offers.
+const helperEnv = "PODKIT_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	if h := os.Getenv(helperEnv); h != "" {
+		os.Exit(runHelper(h, os.Args[1:]))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func runHelper(name string, args []string) int {
+	switch name {
+	case "listen": // listen ADDR: greet every connection with the hostname
+		ln, err := net.Listen("tcp", args[0])
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		fmt.Println("listening")
+		host, _ := os.Hostname()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return 1
+			}
+			fmt.Fprintf(c, "hello from %s\n", host)
+			c.Close()
+		}
+	case "dial": // dial ADDR: print the greeting, retrying for a while
+		var err error
+		for range 100 {
+			var c net.Conn
+			if c, err = net.Dial("tcp", args[0]); err == nil {
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				fmt.Print(line)
+				return 0
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		fmt.Println("dial:", err)
+		return 1
+	case "dial-once": // dial-once ADDR: exit 0 if a connection succeeds
+		c, err := net.DialTimeout("tcp", args[0], time.Second)
+		if err != nil {
+			fmt.Println("dial:", err)
+			return 1
+		}
+		c.Close()
+		return 0
+	case "supervisor": // supervisor SHARED: run a pod, print its PIDs, block
+		return runSupervisor(args[0] == "true")
+	case "newpod": // newpod: run a pod and print the error
+		p, err := pod.New("unprivileged", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+		if err == nil {
+			err = p.Run(context.Background())
+		}
+		fmt.Println(err)
+		return 0
+	}
+	fmt.Println("unknown helper", name)
+	return 2
+}
+
+// runSupervisor runs a pod whose containers double-fork a daemon, prints the
+// host PIDs of the infra and the containers, and blocks until killed.
+func runSupervisor(shared bool) int {
+	p, err := pod.New("orphaned",
+		pod.WithShareProcessNamespace(shared),
+		pod.WithContainers(
+			pod.Container{Name: "a", Command: []string{"sh", "-c", "(sleep 1000 &); exec sleep 1000"}},
+			pod.Container{Name: "b", Command: []string{"sleep", "1000"}},
+		))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	events := p.Subscribe(context.Background())
+	if err := p.Start(context.Background()); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	started := 0
+	for ev := range events {
+		if ev.Reason == pod.EventStarted && ev.Role == pod.RoleMain {
+			started++
+		}
+		if started == 2 {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the daemon fork
+	st := p.Status()
+	pids := []string{fmt.Sprint(st.InfraPID)}
+	for _, c := range st.Containers {
+		pids = append(pids, fmt.Sprint(c.PID))
+	}
+	fmt.Println(strings.Join(pids, " "))
+	select {}
+}
+
+// helperCommand returns a container command running the named helper.
+func helperCommand(t testing.TB, name string, args ...string) ([]string, []string) {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	return append([]string{exe}, args...), []string{helperEnv + "=" + name}
+}
+
+// requireRoot skips a test that needs root, unless CI=true, where a missing
+// prerequisite fails the run.
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("this test needs root; CI runs as root")
+	}
+	t.Skip("needs root")
+}
+
+// requireTool skips a test when a command is missing, unless CI=true.
+func requireTool(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is missing; the test command installs it", name)
+	}
+	t.Skipf("%s not installed", name)
+}
+
+// recorder collects a pod's events and lets a test wait for a state.
+type recorder struct {
+	t      testing.TB
+	p      *pod.Pod
+	ch     <-chan pod.Event
+	events []pod.Event
+	unseen []pod.Event // given back by unread
+}
+
+// unread gives the last event back, for the next until to see again.
+func (r *recorder) unread() {
+	last := r.events[len(r.events)-1]
+	r.events = r.events[:len(r.events)-1]
+	r.unseen = append(r.unseen, last)
+}
+
+func record(t testing.TB, p *pod.Pod) *recorder {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return &recorder{t: t, p: p, ch: p.Subscribe(ctx)}
+}
+
+// until reads events until cond holds for the latest event, and returns it.
+func (r *recorder) until(what string, cond func(pod.Event) bool) pod.Event {
+	r.t.Helper()
+	for len(r.unseen) > 0 {
+		ev := r.unseen[0]
+		r.unseen = r.unseen[1:]
+		r.events = append(r.events, ev)
+		if cond(ev) {
+			return ev
+		}
+	}
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev, ok := <-r.ch:
+			if !ok {
+				r.t.Fatalf("event stream ended waiting for %s; events:\n%s", what, r)
+			}
+			r.events = append(r.events, ev)
+			if cond(ev) {
+				return ev
+			}
+		case <-timeout:
+			r.t.Fatalf("timed out waiting for %s; events:\n%s", what, r)
+		}
+	}
+}
+
+// rest reads the remaining events until the stream closes.
+func (r *recorder) rest() {
+	r.t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev, ok := <-r.ch:
+			if !ok {
+				return
+			}
+			r.events = append(r.events, ev)
+		case <-timeout:
+			r.t.Fatalf("timed out waiting for the end of events; events:\n%s", r)
+		}
+	}
+}
+
+func (r *recorder) String() string {
+	var b strings.Builder
+	for _, ev := range r.events {
+		fmt.Fprintf(&b, "  %s %s/%s %s\n", ev.Reason, ev.Role, ev.Container, ev.Message)
+	}
+	return b.String()
+}
+
+// reasons lists "reason container" for the recorded events that match keep.
+func (r *recorder) reasons(keep func(pod.Event) bool) []string {
+	var out []string
+	for _, ev := range r.events {
+		if keep == nil || keep(ev) {
+			out = append(out, strings.TrimSpace(ev.Reason+" "+ev.Container))
+		}
+	}
+	return out
+}
+
+func isReason(reason, container string) func(pod.Event) bool {
+	return func(ev pod.Event) bool { return ev.Reason == reason && ev.Container == container }
+}
+
+func isPhase(ph pod.Phase) func(pod.Event) bool {
+	return func(ev pod.Event) bool { return ev.Reason == pod.EventPodPhase && ev.Phase == ph }
+}
+
+// startPod creates and starts a pod whose context is cancelled, and which
+// is waited for, at the end of the test.
+func startPod(t testing.TB, name string, opts ...pod.Option) (*pod.Pod, *recorder, context.CancelFunc) {
+	t.Helper()
+	requireRoot(t)
+	p, err := pod.New(name, opts...)
+	require.NoError(t, err)
+	rec := record(t, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, p.Start(ctx))
+	t.Cleanup(func() {
+		cancel()
+		_ = p.Wait()
+	})
+	return p, rec, cancel
+}
+
+// logText returns the container's buffered output lines.
+func logText(t testing.TB, p *pod.Pod, container string, opts pod.LogOptions) []string {
+	t.Helper()
+	entries, err := p.Logs(container, opts)
+	require.NoError(t, err)
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, e.Text)
+	}
+	return lines
+}
+
+// waitLogs waits until the container has written at least n lines.
+func waitLogs(t testing.TB, p *pod.Pod, container string, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return len(logText(t, p, container, pod.LogOptions{})) >= n
+	}, 20*time.Second, 5*time.Millisecond, "container %q wrote fewer than %d lines", container, n)
+}

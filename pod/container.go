@@ -182,6 +182,11 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 	if dir == "" {
 		dir = "/"
 	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("working directory: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("working directory %q: not a directory", dir)
+	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, err

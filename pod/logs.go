@@ -160,12 +160,9 @@ func copyLog(r io.Reader, stream Stream, buf *logBuffer, tee io.Writer, now func
 			}
 			buf.add(LogEntry{Time: now(), Stream: stream, Partial: !full, Text: string(text)})
 			if tee != nil {
-				if full {
-					_, _ = tee.Write(line)
-				} else if err != bufio.ErrBufferFull {
-					_, _ = tee.Write(append(line, '\n'))
-				} else {
-					_, _ = tee.Write(line)
+				_, _ = tee.Write(line)
+				if !full && err != bufio.ErrBufferFull {
+					_, _ = tee.Write([]byte{'\n'}) // the stream ended mid-line
 				}
 			}
 		}

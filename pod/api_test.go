@@ -1,0 +1,360 @@
+package pod_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/pod"
+)
+
+func TestNewRejectsBadSpecs(t *testing.T) {
+	ok := pod.Container{Name: "app", Command: []string{"true"}}
+	tests := []struct {
+		name string
+		pod  string
+		opts []pod.Option
+		want []string // every fragment must appear in the error
+	}{
+		{"no containers", "p", nil, []string{"containers", "at least one container"}},
+		{"bad pod name", "Bad_Name", []pod.Option{pod.WithContainers(ok)}, []string{`name: invalid value "Bad_Name"`}},
+		{"empty pod name", "", []pod.Option{pod.WithContainers(ok)}, []string{`name: invalid value ""`}},
+		{"bad hostname", "p", []pod.Option{pod.WithContainers(ok), pod.WithHostname("no.dots")}, []string{`hostname: invalid value "no.dots"`}},
+		{"missing container name", "p", []pod.Option{pod.WithContainers(pod.Container{Command: []string{"true"}})}, []string{"containers[0].name", "required"}},
+		{"bad container name", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "App", Command: []string{"true"}})}, []string{`container "App".name: invalid value "App"`}},
+		{"duplicate names", "p", []pod.Option{pod.WithContainers(ok, ok)}, []string{`container "app".name: invalid value "app": duplicate`}},
+		{"no command", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app"})}, []string{`container "app".command`, "required"}},
+		{"empty command", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{""}})}, []string{`container "app".command`}},
+		{"NUL in args", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"echo"}, Args: []string{"a\x00b"}})}, []string{`container "app".command[1]`, "NUL"}},
+		{"bad env", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}, Env: []string{"NOVALUE"}})}, []string{`container "app".env[0]: invalid value "NOVALUE"`}},
+		{"relative workingDir", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}, WorkingDir: "tmp"})}, []string{`workingDir: invalid value "tmp": must be an absolute path`}},
+		{"bad stop signal", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}, StopSignal: 99})}, []string{`stopSignal: invalid value "99"`}},
+		{"bad restart policy", "p", []pod.Option{pod.WithContainers(ok), pod.WithRestartPolicy("Sometimes")}, []string{`restartPolicy: invalid value "Sometimes"`}},
+		{"negative grace", "p", []pod.Option{pod.WithContainers(ok), pod.WithTerminationGracePeriod(-time.Second)}, []string{`terminationGracePeriod: invalid value "-1s"`}},
+		{"negative backoff", "p", []pod.Option{pod.WithContainers(ok), pod.WithBackoff(pod.Backoff{Initial: -1})}, []string{`backoff.initial: invalid value "-1ns"`}},
+		{"max below initial", "p", []pod.Option{pod.WithContainers(ok), pod.WithBackoff(pod.Backoff{Initial: time.Minute, Max: time.Second})}, []string{`backoff.max: invalid value "1s"`}},
+		{"negative log buffer", "p", []pod.Option{pod.WithContainers(ok), pod.WithLogBufferSize(-1)}, []string{`logBufferBytes: invalid value "-1"`}},
+		{"two problems at once", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "x"}), pod.WithRestartPolicy("x")}, []string{"restartPolicy", `container "x".command`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := pod.New(tt.pod, tt.opts...)
+			require.Error(t, err)
+			assert.Nil(t, p)
+			assert.ErrorIs(t, err, pod.ErrInvalidSpec)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	long := strings.Repeat("a", 62) + "-b"
+	p, err := pod.New(long, pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}}))
+	require.NoError(t, err)
+	assert.Equal(t, strings.Repeat("a", 62), p.Hostname(), "cut to 63 characters without the trailing '-'")
+	st := p.Status()
+	assert.Equal(t, pod.PhasePending, st.Phase)
+	require.Len(t, st.Containers, 1)
+	assert.Equal(t, pod.ReasonContainerCreating, st.Containers[0].State.Waiting.Reason)
+	assert.Equal(t, pod.RoleMain, st.Containers[0].Role)
+	assert.ErrorIs(t, p.Wait(), pod.ErrNotStarted)
+}
+
+func TestStartTwice(t *testing.T) {
+	p, _, _ := startPod(t, "twice", pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	assert.ErrorIs(t, p.Start(context.Background()), pod.ErrAlreadyStarted)
+	assert.ErrorIs(t, p.Run(context.Background()), pod.ErrAlreadyStarted)
+}
+
+func TestJobLifecycle(t *testing.T) {
+	p, rec, _ := startPod(t, "job",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(
+			pod.Container{Name: "a", Command: []string{"sh", "-c", "sleep 0.1"}},
+			pod.Container{Name: "b", Command: []string{"sh", "-c", "sleep 0.2"}},
+		))
+	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
+	require.NoError(t, p.Wait())
+	rec.rest()
+	phases := rec.reasons(func(ev pod.Event) bool { return ev.Reason == pod.EventPodPhase })
+	assert.Equal(t, []string{"PodPhase", "PodPhase", "PodPhase"}, phases)
+	var seen []pod.Phase
+	for _, ev := range rec.events {
+		if ev.Reason == pod.EventPodPhase {
+			seen = append(seen, ev.Phase)
+		}
+		assert.Equal(t, "job", ev.Pod)
+		assert.False(t, ev.Time.IsZero())
+	}
+	assert.Equal(t, []pod.Phase{pod.PhasePending, pod.PhaseRunning, pod.PhaseSucceeded}, seen)
+	assert.Equal(t, []string{"Started", "Exited"}, rec.reasons(func(ev pod.Event) bool {
+		return ev.Role == pod.RoleInfra
+	}))
+	assert.Less(t, index(rec, pod.EventExited, "a"), index(rec, pod.EventExited, "b"))
+
+	st := p.Status()
+	for _, c := range st.Containers {
+		require.NotNil(t, c.State.Terminated, c.Name)
+		assert.Equal(t, pod.ReasonCompleted, c.State.Terminated.Reason)
+		assert.False(t, c.State.Terminated.StartedAt.After(c.State.Terminated.FinishedAt))
+		assert.False(t, c.Ready)
+		assert.Zero(t, c.PID)
+	}
+	ready, _ := st.Condition(pod.Ready)
+	assert.False(t, ready.Status)
+	sandbox, _ := st.Condition(pod.PodReadyToStartContainers)
+	assert.False(t, sandbox.Status)
+	assert.Zero(t, st.InfraPID)
+}
+
+func index(r *recorder, reason, container string) int {
+	for i, ev := range r.events {
+		if ev.Reason == reason && ev.Container == container {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestReadyConditions(t *testing.T) {
+	p, rec, _ := startPod(t, "ready", pod.WithContainers(
+		pod.Container{Name: "a", Command: []string{"sleep", "1000"}},
+		pod.Container{Name: "b", Command: []string{"sleep", "1000"}},
+	))
+	ev := rec.until("pod ready", func(ev pod.Event) bool { return ev.Reason == pod.EventReady && ev.Container == "" })
+	assert.True(t, ev.Ready)
+	st := p.Status()
+	for _, ct := range []pod.ConditionType{pod.PodReadyToStartContainers, pod.Initialized, pod.ContainersReady, pod.Ready} {
+		c, ok := st.Condition(ct)
+		require.True(t, ok, ct)
+		assert.True(t, c.Status, ct)
+	}
+	for _, c := range st.Containers {
+		assert.True(t, c.Ready)
+		assert.True(t, c.Started)
+		assert.NotNil(t, c.State.Running)
+		assert.NotZero(t, c.PID)
+	}
+	b, _ := st.Container("b")
+	require.NoError(t, syscall.Kill(b.PID, syscall.SIGKILL))
+	ev = rec.until("pod unready", func(ev pod.Event) bool { return ev.Reason == pod.EventReady && ev.Container == "" })
+	assert.False(t, ev.Ready)
+	assert.Contains(t, ev.Message, "[b]")
+}
+
+func TestStartError(t *testing.T) {
+	p, rec, _ := startPod(t, "starterr",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(
+			pod.Container{Name: "missing", Command: []string{"no-such-command-anywhere"}},
+			pod.Container{Name: "baddir", Command: []string{"true"}, WorkingDir: "/no/such/dir"},
+		))
+	rec.until("failed", isPhase(pod.PhaseFailed))
+	var exitErr *pod.ExitError
+	require.ErrorAs(t, p.Wait(), &exitErr)
+	assert.Equal(t, pod.ReasonStartError, exitErr.Reason)
+	st := p.Status()
+	missing, _ := st.Container("missing")
+	assert.Equal(t, 128, missing.State.Terminated.ExitCode)
+	assert.Contains(t, missing.State.Terminated.Message, `"no-such-command-anywhere" not found`)
+	baddir, _ := st.Container("baddir")
+	assert.Equal(t, pod.ReasonStartError, baddir.State.Terminated.Reason)
+	assert.Contains(t, baddir.State.Terminated.Message, "/no/such/dir")
+	assert.Equal(t, 2, len(rec.reasons(func(ev pod.Event) bool { return ev.Reason == pod.EventFailed })))
+}
+
+func TestEnvironmentAndWorkingDir(t *testing.T) {
+	p, rec, _ := startPod(t, "env",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithHostname("envhost"),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c"},
+			Args:       []string{`echo "$HOSTNAME $GREETING $PATH $HOME"; pwd`},
+			Env:        []string{"GREETING=hi", "GREETING=hello"},
+			WorkingDir: "/tmp"}))
+	rec.until("done", isPhase(pod.PhaseSucceeded))
+	_ = p.Wait()
+	assert.Equal(t, []string{"envhost hello /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ", "/tmp"},
+		logText(t, p, "c", pod.LogOptions{}))
+}
+
+func TestLogs(t *testing.T) {
+	var tee bytes.Buffer
+	long := strings.Repeat("x", 20000)
+	p, rec, _ := startPod(t, "logs",
+		pod.WithRestartPolicy(pod.RestartOnFailure),
+		pod.WithContainers(pod.Container{Name: "c", Stdout: &tee, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")},
+			Command: []string{"sh", "-c", `echo out1; echo err1 >&2; echo out2; printf '` + long + `\n'; printf tail; ` +
+				`if [ -e "$F" ]; then exit 0; fi; touch "$F"; exit 1`}}))
+	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
+	require.NoError(t, p.Wait())
+
+	cur, err := p.Logs("c", pod.LogOptions{})
+	require.NoError(t, err)
+	prev, err := p.Logs("c", pod.LogOptions{Previous: true})
+	require.NoError(t, err)
+	// Each instance logs the same lines.
+	for _, entries := range [][]pod.LogEntry{cur, prev} {
+		var out, errs []string
+		for _, e := range entries {
+			if e.Stream == pod.Stderr {
+				errs = append(errs, e.Text)
+			} else {
+				out = append(out, e.Text)
+			}
+		}
+		assert.Equal(t, []string{"err1"}, errs)
+		require.Len(t, out, 5)
+		assert.Equal(t, []string{"out1", "out2"}, out[:2])
+		assert.Equal(t, long[:16384], out[2], "long lines split at 16 KiB")
+		assert.Equal(t, long[16384:], out[3])
+		assert.Equal(t, "tail", out[4])
+	}
+	tail, err := p.Logs("c", pod.LogOptions{Tail: 1})
+	require.NoError(t, err)
+	require.Len(t, tail, 1)
+
+	var partial []bool
+	for _, e := range cur {
+		if e.Stream == pod.Stdout {
+			partial = append(partial, e.Partial)
+		}
+	}
+	assert.Equal(t, []bool{false, false, true, false, true}, partial)
+
+	// The CRI format round-trips.
+	for _, e := range cur {
+		line := e.String()
+		assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z (stdout|stderr) [FP] `, line)
+		back, err := pod.ParseLogEntry(line + "\n")
+		require.NoError(t, err)
+		assert.True(t, e.Time.Equal(back.Time))
+		back.Time = e.Time
+		assert.Equal(t, e, back)
+	}
+	assert.Equal(t, strings.Repeat("out1\nout2\n"+long+"\ntail\n", 2), tee.String())
+
+	_, err = p.Logs("nope", pod.LogOptions{})
+	assert.ErrorIs(t, err, pod.ErrNoContainer)
+	_, err = p.Logs("c", pod.LogOptions{Tail: -1})
+	assert.Error(t, err)
+}
+
+func TestLogsPrevious(t *testing.T) {
+	p, rec, _ := startPod(t, "prev",
+		pod.WithRestartPolicy(pod.RestartOnFailure),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
+			`if [ -e "$F" ]; then echo second; exit 0; fi; touch "$F"; echo first; exit 1`}, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")}}))
+	_, err := p.Logs("c", pod.LogOptions{Previous: true})
+	assert.ErrorIs(t, err, pod.ErrNoPreviousInstance)
+	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
+	assert.Equal(t, []string{"second"}, logText(t, p, "c", pod.LogOptions{}))
+	assert.Equal(t, []string{"first"}, logText(t, p, "c", pod.LogOptions{Previous: true}))
+	c, _ := p.Status().Container("c")
+	assert.Equal(t, 1, c.RestartCount)
+	assert.Equal(t, 1, c.LastTerminationState.Terminated.ExitCode)
+}
+
+func TestParseLogEntryErrors(t *testing.T) {
+	for _, line := range []string{"", "nonsense", "2026-01-01T00:00:00Z stdout", "yesterday stdout F x",
+		"2026-01-01T00:00:00Z stdin F x", "2026-01-01T00:00:00Z stdout X x"} {
+		_, err := pod.ParseLogEntry(line)
+		assert.Error(t, err, line)
+	}
+}
+
+func TestExec(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ownPID", true: "sharedPID"}[shared], func(t *testing.T) {
+			p, rec, _ := startPod(t, "exec",
+				pod.WithShareProcessNamespace(shared),
+				pod.WithHostname("exechost"),
+				pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}, WorkingDir: "/tmp", Env: []string{"X=1"}}))
+			rec.until("running", isPhase(pod.PhaseRunning))
+
+			var out bytes.Buffer
+			cmd := exec.Command("sh", "-c", `echo "$(hostname) $X $(pwd)"; exit 3`)
+			cmd.Stdout = &out
+			err := p.Exec(context.Background(), "c", cmd)
+			var exitErr *exec.ExitError
+			require.ErrorAs(t, err, &exitErr)
+			assert.Equal(t, 3, exitErr.ExitCode())
+			assert.Equal(t, "exechost 1 /tmp\n", out.String())
+			c, _ := p.Status().Container("c")
+			assert.NotEqual(t, namespaceOf(t, os.Getpid(), "net"), namespaceOf(t, c.PID, "net"))
+
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			err = p.Exec(ctx, "c", exec.Command("sleep", "1000"))
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+			assert.ErrorIs(t, p.Exec(context.Background(), "nope", exec.Command("true")), pod.ErrNoContainer)
+			started := exec.Command("true")
+			started.SysProcAttr = &syscall.SysProcAttr{}
+			assert.Error(t, p.Exec(context.Background(), "c", started))
+		})
+	}
+}
+
+func TestExecNotRunning(t *testing.T) {
+	p, rec, _ := startPod(t, "exec-done",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(
+			pod.Container{Name: "done", Command: []string{"true"}},
+			pod.Container{Name: "running", Command: []string{"sleep", "1000"}}))
+	rec.until("done exited", isReason(pod.EventExited, "done"))
+	err := p.Exec(context.Background(), "done", exec.Command("true"))
+	assert.ErrorIs(t, err, pod.ErrNotRunning)
+}
+
+// TestUnprivileged runs a pod as an unprivileged user: it must fail with one
+// clear error and leave nothing behind.
+func TestUnprivileged(t *testing.T) {
+	requireRoot(t)
+	dir, err := os.MkdirTemp("", "podkit-unpriv")
+	require.NoError(t, err)
+	defer os.RemoveAll(dir)
+	require.NoError(t, os.Chmod(dir, 0o755))
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	data, err := os.ReadFile(exe)
+	require.NoError(t, err)
+	bin := filepath.Join(dir, "pod.test")
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+
+	cmd := exec.Command(bin)
+	cmd.Env = []string{helperEnv + "=newpod"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	before := len(allPIDs(t))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), `pod "unprivileged": creating the pod's namespaces (net, uts, ipc) needs root or CAP_SYS_ADMIN: fork/exec /proc/self/exe: operation not permitted`)
+	assert.LessOrEqual(t, len(allPIDs(t)), before+2)
+}
+
+func TestExitErrorMessages(t *testing.T) {
+	tests := []struct {
+		err  pod.ExitError
+		want string
+	}{
+		{pod.ExitError{Pod: "p", Container: "c", ExitCode: 2, Reason: pod.ReasonError}, `pod "p": container "c": exited with code 2`},
+		{pod.ExitError{Pod: "p", Container: "c", ExitCode: 137, Signal: syscall.SIGKILL, Reason: pod.ReasonOOMKilled}, `pod "p": container "c": killed by signal 9 (SIGKILL) (OOMKilled)`},
+		{pod.ExitError{Pod: "p", Container: "c", ExitCode: 128, Reason: pod.ReasonStartError, Message: "boom"}, `pod "p": container "c": failed to start (StartError): boom`},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.err.Error())
+	}
+	var target *pod.ExitError
+	assert.True(t, errors.As(error(&tests[0].err), &target))
+}

@@ -1,41 +1,145 @@
-// Command hellopod runs a demo pod: a web server and a client in one pod. They
-// share the pod's loopback and hostname, which the host cannot reach.
+// Command hellopod runs a demo pod of two containers: a web server listening
+// on the pod's own loopback, and a client that fetches from it a few times.
+// Both see the pod's hostname; the host cannot reach the server. The pod's
+// events and the containers' output are printed as they happen.
+//
+// Run it as root:
+//
+//	sudo go run ./examples/hellopod [-duration 10s]
+//
+// It runs until Ctrl-C, or for -duration, then stops the pod gracefully.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/podkit/podkit/pod"
 )
 
+// roleEnv tells a re-executed copy of this program which container it is.
+const roleEnv = "HELLOPOD_ROLE"
+
 func main() {
+	switch os.Getenv(roleEnv) {
+	case "server":
+		serve()
+		return
+	case "client":
+		os.Exit(fetch())
+	}
+	duration := flag.Duration("duration", 0, "stop the pod after this long (0: run until interrupted)")
+	flag.Parse()
+	if err := run(*duration, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hellopod:", err)
+		os.Exit(1)
+	}
+}
+
+func run(duration time.Duration, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	p, err := pod.New("hello",
-		pod.WithContainers(
-			pod.Container{Name: "server", Command: []string{"sh", "-c", "echo server on $(hostname); exec sleep 100"}, Stdout: os.Stdout},
-			pod.Container{Name: "client", Command: []string{"sh", "-c", "echo client pid $$; sleep 1; exit 3"}, Stdout: os.Stdout},
-		),
-		pod.WithTerminationGracePeriod(2*time.Second),
-	)
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+		return err
+	}
+	var mu sync.Mutex // one writer for events and output
+	prefixed := func(name string) io.Writer { return &prefixWriter{mu: &mu, prefix: name + " | ", w: out} }
+	p, err := pod.New("hellopod",
+		pod.WithRestartPolicy(pod.RestartOnFailure),
+		pod.WithTerminationGracePeriod(5*time.Second),
+		pod.WithContainers(
+			pod.Container{Name: "server", Command: []string{self}, Env: []string{roleEnv + "=server"},
+				Stdout: prefixed("server"), Stderr: prefixed("server")},
+			pod.Container{Name: "client", Command: []string{self}, Env: []string{roleEnv + "=client"},
+				Stdout: prefixed("client"), Stderr: prefixed("client")},
+		))
+	if err != nil {
+		return err
 	}
 	events := p.Subscribe(context.Background())
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for ev := range events {
-			fmt.Printf("%s %-8s %-8s %s\n", ev.Time.Format("15:04:05.000"), ev.Reason, ev.Container, ev.Message)
+			mu.Lock()
+			fmt.Fprintf(out, "%s event  | %-8s %-7s %s\n", ev.Time.Format("15:04:05.000"), ev.Reason, ev.Role, ev.Message)
+			mu.Unlock()
 		}
 	}()
+	fmt.Fprintln(out, "starting pod hellopod; press Ctrl-C to stop it")
 	err = p.Run(ctx)
-	fmt.Println("run:", err)
-	fmt.Printf("%+v\n", p.Status().Phase)
+	<-done
+	fmt.Fprintf(out, "pod hellopod finished: phase %s\n", p.Status().Phase)
+	if ctx.Err() != nil {
+		return nil // stopped on request
+	}
+	return err
+}
+
+// serve is the server container: it answers on the pod's loopback, and
+// shuts down cleanly on SIGTERM, so the pod ends Succeeded.
+func serve() {
+	host, _ := os.Hostname()
+	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello from %s\n", host)
+	})}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		fmt.Println("SIGTERM: shutting down")
+		_ = srv.Shutdown(context.Background())
+	}()
+	fmt.Println("listening on 127.0.0.1:8080 inside the pod")
+	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+}
+
+// fetch is the client container: three requests over the pod's loopback.
+// It exits non-zero while the server is not up yet, and the restart policy
+// OnFailure brings it back.
+func fetch() int {
+	for i := 0; i < 3; i++ {
+		time.Sleep(300 * time.Millisecond)
+		resp, err := http.Get("http://127.0.0.1:8080/")
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("got %q\n", strings.TrimSpace(string(body)))
+	}
+	return 0
+}
+
+// prefixWriter writes each line with a prefix, holding mu.
+type prefixWriter struct {
+	mu     *sync.Mutex
+	prefix string
+	w      io.Writer
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := fmt.Fprintf(p.w, "%s %s%s", time.Now().Format("15:04:05.000"), p.prefix, b)
+	return len(b), err
 }

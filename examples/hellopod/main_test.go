@@ -1,0 +1,37 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(roleEnv) {
+	case "server":
+		serve()
+		return
+	case "client":
+		os.Exit(fetch())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func TestDemo(t *testing.T) {
+	if os.Geteuid() != 0 && os.Getenv("CI") != "true" {
+		t.Skip("needs root")
+	}
+	var out strings.Builder
+	require.NoError(t, run(3*time.Second, &out))
+	got := out.String()
+	assert.Contains(t, got, `client | got "hello from hellopod"`)
+	assert.Equal(t, 3, strings.Count(got, `got "hello from hellopod"`), got)
+	assert.Contains(t, got, "Exited   main    Container client exited with code 0")
+	assert.Contains(t, got, "server | SIGTERM: shutting down")
+	assert.Contains(t, got, "pod hellopod finished: phase Succeeded")
+}

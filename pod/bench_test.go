@@ -1,0 +1,220 @@
+package pod_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// benchContainer is the command every container of the start benchmark runs,
+// for podkit and the shell baseline alike: it says "up" once it runs.
+var benchContainer = []string{"sh", "-c", "echo up; exec sleep 1000"}
+
+// BenchmarkPodStart measures the time from Start until the infra and three
+// containers run (each container has printed "up"), for podkit with a shared
+// PID namespace, podkit with a PID namespace per container, and a shell
+// script doing the shared-PID job with unshare and nsenter. The three are
+// interleaved in one run; ratios are podkit's p50 over the shell's.
+func BenchmarkPodStart(b *testing.B) {
+	requireRoot(b)
+	requireTool(b, "unshare")
+	requireTool(b, "nsenter")
+	requireTool(b, "ip")
+	var shared, own, shell []time.Duration
+	for i := 0; i < b.N; i++ {
+		shared = append(shared, startPodkit(b, true))
+		own = append(own, startPodkit(b, false))
+		shell = append(shell, startShell(b))
+	}
+	report := func(name string, ds []time.Duration) time.Duration {
+		p50, p99 := percentile(ds, 50), percentile(ds, 99)
+		b.ReportMetric(float64(p50.Microseconds())/1000, name+"-p50-ms")
+		b.ReportMetric(float64(p99.Microseconds())/1000, name+"-p99-ms")
+		return p50
+	}
+	base := report("shell", shell)
+	b.ReportMetric(float64(report("shared", shared))/float64(base), "shared/shell")
+	b.ReportMetric(float64(report("own", own))/float64(base), "own/shell")
+	b.ReportMetric(0, "ns/op") // the metrics above are the result
+}
+
+// startPodkit starts a pod, returns the time until its containers all run,
+// and stops it.
+func startPodkit(b *testing.B, sharedPID bool) time.Duration {
+	up := newLineCounter("up")
+	var cs []pod.Container
+	for _, n := range []string{"a", "b", "c"} {
+		cs = append(cs, pod.Container{Name: n, Command: benchContainer, Stdout: up})
+	}
+	p, err := pod.New("bench", pod.WithShareProcessNamespace(sharedPID), pod.WithContainers(cs...))
+	require.NoError(b, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	require.NoError(b, p.Start(ctx))
+	up.wait(3)
+	elapsed := time.Since(start)
+	cancel()
+	_ = p.Wait()
+	return elapsed
+}
+
+// startShell does the job of startPodkit with a shell script: an infra made
+// with unshare that sets the hostname and brings up loopback, and three
+// containers joining its namespaces with nsenter.
+func startShell(b *testing.B) time.Duration {
+	dir := b.TempDir()
+	script := `
+set -e
+mkfifo "$D/ready"
+unshare --net --uts --ipc --pid --fork --kill-child sh -c 'hostname bench; ip link set lo up; echo ok > "$D/ready"; exec sleep 1000' &
+read ok < "$D/ready"
+infra=$(cat /proc/$!/task/$!/children | tr -d ' ')
+for c in a b c; do
+	nsenter -t "$infra" -n -u -i -p ` + strings.Join(quote(benchContainer), " ") + ` &
+done
+wait`
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = append(os.Environ(), "D="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	require.NoError(b, err)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	require.NoError(b, cmd.Start())
+	sc := bufio.NewScanner(out)
+	for n := 0; n < 3; {
+		require.True(b, sc.Scan(), "the shell baseline ended early")
+		if sc.Text() == "up" {
+			n++
+		}
+	}
+	elapsed := time.Since(start)
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_, _ = io.Copy(io.Discard, out)
+	_ = cmd.Wait()
+	_ = os.Remove(filepath.Join(dir, "ready"))
+	return elapsed
+}
+
+func quote(args []string) []string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return q
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+// lineCounter is an io.Writer that counts lines equal to want.
+type lineCounter struct {
+	want string
+	mu   sync.Mutex
+	cond *sync.Cond
+	n    int
+}
+
+func newLineCounter(want string) *lineCounter {
+	c := &lineCounter{want: want}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.TrimSuffix(string(p), "\n") == c.want {
+		c.n++
+		c.cond.Broadcast()
+	}
+	return len(p), nil
+}
+
+func (c *lineCounter) wait(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.n < n {
+		c.cond.Wait()
+	}
+}
+
+// BenchmarkPodMemory reports what the supervising program holds per running
+// pod of three containers: Go heap and resident memory, averaged over 20 pods
+// running at once. The infra and init helpers are separate processes and are
+// not counted; their proportional set size (shared pages divided among the
+// processes sharing them) is reported apart.
+func BenchmarkPodMemory(b *testing.B) {
+	requireRoot(b)
+	const pods = 20
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		rssBefore := memKiB(b, os.Getpid(), "Rss:")
+		var running []*pod.Pod
+		ctx, cancel := context.WithCancel(context.Background())
+		for j := range pods {
+			up := newLineCounter("up")
+			var cs []pod.Container
+			for _, n := range []string{"a", "b", "c"} {
+				cs = append(cs, pod.Container{Name: n, Command: benchContainer, Stdout: up})
+			}
+			p, err := pod.New(fmt.Sprintf("mem-%d", j), pod.WithContainers(cs...))
+			require.NoError(b, err)
+			require.NoError(b, p.Start(ctx))
+			up.wait(3)
+			running = append(running, p)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		rssAfter := memKiB(b, os.Getpid(), "Rss:")
+		st := running[0].Status()
+		helpers := memKiB(b, st.InfraPID, "Pss:")
+		for _, c := range st.Containers {
+			helpers += memKiB(b, c.PID, "Pss:")
+		}
+		cancel()
+		for _, p := range running {
+			_ = p.Wait()
+		}
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/pods/1024, "heap-KiB/pod")
+		b.ReportMetric(float64(rssAfter-rssBefore)/pods, "supervisor-RSS-KiB/pod")
+		b.ReportMetric(float64(helpers), "helpers-PSS-KiB/pod")
+	}
+}
+
+// memKiB reads a field, in KiB, of a process's /proc/PID/smaps_rollup.
+func memKiB(b *testing.B, pid int, field string) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	require.NoError(b, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			var kib int64
+			_, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kib)
+			require.NoError(b, err)
+			return kib
+		}
+	}
+	b.Fatalf("no %s in smaps_rollup of %d", field, pid)
+	return 0
+}

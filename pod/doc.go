@@ -1,0 +1,92 @@
+// Package pod runs a group of host processes as a Kubernetes-style pod on one
+// Linux machine: they share network (with its own loopback), IPC and UTS (the
+// pod's hostname) namespaces, and optionally a PID namespace, and they are
+// supervised with the kubelet's semantics for phases, conditions, restart
+// policies, crash-loop back-off and graceful termination.
+//
+// # Life of a pod
+//
+// New validates a spec and returns a *Pod. Run (or Start and Wait) runs it:
+//
+//  1. An infra process, the counterpart of Kubernetes' pause container,
+//     creates the pod's namespaces, sets the hostname and brings loopback up.
+//     When the pod shares a PID namespace the infra is its PID 1 and reaps
+//     every orphan.
+//  2. Each container's process joins those namespaces before it executes a
+//     single instruction of its own: it is started from an OS thread that has
+//     already entered them with setns.
+//  3. Containers that end are restarted per the restart policy (Always,
+//     OnFailure, Never), the first time at once, then after a back-off of
+//     10s doubling to 300s, reset after 10 minutes of running.
+//  4. The pod ends when every main container has ended for good (phase
+//     Succeeded or Failed) or when the context given to Start is done. Each
+//     running container then gets its stop signal; whatever is alive when the
+//     one termination grace period of the pod (default 30s) ends is killed
+//     with SIGKILL. Finally the infra is killed, which takes every orphan of
+//     the pod with it, and Run returns once all of them have been reaped.
+//
+// An idle pod uses no CPU: the supervisor waits for process exits in blocking
+// waitid calls on pidfds, and for timers only while a back-off or grace
+// period runs.
+//
+// # PID namespaces and init
+//
+// Without WithShareProcessNamespace every container has its own PID
+// namespace, as in Kubernetes. A program that is PID 1 of a namespace gets no
+// default signal handling (SIGTERM would be ignored) and inherits every
+// orphan, so podkit does what docker run --init does: the container's PID 1
+// is a small podkit init whose only child is the container's command. The
+// init forwards every catchable signal to the command, reaps orphans, exits
+// with the command's status once the command exits, and the kernel then
+// kills whatever is left in the namespace. Status reports the init's PID.
+// With a shared PID namespace the command itself is started, and the infra
+// is PID 1 for all containers.
+//
+// The infra and the inits are the calling program itself, re-executed from
+// /proc/self/exe; package podkit/internal/shim recognises them in an init
+// function, so programs need no change to their main function.
+//
+// # Cleanup guarantees
+//
+// Every process a pod starts is gone when Run returns, including daemons a
+// container double-forked. If the supervising program dies, even by SIGKILL,
+// the kernel kills the infra and each init (they have a parent-death signal
+// tied to a thread that lives exactly as long as they do), and with them the
+// PID namespaces holding every other process of the pod.
+//
+// # Status, events and logs
+//
+// Status returns a snapshot like Kubernetes' PodStatus: phase, conditions
+// (PodReadyToStartContainers, Initialized, ContainersReady, Ready) and, per
+// container, its state (Waiting, Running or Terminated, with the kubelet's
+// reasons), last termination state, restart count and PID. Subscribe streams
+// events (Started, Exited, Failed, BackOff, Killing, Ready, PodPhase, ...),
+// each with its time, pod, container and role; they are also logged through
+// the zap logger given with WithLogger. Logs returns a container's recent
+// output lines in the CRI log format the kubelet stores, for the current and
+// the previous instance.
+//
+// # Differences from Kubernetes
+//
+//   - Containers are host processes: they see the host's filesystem,
+//     including /proc, which shows host PIDs even inside a PID namespace.
+//     Processes see each other through a shared PID namespace by the PIDs
+//     they know (kill, wait), not by listing /proc.
+//   - A container without readiness probes is ready as soon as it runs.
+//   - The first restart of a crashing container is immediate; back-off delays
+//     apply from the second one on.
+//   - A container that cannot be started (command not found, missing working
+//     directory) is reported Terminated with reason StartError and exit code
+//     128, and is restarted per the restart policy.
+//   - When the pod is stopped through its context, its final phase follows
+//     the kubelet's rule for deleted pods: Succeeded if every main container
+//     exited 0, Failed otherwise.
+//   - The environment of a container is PATH, HOSTNAME and its Env; nothing
+//     is inherited from the supervising program.
+//
+// # Requirements
+//
+// Linux 5.8 or later (pidfds and setns with a pidfd) and root, or
+// CAP_SYS_ADMIN for namespaces. Without them Start fails with one error
+// naming what is missing, and nothing is left behind.
+package pod

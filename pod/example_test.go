@@ -1,0 +1,112 @@
+package pod_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// A pod of two containers that share the pod's loopback and hostname.
+func Example() {
+	p, err := pod.New("hello",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(
+			pod.Container{Name: "server", Command: []string{"sh", "-c", "echo server runs on $(hostname)"}, Stdout: os.Stdout},
+		))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := p.Run(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Status().Phase)
+	// Output:
+	// server runs on hello
+	// Succeeded
+}
+
+// Subscribe before Start to see every event of a pod.
+func ExamplePod_Subscribe() {
+	p, err := pod.New("events",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(pod.Container{Name: "job", Command: []string{"sh", "-c", "exit 3"}}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	events := p.Subscribe(context.Background())
+	err = p.Run(context.Background())
+	for ev := range events {
+		if ev.Role == pod.RoleMain || ev.Reason == pod.EventPodPhase {
+			fmt.Println(ev.Reason, ev.Container, ev.Phase, ev.ExitCode)
+		}
+	}
+	fmt.Println(err)
+	// Output:
+	// PodPhase  Pending 0
+	// Started job  0
+	// Ready job  0
+	// PodPhase  Running 0
+	// Exited job  3
+	// Ready job  0
+	// PodPhase  Failed 0
+	// pod "events": container "job": exited with code 3
+}
+
+// Exec runs a command inside a running container, like kubectl exec.
+func ExamplePod_Exec() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := pod.New("exec", pod.WithHostname("inside"),
+		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	events := p.Subscribe(ctx)
+	if err := p.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for ev := range events {
+		if ev.Reason == pod.EventStarted && ev.Container == "app" {
+			break
+		}
+	}
+	var out strings.Builder
+	cmd := exec.Command("hostname")
+	cmd.Stdout = &out
+	err = p.Exec(ctx, "app", cmd)
+	fmt.Print(out.String(), err, "\n")
+	cancel()
+	fmt.Println(p.Wait())
+	// Output:
+	// inside
+	// <nil>
+	// context canceled
+}
+
+// Logs returns a container's output in the CRI log format.
+func ExamplePod_Logs() {
+	p, err := pod.New("logs", pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", "echo one; echo two >&2"}}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = p.Run(context.Background())
+	entries, _ := p.Logs("app", pod.LogOptions{})
+	for _, e := range entries {
+		line := e.String()
+		fmt.Println(line[strings.IndexByte(line, ' ')+1:]) // without the time
+	}
+	// Unordered output:
+	// stdout F one
+	// stderr F two
+}

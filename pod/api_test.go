@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/podkit/podkit/pod"
 )
@@ -126,6 +128,22 @@ func index(r *recorder, reason, container string) int {
 		}
 	}
 	return -1
+}
+
+func TestEventsAreLogged(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	p, _, _ := startPod(t, "logged", pod.WithLogger(zap.New(core)), pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c", "exit 2"}}))
+	_ = p.Wait()
+	exited := logs.FilterField(zap.String("reason", pod.EventExited)).FilterField(zap.String("container", "c")).All()
+	require.Len(t, exited, 1)
+	assert.Equal(t, zap.WarnLevel, exited[0].Level)
+	assert.Equal(t, "pod", exited[0].LoggerName)
+	fields := exited[0].ContextMap()
+	assert.Equal(t, "logged", fields["pod"])
+	assert.Equal(t, "main", fields["role"])
+	assert.EqualValues(t, 2, fields["exitCode"])
+	assert.NotEmpty(t, logs.FilterField(zap.String("phase", string(pod.PhaseFailed))).All())
 }
 
 func TestReadyConditions(t *testing.T) {

@@ -9,9 +9,6 @@ import (
 // changes. All are called with Pod.mu held, so events come out in the order
 // the changes were made.
 
-// emitLocked stamps and publishes ev.
-func (p *Pod) emitLocked(ev Event) { p.emit(ev) }
-
 // setPhaseLocked moves the pod to phase ph, unless its phase is terminal.
 func (p *Pod) setPhaseLocked(ph Phase) {
 	if p.status.Phase == ph || p.status.Phase.Terminal() {

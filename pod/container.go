@@ -144,7 +144,6 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 func (p *Pod) runnerFinished(m *member) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m.finished = true
 	p.runners--
 	if p.runners == 0 {
 		close(p.runnersEnd)

@@ -162,8 +162,9 @@ func (s *subscriber) notify() {
 	}
 }
 
-// emit stamps, logs and publishes an event.
-func (p *Pod) emit(ev Event) {
+// emitLocked stamps, logs and publishes an event. It is called with Pod.mu
+// held, so events come out in the order of the changes they report.
+func (p *Pod) emitLocked(ev Event) {
 	ev.Time = p.clock.Now()
 	ev.Pod = p.name
 	if ev.Type == "" {

@@ -127,6 +127,8 @@ func TestGracefulStop(t *testing.T) {
 				pod.WithContainers(
 					pod.Container{Name: "polite", Command: []string{"sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; sleep 1000 & wait"}},
 					pod.Container{Name: "stubborn", Command: []string{"sh", "-c", "trap '' TERM; echo up; sleep 1000 & wait; wait"}},
+					// No handler at all: as PID 1 it would ignore SIGTERM.
+					pod.Container{Name: "bare", Command: []string{"sleep", "1000"}},
 				))
 			require.NoError(t, err)
 			rec := record(t, p)
@@ -151,6 +153,8 @@ func TestGracefulStop(t *testing.T) {
 			assert.Equal(t, []string{"up", "bye"}, logText(t, p, "polite", pod.LogOptions{}))
 			assert.Equal(t, syscall.SIGKILL, stubborn.State.Terminated.Signal)
 			assert.Equal(t, 137, stubborn.State.Terminated.ExitCode)
+			bare, _ := st.Container("bare")
+			assert.Equal(t, syscall.SIGTERM, bare.State.Terminated.Signal, "the stop signal did not reach a bare program")
 			assert.Equal(t, pod.PhaseFailed, st.Phase)
 
 			var kills []string
@@ -159,7 +163,7 @@ func TestGracefulStop(t *testing.T) {
 					kills = append(kills, ev.Container+" "+ev.Signal.String())
 				}
 			}
-			assert.ElementsMatch(t, []string{"polite terminated", "stubborn terminated", "stubborn killed"}, kills)
+			assert.ElementsMatch(t, []string{"polite terminated", "stubborn terminated", "bare terminated", "stubborn killed"}, kills)
 			last := rec.events[len(rec.events)-1]
 			assert.Equal(t, pod.EventPodPhase, last.Reason)
 			assert.Equal(t, pod.PhaseFailed, last.Phase)

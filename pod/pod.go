@@ -2,7 +2,6 @@ package pod
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -55,13 +54,11 @@ type member struct {
 	index int // into Status.Containers
 
 	// Guarded by Pod.mu.
-	proc      *proc.Process // the running instance, or nil
-	logs      *logBuffer    // the current instance's output
-	prevLogs  *logBuffer    // the previous instance's output
-	lastExit  *StateTerminated
-	finished  bool // will not run again
-	backoff   backoffState
-	everStart bool
+	proc     *proc.Process    // the running instance, or nil
+	logs     *logBuffer       // the current instance's output
+	prevLogs *logBuffer       // the previous instance's output
+	lastExit *StateTerminated // how the last instance ended, nil before
+	backoff  backoffState
 }
 
 // New validates the pod's spec and returns a pod ready to start. The name
@@ -338,9 +335,4 @@ func (p *Pod) member(name string) *member {
 		}
 	}
 	return nil
-}
-
-// errorsIsPermission reports whether err says the caller lacks privileges.
-func errorsIsPermission(err error) bool {
-	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES)
 }

@@ -30,13 +30,7 @@ import (
 const roleEnv = "HELLOPOD_ROLE"
 
 func main() {
-	switch os.Getenv(roleEnv) {
-	case "server":
-		serve()
-		return
-	case "client":
-		os.Exit(fetch())
-	}
+	runContainer()
 	duration := flag.Duration("duration", 0, "stop the pod after this long (0: run until interrupted)")
 	flag.Parse()
 	if err := run(*duration, os.Stdout); err != nil {
@@ -89,6 +83,18 @@ func run(duration time.Duration, out io.Writer) error {
 		return nil // stopped on request
 	}
 	return err
+}
+
+// runContainer runs the container this copy of the program is, if it is one,
+// and exits.
+func runContainer() {
+	switch os.Getenv(roleEnv) {
+	case "server":
+		serve()
+		os.Exit(0)
+	case "client":
+		os.Exit(fetch())
+	}
 }
 
 // serve is the server container: it answers on the pod's loopback, and

@@ -12,13 +12,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	switch os.Getenv(roleEnv) {
-	case "server":
-		serve()
-		return
-	case "client":
-		os.Exit(fetch())
-	}
+	runContainer() // when the test binary is re-executed as a container
 	goleak.VerifyTestMain(m)
 }
 

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/podkit/podkit/internal/proc"
@@ -80,6 +81,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	infraFD := p.infra.PidFD()
 	p.mu.Unlock()
 
+	oomBefore := p.oomKills(m)
 	inst, err := p.startInstance(m, logs, infraFD)
 
 	p.mu.Lock()
@@ -118,6 +120,10 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 
 	<-inst.proc.Done()
 	term = inst.result()
+	if term.ExitCode != 0 && p.oomKills(m) > oomBefore {
+		term.Reason = ReasonOOMKilled
+		term.Message = "the container exceeded its memory limit"
+	}
 
 	p.mu.Lock()
 	m.proc = nil
@@ -223,7 +229,7 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 		join = proc.Join(infraFD, sandboxNamespaces)
 	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, outW, errW
-	pr, err := proc.Start(cmd, join)
+	pr, err := p.startInCgroup(m, cmd, join)
 	outW.Close()
 	errW.Close()
 	if statW != nil {
@@ -259,6 +265,44 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 		return nil, errors.New(rs[0].Err)
 	}
 	return nil, fmt.Errorf("init exited before starting the command: %s", pr.State())
+}
+
+// startInCgroup starts cmd in m's cgroup, creating the cgroup at the first
+// start.
+func (p *Pod) startInCgroup(m *member, cmd *exec.Cmd, join func() error) (*proc.Process, error) {
+	p.mu.Lock()
+	g, podGroup := m.cgroup, p.cgroup
+	p.mu.Unlock()
+	if g == nil {
+		var err error
+		if g, err = podGroup.Child(m.spec.Name, m.spec.Resources.limits()); err != nil {
+			return nil, err
+		}
+		p.mu.Lock()
+		m.cgroup = g
+		p.mu.Unlock()
+	}
+	hooks, done, err := attach(g, cmd, join)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return proc.Start(cmd, hooks)
+}
+
+// oomKills returns how many processes of m the OOM killer has killed.
+func (p *Pod) oomKills(m *member) uint64 {
+	p.mu.Lock()
+	g := m.cgroup
+	p.mu.Unlock()
+	if g == nil {
+		return 0
+	}
+	s, err := g.Stats()
+	if err != nil {
+		p.log.Warn("cannot read OOM kills", zap.String("container", m.spec.Name), zap.Error(err))
+	}
+	return s.OOMKills
 }
 
 // copyOutput starts the goroutines that read the container's output.

@@ -29,6 +29,28 @@
 // waitid calls on pidfds, and for timers only while a back-off or grace
 // period runs.
 //
+// # Resources
+//
+// Every pod has a cgroup, and every container a cgroup nested in it, so a
+// container without limits of its own is bounded by its pod's (WithResources).
+// Container.Resources sets a CPU limit (a CFS quota per 100ms period), a CPU
+// request (cpu.shares, or cpu.weight on cgroup v2, converted as the kubelet
+// does), a memory limit and a pids limit. The hierarchy is picked with
+// cgroups.Mode: cgroup v1 on legacy and hybrid hosts, v2 on unified ones. A
+// container's process is inside its cgroup before it runs an instruction of
+// its own: on v1 the starting thread joins the cgroup just for the fork (v1
+// membership is per thread and inherited), on v2 the process is cloned
+// straight into it (CLONE_INTO_CGROUP). A container killed by the OOM killer
+// is reported Terminated with reason OOMKilled. Stats reads usage: memory and
+// its peak, CPU time and throttling, pids, OOM kills.
+//
+// Groups live under a "podkit" parent at the root of the hierarchy
+// (WithCgroupParent; WithNestedCgroup nests it in the program's own cgroup),
+// named <pod>_<supervisor PID>_<supervisor start time>_<random>. When a pod
+// ends its cgroups are emptied and removed; when a supervisor dies, the next
+// pod started on the machine finds the cgroups of dead supervisors by their
+// names and removes them.
+//
 // # PID namespaces and init
 //
 // Without WithShareProcessNamespace every container has its own PID
@@ -86,7 +108,7 @@
 //
 // # Requirements
 //
-// Linux 5.8 or later (pidfds and setns with a pidfd) and root, or
-// CAP_SYS_ADMIN for namespaces. Without them Start fails with one error
-// naming what is missing, and nothing is left behind.
+// Linux 5.8 or later (pidfds and setns with a pidfd; 5.14 on cgroup v2 hosts,
+// for cgroup.kill) and root, for namespaces and cgroups. Without them Start
+// fails with one error naming what is missing, and nothing is left behind.
 package pod

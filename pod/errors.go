@@ -38,6 +38,9 @@ type ExitError struct {
 	// Reason is the termination reason: Error, OOMKilled or StartError.
 	Reason  string
 	Message string
+	// OOMKilled is set when the kernel's OOM killer ended the container
+	// because it exceeded its memory limit.
+	OOMKilled bool
 }
 
 func (e *ExitError) Error() string {

@@ -73,7 +73,7 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 		}
 		return proc.Join(pidFD, unix.CLONE_NEWPID)()
 	}
-	pr, err := proc.Start(cmd, join)
+	pr, err := p.startInCgroup(m, cmd, join)
 	if err != nil {
 		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, err)
 	}

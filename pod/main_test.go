@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,22 @@ func runHelper(name string, args []string) int {
 		}
 		c.Close()
 		return 0
+	case "forkbomb": // forkbomb N: start N sleeps, report, block
+		n, _ := strconv.Atoi(args[0])
+		started, failed := 0, 0
+		var firstErr error
+		for range n {
+			if err := exec.Command("sleep", "1000").Start(); err != nil {
+				failed++
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			started++
+		}
+		fmt.Printf("started %d failed %d: %v\n", started, failed, firstErr)
+		select {}
 	case "supervisor": // supervisor SHARED: run a pod, print its PIDs, block
 		return runSupervisor(args[0] == "true")
 	case "newpod": // newpod: run a pod and print the error

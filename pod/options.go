@@ -26,6 +26,9 @@ type config struct {
 	logger                *zap.Logger
 	clock                 clock.Clock
 	logBufferBytes        int
+	resources             Resources
+	cgroupParent          string
+	cgroupNested          bool
 }
 
 // WithContainers adds main containers to the pod, in order. It may be given
@@ -90,4 +93,24 @@ func WithClock(clk clock.Clock) Option {
 // container instance (the current one and the previous one). Default 1 MiB.
 func WithLogBufferSize(bytes int) Option {
 	return optionFunc(func(c *config) { c.logBufferBytes = bytes })
+}
+
+// WithResources bounds the pod as a whole: the pod's cgroup gets these
+// limits, and every container's cgroup is nested in it.
+func WithResources(r Resources) Option {
+	return optionFunc(func(c *config) { c.resources = r })
+}
+
+// WithCgroupParent sets the cgroup that holds the pod's cgroup, relative to
+// the root of the cgroup hierarchy. Default "podkit", so a container's cgroup
+// is /sys/fs/cgroup/<controller>/podkit/<pod>_<owner>/<container> on cgroup v1.
+func WithCgroupParent(parent string) Option {
+	return optionFunc(func(c *config) { c.cgroupParent = parent })
+}
+
+// WithNestedCgroup places the cgroup parent under the supervising program's
+// own cgroup instead of the hierarchy's root, for programs that run in a
+// delegated cgroup.
+func WithNestedCgroup() Option {
+	return optionFunc(func(c *config) { c.cgroupNested = true })
 }

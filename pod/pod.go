@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
 
+	"github.com/podkit/podkit/internal/cgroup"
 	"github.com/podkit/podkit/internal/proc"
 )
 
@@ -32,6 +34,7 @@ type Pod struct {
 	started    bool
 	status     Status
 	infra      *proc.Process
+	cgroup     cgroup.Group  // the pod's cgroup while it exists
 	stopping   bool          // no more starts; set once
 	killed     bool          // the grace period is over: SIGKILL on sight
 	stopCh     chan struct{} // closed when stopping is set
@@ -59,6 +62,7 @@ type member struct {
 	prevLogs *logBuffer       // the previous instance's output
 	lastExit *StateTerminated // how the last instance ended, nil before
 	backoff  backoffState
+	cgroup   cgroup.Group // created at the first start
 }
 
 // New validates the pod's spec and returns a pod ready to start. The name
@@ -169,6 +173,7 @@ func (p *Pod) Start(ctx context.Context) error {
 	p.mu.Unlock()
 
 	if err := p.startInfra(ctx); err != nil {
+		err = errors.Join(err, p.removeCgroups())
 		p.finish(err, "SandboxCreationFailed", err.Error())
 		return err
 	}
@@ -178,7 +183,7 @@ func (p *Pod) Start(ctx context.Context) error {
 		close(p.stopCh)
 		p.mu.Unlock()
 		p.teardownInfra()
-		err = fmt.Errorf("pod %q: start: %w", p.name, err)
+		err = errors.Join(fmt.Errorf("pod %q: start: %w", p.name, err), p.removeCgroups())
 		p.finish(err, "", "")
 		return err
 	}
@@ -223,22 +228,27 @@ func (p *Pod) Done() <-chan struct{} { return p.done }
 // supervise waits for the pod's end and tears it down.
 func (p *Pod) supervise(ctx context.Context) {
 	var (
-		err             error
-		reason, reason2 string
+		err        error
+		failReason string // the pod's status reason, if the pod itself failed
+		why        string // why the containers are stopped
 	)
 	select {
 	case <-ctx.Done():
 		err = context.Cause(ctx)
-		reason2 = "pod stopped: " + err.Error()
+		why = "pod stopped: " + err.Error()
 	case <-p.mainsEnd:
-		reason2 = "every main container has completed"
+		why = "every main container has completed"
 	case <-p.infra.Done():
 		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrSandboxDied, p.infra.State())
-		reason, reason2 = "SandboxDied", err.Error()
+		failReason, why = "SandboxDied", err.Error()
 	}
-	p.stop(reason2)
+	p.stop(why)
 	p.teardownInfra()
-	p.finish(err, reason, "")
+	if cerr := p.removeCgroups(); cerr != nil {
+		p.log.Warn("cannot remove the pod's cgroups", zap.Error(cerr))
+		err = errors.Join(err, cerr)
+	}
+	p.finish(err, failReason, "")
 }
 
 // stop stops every container: the stop signal first, then SIGKILL for what is
@@ -303,7 +313,7 @@ func (p *Pod) finish(err error, reason, message string) {
 			phase = PhaseFailed
 			if failed == nil && t != nil {
 				failed = &ExitError{Pod: p.name, Container: m.spec.Name, ExitCode: t.ExitCode,
-					Signal: t.Signal, Reason: t.Reason, Message: t.Message}
+					Signal: t.Signal, Reason: t.Reason, Message: t.Message, OOMKilled: t.Reason == ReasonOOMKilled}
 			}
 		}
 	}

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"syscall"
 
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/podkit/podkit/internal/cgroup"
 	"github.com/podkit/podkit/internal/proc"
 	"github.com/podkit/podkit/internal/shim"
 )
@@ -17,11 +20,14 @@ import (
 // sandboxNamespaces are the namespaces every container joins.
 const sandboxNamespaces = unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
 
-// startInfra starts the infra process in new namespaces and waits until it
-// has set them up.
+// startInfra creates the pod's cgroup, then starts the infra process in it
+// and in new namespaces, and waits until the infra has set them up.
 func (p *Pod) startInfra(ctx context.Context) error {
 	if err := context.Cause(ctx); ctx.Err() != nil {
 		return fmt.Errorf("pod %q: start: %w", p.name, err)
+	}
+	if err := p.createCgroup(); err != nil {
+		return err
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -35,7 +41,13 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		flags |= unix.CLONE_NEWPID
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
-	infra, err := proc.Start(cmd, nil)
+	hooks, done, err := attach(p.cgroup, cmd, nil)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("pod %q: infra: %w", p.name, err)
+	}
+	infra, err := proc.Start(cmd, hooks)
+	done()
 	w.Close()
 	if err != nil {
 		if errorsIsPermission(err) {
@@ -128,4 +140,84 @@ func signalName(sig syscall.Signal) string {
 // errorsIsPermission reports whether err says the caller lacks privileges.
 func errorsIsPermission(err error) bool {
 	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES)
+}
+
+// cgroupConfig says where the pod's cgroups go.
+func (p *Pod) cgroupConfig() cgroup.Config {
+	return cgroup.Config{Parent: p.cfg.cgroupParent, Nested: p.cfg.cgroupNested}
+}
+
+// createCgroup removes the cgroups that pods of dead supervisors left
+// behind, and creates this pod's.
+func (p *Pod) createCgroup() error {
+	removed, err := cgroup.CleanupStale(p.cgroupConfig())
+	if err != nil {
+		p.log.Warn("cannot remove stale cgroups", zap.Error(err))
+	}
+	if len(removed) > 0 {
+		p.log.Info("removed cgroups left by pods whose supervisor died", zap.Strings("cgroups", removed))
+	}
+	g, err := cgroup.NewPod(p.cgroupConfig(), p.name, p.cfg.resources.limits())
+	if err != nil {
+		if errorsIsPermission(err) {
+			return fmt.Errorf("pod %q: creating the pod's cgroup needs root: %w", p.name, err)
+		}
+		return fmt.Errorf("pod %q: %w", p.name, err)
+	}
+	p.mu.Lock()
+	p.cgroup = g
+	p.mu.Unlock()
+	return nil
+}
+
+// removeCgroups kills whatever is left in the pod's cgroups and removes
+// them, the containers' first.
+func (p *Pod) removeCgroups() error {
+	p.mu.Lock()
+	var groups []cgroup.Group
+	for _, m := range p.members {
+		if m.cgroup != nil {
+			groups = append(groups, m.cgroup)
+			m.cgroup = nil
+		}
+	}
+	if p.cgroup != nil {
+		groups = append(groups, p.cgroup)
+		p.cgroup = nil
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, g := range groups {
+		if err := g.Kill(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := g.Delete(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("pod %q: %w", p.name, err)
+	}
+	return nil
+}
+
+// attach returns hooks that start cmd inside g, after join (when not nil)
+// has run, and a function to call once the start is over.
+func attach(g cgroup.Group, cmd *exec.Cmd, join func() error) (proc.Hooks, func(), error) {
+	enter, leave, done, err := g.Attach(cmd.SysProcAttr)
+	if err != nil {
+		return proc.Hooks{}, nil, err
+	}
+	before := func() error {
+		if join != nil {
+			if err := join(); err != nil {
+				return err
+			}
+		}
+		if enter != nil {
+			return enter()
+		}
+		return nil
+	}
+	return proc.Hooks{Before: before, After: leave}, done, nil
 }

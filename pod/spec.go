@@ -38,6 +38,10 @@ type Container struct {
 	// SIGTERM.
 	StopSignal syscall.Signal
 
+	// Resources bounds the container; it runs in a cgroup of its own,
+	// nested in the pod's.
+	Resources Resources
+
 	// Stdout and Stderr, when not nil, receive a copy of the container's
 	// standard output and standard error, line by line, each line ending in
 	// '\n', across restarts. Each is written from one goroutine at a time;
@@ -147,6 +151,10 @@ func (p *Pod) validate() error {
 	if p.cfg.logBufferBytes < 0 {
 		errs.add("logBufferBytes", fmt.Sprint(p.cfg.logBufferBytes), "must not be negative")
 	}
+	p.cfg.resources.validate(&errs, "resources")
+	if strings.Contains(p.cfg.cgroupParent, "..") {
+		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
+	}
 	if len(p.members) == 0 {
 		errs.add("containers", "[]", "a pod needs at least one container")
 	}
@@ -185,6 +193,7 @@ func (p *Pod) validate() error {
 		if c.WorkingDir != "" && !filepath.IsAbs(c.WorkingDir) {
 			errs.add(field+".workingDir", c.WorkingDir, "must be an absolute path")
 		}
+		c.Resources.validate(&errs, field+".resources")
 		if c.StopSignal < 0 || c.StopSignal > 64 {
 			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "not a signal number (1-64)")
 		}

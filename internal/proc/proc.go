@@ -25,10 +25,21 @@ type Process struct {
 	err   error // Wait's error, set before done is closed
 }
 
-// Start runs join and then cmd.Start on a fresh thread, and returns once the
-// child has been executed (or has failed to be). join typically calls setns;
-// it may be nil. Start asks for a pidfd; the other SysProcAttr fields are the
-// caller's.
+// Hooks run on the thread that starts the child.
+type Hooks struct {
+	// Before runs before the child is started; typically it joins
+	// namespaces (see Join) or a cgroup. An error aborts the start.
+	Before func() error
+	// After runs right after the child has been started, whether or not
+	// the start succeeded; typically it undoes what Before did to the
+	// thread. If it fails, the child is killed and reaped, and Start
+	// returns the error.
+	After func() error
+}
+
+// Start runs the hooks and cmd.Start on a fresh thread, and returns once the
+// child has been executed (or has failed to be). Start asks for a pidfd; the
+// other SysProcAttr fields are the caller's.
 //
 // Set SysProcAttr.Pdeathsig only for a child that stays in the caller's PID
 // namespace or becomes PID 1 of a new one. For a child whose parent is outside
@@ -41,7 +52,7 @@ type Process struct {
 // The thread then waits for the child, so the child's exit status is collected
 // without polling; Done is closed when it has been. The caller must not call
 // cmd.Wait itself.
-func Start(cmd *exec.Cmd, join func() error) (*Process, error) {
+func Start(cmd *exec.Cmd, hooks Hooks) (*Process, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -49,13 +60,22 @@ func Start(cmd *exec.Cmd, join func() error) (*Process, error) {
 	cmd.SysProcAttr.PidFD = &p.pidfd
 	started := make(chan error, 1)
 	go thread.Run(func() {
-		if join != nil {
-			if err := join(); err != nil {
+		if hooks.Before != nil {
+			if err := hooks.Before(); err != nil {
 				started <- err
 				return
 			}
 		}
-		if err := cmd.Start(); err != nil {
+		err := cmd.Start()
+		if hooks.After != nil {
+			if aerr := hooks.After(); aerr != nil && err == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				p.Release()
+				err = aerr
+			}
+		}
+		if err != nil {
 			started <- err
 			return
 		}

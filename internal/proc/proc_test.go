@@ -16,7 +16,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestStartWaitSignal(t *testing.T) {
-	p, err := Start(exec.Command("sleep", "1000"), nil)
+	p, err := Start(exec.Command("sleep", "1000"), Hooks{})
 	require.NoError(t, err)
 	assert.NotZero(t, p.Pid())
 	assert.GreaterOrEqual(t, p.PidFD(), 0)
@@ -31,10 +31,10 @@ func TestStartWaitSignal(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
-	_, err := Start(exec.Command("/no/such/binary"), nil)
+	_, err := Start(exec.Command("/no/such/binary"), Hooks{})
 	assert.Error(t, err)
 	boom := errors.New("boom")
-	_, err = Start(exec.Command("true"), func() error { return boom })
+	_, err = Start(exec.Command("true"), Hooks{Before: func() error { return boom }})
 	assert.ErrorIs(t, err, boom)
 }
 

@@ -174,7 +174,9 @@ type instance struct {
 // startInstance starts m's process in the pod's namespaces. Output goes to
 // logs. Without a shared PID namespace the process is a podkit init in a new
 // PID namespace, and startInstance returns once the init has started the
-// command.
+// command. In the shared PID namespace the command is started directly, or,
+// when it has a security context to apply, through an init that sets itself
+// up and then executes the command in its place.
 func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance, error) {
 	c := m.spec
 	argv := append(append([]string(nil), c.Command...), c.Args...)
@@ -192,79 +194,137 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("working directory %q: not a directory", dir)
 	}
-	outR, outW, err := os.Pipe()
+	shared := p.cfg.shareProcessNamespace
+	setup := c.SecurityContext.setup()
+	useInit := !shared || !setup.Empty()
+	setup.Exec = shared
+
+	var pipes pipeSet
+	defer pipes.closeAll()
+	outR, outW, err := pipes.new()
 	if err != nil {
 		return nil, err
 	}
-	errR, errW, err := os.Pipe()
+	errR, errW, err := pipes.new()
 	if err != nil {
-		outR.Close()
-		outW.Close()
 		return nil, err
 	}
-	inst := &instance{shared: p.cfg.shareProcessNamespace, logsDone: make(chan struct{})}
 	var (
 		cmd            *exec.Cmd
 		join           func() error
 		statusR, statW *os.File
 	)
-	// A container in its own PID namespace dies with its init, which has a
-	// parent-death signal; a container in the pod's shared PID namespace dies
-	// with the infra, its PID 1.
-	if inst.shared {
+	switch {
+	case !useInit:
+		// Joins the pod's shared PID namespace, and dies with its PID 1,
+		// the infra.
 		cmd = &exec.Cmd{Path: path, Args: argv, Env: env}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		join = proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)
-	} else {
-		if statusR, statW, err = os.Pipe(); err != nil {
-			outR.Close()
-			outW.Close()
-			errR.Close()
-			errW.Close()
+	default:
+		if statusR, statW, err = pipes.new(); err != nil {
 			return nil, err
 		}
-		cmd = shim.InitCommand(path, argv, env)
+		initEnv, err := shim.WithSetup(env, setup)
+		if err != nil {
+			return nil, err
+		}
+		cmd = shim.InitCommand(path, argv, initEnv)
 		cmd.ExtraFiles = []*os.File{statW}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
-		join = proc.Join(infraFD, sandboxNamespaces)
+		if shared {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			join = proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)
+		} else {
+			// PID 1 of a new PID namespace: it dies with this program
+			// through its parent-death signal, and its namespace with it.
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+			join = proc.Join(infraFD, sandboxNamespaces)
+		}
 	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, outW, errW
 	pr, err := p.startInCgroup(m, cmd, join)
-	outW.Close()
-	errW.Close()
-	if statW != nil {
-		statW.Close()
-	}
+	pipes.closeChildEnds(outW, errW, statW)
 	if err != nil {
-		outR.Close()
-		errR.Close()
-		if statusR != nil {
-			statusR.Close()
-		}
 		return nil, err
 	}
-	inst.proc = pr
+	inst := &instance{proc: pr, shared: shared, logsDone: make(chan struct{})}
+	pipes.keep(outR, errR, statusR)
 	p.copyOutput(inst, outR, errR, logs, c)
-	if inst.shared {
+	if !useInit {
 		return inst, nil
 	}
-	inst.pipe, inst.reports = statusR, bufio.NewReader(statusR)
-	line, rerr := inst.reports.ReadBytes('\n')
-	rs, perr := shim.ReadReports(line)
-	if rerr == nil && perr == nil && len(rs) == 1 && rs[0].Ready {
-		return inst, nil
+	var rs []shim.Report
+	var rerr error
+	if shared {
+		// The init executes the command in its place: the report pipe
+		// closes without a report when that worked.
+		data, err := io.ReadAll(statusR)
+		statusR.Close()
+		rs, rerr = shim.ReadReports(data)
+		if err == nil && rerr == nil && len(rs) == 0 {
+			return inst, nil
+		}
+	} else {
+		inst.pipe, inst.reports = statusR, bufio.NewReader(statusR)
+		line, err := inst.reports.ReadBytes('\n')
+		rs, rerr = shim.ReadReports(line)
+		if err == nil && rerr == nil && len(rs) == 1 && rs[0].Ready {
+			return inst, nil
+		}
+		statusR.Close()
 	}
 	// The init could not start the command; it has exited or is exiting.
 	<-pr.Done()
 	<-inst.logsDone
-	statusR.Close()
 	p.mu.Lock()
 	pr.Release()
 	p.mu.Unlock()
-	if len(rs) == 1 && rs[0].Err != "" {
+	if len(rs) > 0 && rs[0].Err != "" {
 		return nil, errors.New(rs[0].Err)
 	}
 	return nil, fmt.Errorf("init exited before starting the command: %s", pr.State())
+}
+
+// pipeSet closes the pipes of a start that failed half-way.
+type pipeSet struct{ files []*os.File }
+
+func (s *pipeSet) new() (r, w *os.File, err error) {
+	if r, w, err = os.Pipe(); err == nil {
+		s.files = append(s.files, r, w)
+	}
+	return r, w, err
+}
+
+// closeChildEnds closes the ends handed to the child, which has them now.
+func (s *pipeSet) closeChildEnds(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+			s.forget(f)
+		}
+	}
+}
+
+// keep takes files out of the set: their new owner closes them.
+func (s *pipeSet) keep(fs ...*os.File) {
+	for _, f := range fs {
+		s.forget(f)
+	}
+}
+
+func (s *pipeSet) forget(f *os.File) {
+	for i, g := range s.files {
+		if g == f {
+			s.files = append(s.files[:i], s.files[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *pipeSet) closeAll() {
+	for _, f := range s.files {
+		f.Close()
+	}
 }
 
 // startInCgroup starts cmd in m's cgroup, creating the cgroup at the first

@@ -51,6 +51,17 @@
 // pod started on the machine finds the cgroups of dead supervisors by their
 // names and removes them.
 //
+// # Security context
+//
+// Container.SecurityContext sets the user (RunAsUser, which must exist on
+// the host), group, supplementary groups, no_new_privs
+// (AllowPrivilegeEscalation: false) and the capabilities to drop and add,
+// which leave the bounding set too. Without one a container keeps the
+// supervising program's privileges. The container's init applies it on
+// itself, in the order that keeps each step possible, and then executes the
+// command; with a shared PID namespace an init does this and executes the
+// command in its own place, so the command still joins the shared namespace.
+//
 // # PID namespaces and init
 //
 // Without WithShareProcessNamespace every container has its own PID

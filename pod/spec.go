@@ -42,6 +42,10 @@ type Container struct {
 	// nested in the pod's.
 	Resources Resources
 
+	// SecurityContext sets the user, groups and capabilities of the
+	// container; nil keeps the supervising program's.
+	SecurityContext *SecurityContext
+
 	// Stdout and Stderr, when not nil, receive a copy of the container's
 	// standard output and standard error, line by line, each line ending in
 	// '\n', across restarts. Each is written from one goroutine at a time;
@@ -194,6 +198,7 @@ func (p *Pod) validate() error {
 			errs.add(field+".workingDir", c.WorkingDir, "must be an absolute path")
 		}
 		c.Resources.validate(&errs, field+".resources")
+		c.SecurityContext.validate(&errs, field)
 		if c.StopSignal < 0 || c.StopSignal > 64 {
 			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "not a signal number (1-64)")
 		}

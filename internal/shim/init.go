@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"io"
 	"os"
 	"os/signal"
 	"slices"
@@ -29,19 +30,61 @@ func initMain(args []string) int {
 	}
 	path, argv := args[0], args[2:]
 	// The child must not inherit the report pipe, so that the parent sees it
-	// close when the init exits.
+	// close when the init exits, or execs.
 	unix.CloseOnExec(statusFD)
+	setup, err := readSetup()
+	if err != nil {
+		report(Report{Err: err.Error()})
+		return 127
+	}
+	if setup.Exec {
+		// Success is the report pipe closing on execve.
+		err := execWith(setup, path, argv, childEnv())
+		report(Report{Err: err.Error()})
+		return 127
+	}
+	env := childEnv()
+	if !setup.Empty() {
+		// The child is this program again, in exec mode: it sets itself
+		// up and then becomes the command.
+		setup.Exec = true
+		if env, err = WithSetup(append(env, EnvMarker+"="+InitArg0), setup); err != nil {
+			report(Report{Err: err.Error()})
+			return 127
+		}
+		argv = append([]string{InitArg0, path, "--"}, argv...)
+		path = "/proc/self/exe"
+	}
 
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGCHLD)...)
 
-	child, err := os.StartProcess(path, argv, &os.ProcAttr{
-		Env:   childEnv(),
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
-	})
+	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	var setupDone *os.File
+	if !setup.Empty() {
+		// The child reports a failed setup on its own report pipe; the pipe
+		// closes without a report once the child has become the command.
+		r, w, err := os.Pipe()
+		if err != nil {
+			report(Report{Err: err.Error()})
+			return 127
+		}
+		setupDone, files = r, append(files, w)
+	}
+	child, err := os.StartProcess(path, argv, &os.ProcAttr{Env: env, Files: files})
 	if err != nil {
 		report(Report{Err: err.Error()})
 		return 127
+	}
+	if setupDone != nil {
+		files[3].Close()
+		data, _ := io.ReadAll(setupDone)
+		setupDone.Close()
+		if rs, _ := ReadReports(data); len(rs) > 0 && rs[0].Err != "" {
+			report(Report{Err: rs[0].Err})
+			_, _ = child.Wait()
+			return 127
+		}
 	}
 	report(Report{Ready: true})
 

@@ -85,7 +85,7 @@ func helper(arg0 string, args, env []string) *exec.Cmd {
 func childEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, EnvMarker+"=") || (raceEnv != "" && kv == raceEnv) {
+		if strings.HasPrefix(kv, EnvMarker+"=") || strings.HasPrefix(kv, envSetup+"=") || (raceEnv != "" && kv == raceEnv) {
 			continue
 		}
 		env = append(env, kv)

@@ -181,23 +181,32 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 	c := m.spec
 	argv := append(append([]string(nil), c.Command...), c.Args...)
 	env := p.containerEnv(c)
-	path, err := lookPath(argv[0], env)
+	path, err := lookPath(c.RootFS, argv[0], env)
 	if err != nil {
 		return nil, err
 	}
+	// The working directory of a container with a root filesystem is entered
+	// by its init, inside that filesystem; the init starts in the rootfs.
 	dir := c.WorkingDir
 	if dir == "" {
 		dir = "/"
 	}
-	if fi, err := os.Stat(dir); err != nil {
+	if c.RootFS != "" {
+		dir = c.RootFS
+	} else if fi, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("working directory: %w", err)
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("working directory %q: not a directory", dir)
 	}
 	shared := p.cfg.shareProcessNamespace
 	setup := c.SecurityContext.setup()
+	setup.FS = p.filesystem(c)
 	useInit := !shared || !setup.Empty()
 	setup.Exec = shared
+	var newNS uintptr
+	if !setup.FS.Empty() {
+		newNS = unix.CLONE_NEWNS
+	}
 
 	var pipes pipeSet
 	defer pipes.closeAll()
@@ -232,12 +241,12 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 		cmd = shim.InitCommand(path, argv, initEnv)
 		cmd.ExtraFiles = []*os.File{statW}
 		if shared {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: newNS}
 			join = proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)
 		} else {
 			// PID 1 of a new PID namespace: it dies with this program
 			// through its parent-death signal, and its namespace with it.
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID | newNS, Pdeathsig: syscall.SIGKILL}
 			join = proc.Join(infraFD, sandboxNamespaces)
 		}
 	}
@@ -425,8 +434,9 @@ func (p *Pod) containerEnv(c Container) []string {
 }
 
 // lookPath finds file the way a shell would with the PATH in env (the last
-// one wins). A name containing a slash is used as it is.
-func lookPath(file string, env []string) (string, error) {
+// one wins), inside rootfs when it is set. A name containing a slash is used
+// as it is. The path returned is the one the container sees.
+func lookPath(rootfs, file string, env []string) (string, error) {
 	if strings.Contains(file, "/") {
 		return file, nil
 	}
@@ -441,7 +451,16 @@ func lookPath(file string, env []string) (string, error) {
 			continue
 		}
 		candidate := filepath.Join(dir, file)
-		if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if rootfs == "" {
+			if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				return candidate, nil
+			}
+			continue
+		}
+		// Symbolic links in a root filesystem point into it, not into the
+		// host's: accept them as they are.
+		if fi, err := os.Lstat(filepath.Join(rootfs, candidate)); err == nil &&
+			(fi.Mode()&os.ModeSymlink != 0 || fi.Mode().IsRegular() && fi.Mode()&0o111 != 0) {
 			return candidate, nil
 		}
 	}

@@ -48,8 +48,27 @@
 // (WithCgroupParent; WithNestedCgroup nests it in the program's own cgroup),
 // named <pod>_<supervisor PID>_<supervisor start time>_<random>. When a pod
 // ends its cgroups are emptied and removed; when a supervisor dies, the next
-// pod started on the machine finds the cgroups of dead supervisors by their
-// names and removes them.
+// pod started on the machine finds the cgroups and volumes of dead
+// supervisors by their names and removes them.
+//
+// # Volumes and root filesystems
+//
+// WithVolumes gives a pod Kubernetes-style volumes: emptyDir (a directory
+// made for the pod under the state directory, /var/lib/podkit by default,
+// and removed with it; with medium Memory a tmpfs, optionally size-limited)
+// and hostPath. Containers mount them with VolumeMounts, each at its own path
+// and read-only when asked, in a mount namespace of their own: two
+// containers can see one volume at different paths, and nothing is mounted
+// in the host's namespace except a Memory emptyDir's tmpfs. Without a RootFS
+// a container sees the host's filesystem, and a mount path must exist on the
+// host. With a RootFS (a directory, for example holding a static busybox) the
+// container's init makes it the container's "/" with pivot_root, mounts
+// /proc, a minimal /dev and /dev/shm in it, creates the mount paths, and
+// detaches the host's filesystem. Exec runs commands inside that filesystem.
+//
+// Mount and user namespaces cannot be entered by a multi-threaded process,
+// so all of this is done by the container's init (the program re-executed)
+// in a mount namespace it is cloned into, before it starts the command.
 //
 // # Security context
 //

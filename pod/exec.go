@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -15,8 +16,10 @@ import (
 // Exec runs cmd in the namespaces of a running container, like kubectl exec,
 // and blocks until it exits. cmd must not have been started and must not set
 // SysProcAttr. A nil cmd.Env means the container's environment; an empty
-// cmd.Dir means the container's working directory. Standard streams are
-// cmd's, as with cmd.Run.
+// cmd.Dir means the container's working directory. In a container with a
+// root filesystem or volumes, cmd runs in the container's filesystem, and a
+// command name without a slash (cmd.Args[0]) is looked up there. Standard
+// streams are cmd's, as with cmd.Run.
 //
 // If ctx is done first, the process is killed and Exec returns ctx's cause
 // once it has been reaped. Otherwise Exec returns what cmd.Wait returns: nil
@@ -40,6 +43,7 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	}
 	infraFD, err1 := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
 	pidFD, err2 := unix.FcntlInt(uintptr(m.proc.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
+	containerPID := m.proc.Pid()
 	p.execs.Add(1)
 	p.mu.Unlock()
 	defer p.execs.Done()
@@ -64,6 +68,17 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	// The process joins a PID namespace whose PID 1 has a parent-death
 	// signal, so it dies with this program without one of its own.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if m.spec.RootFS != "" || len(m.spec.VolumeMounts) > 0 {
+		// See the container's filesystem: its root, as its init sees it.
+		cmd.SysProcAttr.Chroot = fmt.Sprintf("/proc/%d/root", containerPID)
+		if !strings.Contains(cmd.Args[0], "/") {
+			path, err := lookPath(m.spec.RootFS, cmd.Args[0], cmd.Env)
+			if err != nil {
+				return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, err)
+			}
+			cmd.Path = path
+		}
+	}
 	join := func() error {
 		if p.cfg.shareProcessNamespace {
 			return proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)()

@@ -98,14 +98,17 @@ func runHelper(name string, args []string) int {
 	return 2
 }
 
-// runSupervisor runs a pod whose containers double-fork a daemon, prints the
-// host PIDs of the infra and the containers, and blocks until killed.
+// runSupervisor runs a pod whose containers double-fork a daemon, with a
+// memory-backed emptyDir, prints the host PIDs of the infra and the
+// containers, and blocks until killed.
 func runSupervisor(shared bool) int {
 	p, err := pod.New("orphaned",
 		pod.WithShareProcessNamespace(shared),
+		pod.WithVolumes(pod.Volume{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory}}),
 		pod.WithContainers(
 			pod.Container{Name: "a", Command: []string{"sh", "-c", "(sleep 1000 &); exec sleep 1000"}},
-			pod.Container{Name: "b", Command: []string{"sleep", "1000"}},
+			pod.Container{Name: "b", Command: []string{"sleep", "1000"},
+				VolumeMounts: []pod.VolumeMount{{Name: "scratch", MountPath: os.TempDir()}}},
 		))
 	if err != nil {
 		fmt.Println(err)

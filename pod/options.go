@@ -29,6 +29,8 @@ type config struct {
 	resources             Resources
 	cgroupParent          string
 	cgroupNested          bool
+	volumes               []Volume
+	stateDir              string
 }
 
 // WithContainers adds main containers to the pod, in order. It may be given
@@ -113,4 +115,15 @@ func WithCgroupParent(parent string) Option {
 // delegated cgroup.
 func WithNestedCgroup() Option {
 	return optionFunc(func(c *config) { c.cgroupNested = true })
+}
+
+// WithVolumes adds volumes that the pod's containers can mount.
+func WithVolumes(vs ...Volume) Option {
+	return optionFunc(func(c *config) { c.volumes = append(c.volumes, vs...) })
+}
+
+// WithStateDir sets the directory where podkit keeps pods' emptyDir volumes.
+// Default /var/lib/podkit.
+func WithStateDir(dir string) Option {
+	return optionFunc(func(c *config) { c.stateDir = dir })
 }

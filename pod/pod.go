@@ -30,6 +30,10 @@ type Pod struct {
 	members []*member
 	events  broker
 
+	// Set by Start before any container starts, then only read.
+	ownerName   string            // names the pod's cgroup and state directory
+	volumePaths map[string]string // volume name to its directory on the host
+
 	mu         sync.Mutex
 	started    bool
 	status     Status
@@ -75,6 +79,7 @@ func New(name string, opts ...Option) (*Pod, error) {
 		logger:         zap.NewNop(),
 		clock:          clock.RealClock{},
 		logBufferBytes: DefaultLogBufferBytes,
+		stateDir:       DefaultStateDir,
 	}
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -173,7 +178,7 @@ func (p *Pod) Start(ctx context.Context) error {
 	p.mu.Unlock()
 
 	if err := p.startInfra(ctx); err != nil {
-		err = errors.Join(err, p.removeCgroups())
+		err = errors.Join(err, p.cleanupHost())
 		p.finish(err, "SandboxCreationFailed", err.Error())
 		return err
 	}
@@ -183,7 +188,7 @@ func (p *Pod) Start(ctx context.Context) error {
 		close(p.stopCh)
 		p.mu.Unlock()
 		p.teardownInfra()
-		err = errors.Join(fmt.Errorf("pod %q: start: %w", p.name, err), p.removeCgroups())
+		err = errors.Join(fmt.Errorf("pod %q: start: %w", p.name, err), p.cleanupHost())
 		p.finish(err, "", "")
 		return err
 	}
@@ -244,8 +249,8 @@ func (p *Pod) supervise(ctx context.Context) {
 	}
 	p.stop(why)
 	p.teardownInfra()
-	if cerr := p.removeCgroups(); cerr != nil {
-		p.log.Warn("cannot remove the pod's cgroups", zap.Error(cerr))
+	if cerr := p.cleanupHost(); cerr != nil {
+		p.log.Warn("cannot remove the pod's cgroups or volumes", zap.Error(cerr))
 		err = errors.Join(err, cerr)
 	}
 	p.finish(err, failReason, "")

@@ -118,9 +118,10 @@ func TestResourceValidation(t *testing.T) {
 	assert.ErrorContains(t, err, `cgroupParent: invalid value "../x"`)
 }
 
-// TestCgroupsCleanedAfterSupervisorKilled kills a supervising program with
-// SIGKILL, and checks that the next pod started removes the cgroups it left.
-func TestCgroupsCleanedAfterSupervisorKilled(t *testing.T) {
+// TestLeftoversCleanedAfterSupervisorKilled kills a supervising program
+// with SIGKILL, and checks that the next pod started removes the cgroups and
+// the emptyDir volume (a mounted tmpfs) it left.
+func TestLeftoversCleanedAfterSupervisorKilled(t *testing.T) {
 	requireRoot(t)
 	argv, env := helperCommand(t, "supervisor", "false")
 	cmd := execCommand(argv, env)
@@ -132,15 +133,26 @@ func TestCgroupsCleanedAfterSupervisorKilled(t *testing.T) {
 	require.NoError(t, err)
 	left := podCgroups(t, cmd.Process.Pid)
 	require.NotEmpty(t, left, "the supervisor's pod has no cgroup")
+	volumes, _ := filepath.Glob(filepath.Join(pod.DefaultStateDir, "pods", fmt.Sprintf("orphaned_%d_*", cmd.Process.Pid)))
+	require.Len(t, volumes, 1, "the supervisor's pod has no state directory")
 	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
 	require.Eventually(t, func() bool { return len(processesInCgroups(t, left)) == 0 }, 10*time.Second, 5*time.Millisecond)
 	assert.NotEmpty(t, podCgroups(t, cmd.Process.Pid), "nothing to clean up: the test proves nothing")
+	assert.Contains(t, mountinfo(t), volumes[0], "the tmpfs volume is not mounted: the test proves nothing")
 
 	p, err := pod.New("next", pod.WithRestartPolicy(pod.RestartNever), pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
 	require.NoError(t, err)
 	require.NoError(t, p.Run(context.Background()))
 	assert.Empty(t, podCgroups(t, cmd.Process.Pid), "stale cgroups survived the next pod's start")
+	assert.NoDirExists(t, volumes[0], "a stale volume survived the next pod's start")
+	assert.NotContains(t, mountinfo(t), volumes[0], "a stale tmpfs stayed mounted")
+}
+
+func mountinfo(t *testing.T) string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	return string(data)
 }
 
 // podCgroups lists the cgroup directories, in every v1 hierarchy podkit

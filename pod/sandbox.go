@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podkit/podkit/internal/cgroup"
+	"github.com/podkit/podkit/internal/owner"
 	"github.com/podkit/podkit/internal/proc"
 	"github.com/podkit/podkit/internal/shim"
 )
@@ -26,7 +27,15 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	if err := context.Cause(ctx); ctx.Err() != nil {
 		return fmt.Errorf("pod %q: start: %w", p.name, err)
 	}
+	name, err := owner.Name(p.name)
+	if err != nil {
+		return fmt.Errorf("pod %q: %w", p.name, err)
+	}
+	p.ownerName = name
 	if err := p.createCgroup(); err != nil {
+		return err
+	}
+	if err := p.createVolumes(); err != nil {
 		return err
 	}
 	r, w, err := os.Pipe()
@@ -157,7 +166,7 @@ func (p *Pod) createCgroup() error {
 	if len(removed) > 0 {
 		p.log.Info("removed cgroups left by pods whose supervisor died", zap.Strings("cgroups", removed))
 	}
-	g, err := cgroup.NewPod(p.cgroupConfig(), p.name, p.cfg.resources.limits())
+	g, err := cgroup.NewPod(p.cgroupConfig(), p.ownerName, p.cfg.resources.limits())
 	if err != nil {
 		if errorsIsPermission(err) {
 			return fmt.Errorf("pod %q: creating the pod's cgroup needs root: %w", p.name, err)
@@ -168,6 +177,12 @@ func (p *Pod) createCgroup() error {
 	p.cgroup = g
 	p.mu.Unlock()
 	return nil
+}
+
+// cleanupHost removes what the pod made on the host besides processes: its
+// cgroups and its volumes.
+func (p *Pod) cleanupHost() error {
+	return errors.Join(p.removeCgroups(), p.removeVolumes())
 }
 
 // removeCgroups kills whatever is left in the pod's cgroups and removes

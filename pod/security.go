@@ -34,6 +34,10 @@ type SecurityContext struct {
 	// capabilities leave the bounding set too, so they cannot come back.
 	// A non-root user keeps no capabilities, as in Kubernetes.
 	Capabilities *Capabilities
+	// ReadOnlyRootFilesystem mounts the container's root filesystem
+	// read-only: its RootFS, or without one the host's "/" mount (mounts
+	// below it, such as volumes or /tmp on its own filesystem, keep theirs).
+	ReadOnlyRootFilesystem bool
 }
 
 // Capabilities to add to and drop from a container's set.

@@ -46,6 +46,14 @@ type Container struct {
 	// container; nil keeps the supervising program's.
 	SecurityContext *SecurityContext
 
+	// VolumeMounts mount the pod's volumes into the container, in a mount
+	// namespace of its own.
+	VolumeMounts []VolumeMount
+	// RootFS, when set, is a directory that becomes the container's "/"
+	// (with /proc, a minimal /dev and the volumes mounted in it). Empty means
+	// the container sees the host's filesystem.
+	RootFS string
+
 	// Stdout and Stderr, when not nil, receive a copy of the container's
 	// standard output and standard error, line by line, each line ending in
 	// '\n', across restarts. Each is written from one goroutine at a time;
@@ -159,6 +167,7 @@ func (p *Pod) validate() error {
 	if strings.Contains(p.cfg.cgroupParent, "..") {
 		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
 	}
+	p.validateVolumes(&errs)
 	if len(p.members) == 0 {
 		errs.add("containers", "[]", "a pod needs at least one container")
 	}

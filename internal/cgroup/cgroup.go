@@ -3,17 +3,14 @@
 // through github.com/containerd/cgroups/v3.
 //
 // A pod has a group under a common parent ("podkit" by default), and each
-// container a group nested in its pod's. Group names carry the PID and start
-// time of the supervising program, so that groups left behind by a
-// supervisor that died can be recognised and removed (CleanupStale).
+// container a group nested in its pod's. A pod's group is named with
+// owner.Name, so that groups left behind by a supervisor that died can be
+// recognised and removed (CleanupStale).
 package cgroup
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -111,13 +108,9 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// NewPod creates the group of a pod named pod, owned by this program.
-func NewPod(cfg Config, pod string, l Limits) (Group, error) {
+// NewPod creates the group of a pod; name is the pod's owner.Name.
+func NewPod(cfg Config, name string, l Limits) (Group, error) {
 	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	name, err := ownedName(pod)
 	if err != nil {
 		return nil, err
 	}
@@ -139,60 +132,6 @@ func CleanupStale(cfg Config) ([]string, error) {
 		return cleanupV2(cfg)
 	}
 	return cleanupV1(cfg)
-}
-
-// ownedName returns "<pod>_<pid>_<start>_<n>": the pod's name, and the PID and
-// start time (in clock ticks since boot) of this program, which together
-// identify it even after its PID is reused, and tells apart pods of the
-// same name: a random suffix.
-func ownedName(pod string) (string, error) {
-	start, err := startTime(os.Getpid())
-	if err != nil {
-		return "", fmt.Errorf("cgroup: %w", err)
-	}
-	var r [4]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		return "", fmt.Errorf("cgroup: %w", err)
-	}
-	return fmt.Sprintf("%s_%d_%d_%x", pod, os.Getpid(), start, r), nil
-}
-
-// ownerAlive reports whether the program that owns the group name is still
-// running. Names that are not podkit's are reported alive, so that they are
-// left alone.
-func ownerAlive(name string) bool {
-	parts := strings.Split(name, "_")
-	if len(parts) != 4 {
-		return true
-	}
-	pid, err1 := strconv.Atoi(parts[1])
-	start, err2 := strconv.ParseUint(parts[2], 10, 64)
-	if err1 != nil || err2 != nil {
-		return true
-	}
-	got, err := startTime(pid)
-	return err == nil && got == start
-}
-
-// startTime reads a process's start time, in clock ticks after boot, from
-// /proc/PID/stat.
-func startTime(pid int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold spaces: count fields after it.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(s[i+1:])
-	const startField = 22 - 3 // field 22 of stat; fields[0] is field 3
-	if len(fields) <= startField {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
-	}
-	return strconv.ParseUint(fields[startField], 10, 64)
 }
 
 func durationNS(ns uint64) time.Duration { return time.Duration(ns) }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/podkit/podkit/internal/owner"
 	"github.com/podkit/podkit/internal/proc"
 )
 
@@ -80,7 +81,9 @@ func TestLifecycle(t *testing.T) {
 					limits = Limits{}
 				}
 			}
-			pod, err := NewPod(cfg, "lifecycle", limits)
+			name, err := owner.Name("lifecycle")
+			require.NoError(t, err)
+			pod, err := NewPod(cfg, name, limits)
 			require.NoError(t, err)
 			child, err := pod.Child("c", limits)
 			require.NoError(t, err)
@@ -124,7 +127,9 @@ func TestCleanupStale(t *testing.T) {
 	// start time it does not have), one for this program, and a foreign one.
 	dead, err := (&cfgGroup{cfg}).create("dead_1_99999999_00000000")
 	require.NoError(t, err)
-	alive, err := NewPod(cfg, "alive", Limits{})
+	name, err := owner.Name("alive")
+	require.NoError(t, err)
+	alive, err := NewPod(cfg, name, Limits{})
 	require.NoError(t, err)
 	_, err = dead.Child("c", Limits{})
 	require.NoError(t, err)
@@ -136,14 +141,6 @@ func TestCleanupStale(t *testing.T) {
 	removed, err = CleanupStale(cfg)
 	require.NoError(t, err)
 	assert.Empty(t, removed)
-}
-
-func TestOwnerAlive(t *testing.T) {
-	start, err := startTime(os.Getpid())
-	require.NoError(t, err)
-	assert.True(t, ownerAlive("p_"+strconv.Itoa(os.Getpid())+"_"+strconv.FormatUint(start, 10)+"_ab"))
-	assert.False(t, ownerAlive("p_"+strconv.Itoa(os.Getpid())+"_"+strconv.FormatUint(start+1, 10)+"_ab"))
-	assert.True(t, ownerAlive("not-ours"), "foreign groups are left alone")
 }
 
 func TestConfigErrors(t *testing.T) {

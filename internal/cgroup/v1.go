@@ -12,6 +12,8 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/owner"
 )
 
 // v1Controllers are the hierarchies podkit uses on cgroup v1; the freezer
@@ -231,7 +233,7 @@ func cleanupV1(cfg Config) ([]string, error) {
 			continue
 		}
 		for _, e := range entries {
-			if e.IsDir() && !ownerAlive(e.Name()) {
+			if e.IsDir() && !owner.Alive(e.Name()) {
 				stale[path.Join(base, e.Name())] = true
 			}
 		}

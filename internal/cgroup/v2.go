@@ -11,6 +11,8 @@ import (
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/owner"
 )
 
 type v2Group struct {
@@ -151,7 +153,7 @@ func cleanupV2(cfg Config) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, e := range entries {
-		if !e.IsDir() || ownerAlive(e.Name()) {
+		if !e.IsDir() || owner.Alive(e.Name()) {
 			continue
 		}
 		p := path.Join(base, e.Name())

@@ -37,6 +37,12 @@ func initMain(args []string) int {
 		report(Report{Err: err.Error()})
 		return 127
 	}
+	if !setup.FS.Empty() {
+		if err := setup.FS.setup(); err != nil {
+			report(Report{Err: "init: " + err.Error()})
+			return 127
+		}
+	}
 	if setup.Exec {
 		// Success is the report pipe closing on execve.
 		err := execWith(setup, path, argv, childEnv())
@@ -44,10 +50,12 @@ func initMain(args []string) int {
 		return 127
 	}
 	env := childEnv()
-	if !setup.Empty() {
-		// The child is this program again, in exec mode: it sets itself
-		// up and then becomes the command.
-		setup.Exec = true
+	reexec := !setup.privilegesUnchanged()
+	if reexec {
+		// The child is this program again, in exec mode: it changes its
+		// privileges and then becomes the command. The filesystem is
+		// done: the child inherits it.
+		setup.Exec, setup.FS = true, Filesystem{}
 		if env, err = WithSetup(append(env, EnvMarker+"="+InitArg0), setup); err != nil {
 			report(Report{Err: err.Error()})
 			return 127
@@ -61,7 +69,7 @@ func initMain(args []string) int {
 
 	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
 	var setupDone *os.File
-	if !setup.Empty() {
+	if reexec {
 		// The child reports a failed setup on its own report pipe; the pipe
 		// closes without a report once the child has become the command.
 		r, w, err := os.Pipe()

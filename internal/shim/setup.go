@@ -34,11 +34,19 @@ type Setup struct {
 	// keeps, by name ("CAP_NET_ADMIN"); every other one is dropped from
 	// the bounding set too.
 	Caps *[]string `json:"caps,omitempty"`
+	// FS is the container's filesystem, set up in a new mount namespace.
+	FS Filesystem `json:"fs,omitempty"`
 }
 
 // Empty reports whether s changes nothing.
 func (s Setup) Empty() bool {
-	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil
+	return !s.Exec && s.privilegesUnchanged() && s.FS.Empty()
+}
+
+// privilegesUnchanged reports whether s keeps the user, groups and
+// capabilities as they are.
+func (s Setup) privilegesUnchanged() bool {
+	return s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil
 }
 
 // WithSetup adds s to the environment of an init command.

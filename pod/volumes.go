@@ -1,0 +1,294 @@
+package pod
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/podkit/podkit/internal/owner"
+	"github.com/podkit/podkit/internal/shim"
+)
+
+// Volume is storage that containers of a pod mount, like a Kubernetes
+// volume. Exactly one source is set.
+type Volume struct {
+	// Name identifies the volume in VolumeMounts; a DNS-1123 label, unique
+	// within the pod.
+	Name     string
+	EmptyDir *EmptyDirVolume
+	HostPath *HostPathVolume
+}
+
+// StorageMedium is where an emptyDir volume keeps its data.
+type StorageMedium string
+
+const (
+	// MediumDefault keeps an emptyDir on the disk of podkit's state
+	// directory.
+	MediumDefault StorageMedium = ""
+	// MediumMemory keeps an emptyDir in a tmpfs.
+	MediumMemory StorageMedium = "Memory"
+)
+
+// EmptyDirVolume is a directory created empty for the pod when it starts and
+// removed with it.
+type EmptyDirVolume struct {
+	Medium StorageMedium
+	// SizeLimit bounds a Memory emptyDir, in bytes; zero means half of the
+	// machine's memory, the tmpfs default.
+	SizeLimit int64
+}
+
+// HostPathVolume is an existing file or directory of the host.
+type HostPathVolume struct {
+	Path string
+}
+
+// VolumeMount mounts a volume into a container.
+type VolumeMount struct {
+	// Name is the Volume's name.
+	Name string
+	// MountPath is where the volume appears in the container: an absolute
+	// path without "..". Inside a root filesystem it is created; on the
+	// host's filesystem (no RootFS) it must exist.
+	MountPath string
+	// ReadOnly mounts the volume read-only for this container.
+	ReadOnly bool
+}
+
+// DefaultStateDir holds the pods' emptyDir volumes.
+const DefaultStateDir = "/var/lib/podkit"
+
+// podsDir returns the directory holding each pod's state.
+func (p *Pod) podsDir() string { return filepath.Join(p.cfg.stateDir, "pods") }
+
+// createVolumes removes what pods of dead supervisors left in the state
+// directory, and creates this pod's emptyDir volumes.
+func (p *Pod) createVolumes() error {
+	if removed, err := removeStalePodDirs(p.podsDir()); err != nil {
+		p.log.Warn("cannot remove stale volumes", zap.Error(err))
+	} else if len(removed) > 0 {
+		p.log.Info("removed volumes left by pods whose supervisor died", zap.Strings("dirs", removed))
+	}
+	p.volumePaths = make(map[string]string)
+	for _, v := range p.cfg.volumes {
+		switch {
+		case v.HostPath != nil:
+			p.volumePaths[v.Name] = v.HostPath.Path
+		case v.EmptyDir != nil:
+			dir := filepath.Join(p.podsDir(), p.ownerName, "volumes", v.Name)
+			if err := os.MkdirAll(dir, 0o777); err != nil {
+				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
+			}
+			// Like Kubernetes' emptyDir: writable by every user.
+			if err := os.Chmod(dir, 0o777); err != nil {
+				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
+			}
+			if v.EmptyDir.Medium == MediumMemory {
+				opts := "mode=0777"
+				if v.EmptyDir.SizeLimit > 0 {
+					opts += ",size=" + strconv.FormatInt(v.EmptyDir.SizeLimit, 10)
+				}
+				if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+					return fmt.Errorf("pod %q: volume %q: mount tmpfs: %w", p.name, v.Name, err)
+				}
+			}
+			p.volumePaths[v.Name] = dir
+		}
+	}
+	return nil
+}
+
+// removeVolumes removes the pod's emptyDir volumes.
+func (p *Pod) removeVolumes() error {
+	if p.ownerName == "" || len(p.cfg.volumes) == 0 {
+		return nil
+	}
+	if err := removePodDir(filepath.Join(p.podsDir(), p.ownerName)); err != nil {
+		return fmt.Errorf("pod %q: %w", p.name, err)
+	}
+	return nil
+}
+
+// removeStalePodDirs removes the state of pods whose supervisor died.
+func removeStalePodDirs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || owner.Alive(e.Name()) {
+			continue
+		}
+		d := filepath.Join(dir, e.Name())
+		if err := removePodDir(d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, d)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// removePodDir unmounts the tmpfs volumes under dir and removes it.
+func removePodDir(dir string) error {
+	mounts, err := mountsUnder(dir)
+	if err != nil {
+		return err
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if err := unix.Unmount(mounts[i], unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmount %s: %w", mounts[i], err)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return nil
+}
+
+// mountsUnder lists the mount points below dir in this mount namespace, in
+// the order they were mounted.
+func mountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	return out, sc.Err()
+}
+
+// unescapeMountinfo undoes the octal escapes of /proc/self/mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// filesystem returns the mount namespace set-up of m's init.
+func (p *Pod) filesystem(c Container) shim.Filesystem {
+	fs := shim.Filesystem{Rootfs: c.RootFS, Dir: c.WorkingDir}
+	if c.SecurityContext != nil {
+		fs.ReadOnlyRootfs = c.SecurityContext.ReadOnlyRootFilesystem
+	}
+	for _, vm := range c.VolumeMounts {
+		fs.Mounts = append(fs.Mounts, shim.Mount{Source: p.volumePaths[vm.Name], Target: vm.MountPath, ReadOnly: vm.ReadOnly})
+	}
+	return fs
+}
+
+// validateVolumes checks the pod's volumes and the containers' mounts.
+func (p *Pod) validateVolumes(errs *fieldErrors) {
+	if p.cfg.stateDir == "" || !filepath.IsAbs(p.cfg.stateDir) {
+		errs.add("stateDir", p.cfg.stateDir, "must be an absolute path")
+	}
+	names := make(map[string]bool)
+	for i, v := range p.cfg.volumes {
+		field := fmt.Sprintf("volumes[%d]", i)
+		for _, msg := range validation.IsDNS1123Label(v.Name) {
+			errs.add(field+".name", v.Name, msg)
+		}
+		if names[v.Name] {
+			errs.add(field+".name", v.Name, "duplicate volume name")
+		}
+		names[v.Name] = true
+		switch {
+		case (v.EmptyDir == nil) == (v.HostPath == nil):
+			errs.add(field, v.Name, "exactly one of emptyDir and hostPath must be set")
+		case v.HostPath != nil:
+			hp := v.HostPath.Path
+			if !filepath.IsAbs(hp) {
+				errs.add(field+".hostPath.path", hp, "must be an absolute path")
+			} else if _, err := os.Stat(hp); err != nil {
+				errs.add(field+".hostPath.path", hp, "does not exist on the host")
+			}
+		case v.EmptyDir != nil:
+			if m := v.EmptyDir.Medium; m != MediumDefault && m != MediumMemory {
+				errs.add(field+".emptyDir.medium", string(m), `must be "" or "Memory"`)
+			}
+			if v.EmptyDir.SizeLimit < 0 {
+				errs.add(field+".emptyDir.sizeLimit", fmt.Sprint(v.EmptyDir.SizeLimit), "must not be negative")
+			}
+		}
+	}
+	for i, m := range p.members {
+		c := m.spec
+		field := fmt.Sprintf("containers[%d]", i)
+		if c.Name != "" {
+			field = fmt.Sprintf("container %q", c.Name)
+		}
+		if c.RootFS != "" {
+			if !filepath.IsAbs(c.RootFS) {
+				errs.add(field+".rootfs", c.RootFS, "must be an absolute path")
+			} else if fi, err := os.Stat(c.RootFS); err != nil || !fi.IsDir() {
+				errs.add(field+".rootfs", c.RootFS, "not an existing directory")
+			}
+		}
+		paths := make(map[string]bool)
+		for j, vm := range c.VolumeMounts {
+			vf := fmt.Sprintf("%s.volumeMounts[%d]", field, j)
+			if !names[vm.Name] {
+				errs.add(vf+".name", vm.Name, "no volume of that name in the pod")
+			}
+			switch {
+			case !filepath.IsAbs(vm.MountPath):
+				errs.add(vf+".mountPath", vm.MountPath, "must be an absolute path")
+			case containsDotDot(vm.MountPath):
+				errs.add(vf+".mountPath", vm.MountPath, "must not contain '..'")
+			case paths[filepath.Clean(vm.MountPath)]:
+				errs.add(vf+".mountPath", vm.MountPath, "duplicate mount path")
+			case c.RootFS == "":
+				if fi, err := os.Stat(vm.MountPath); err != nil || !fi.IsDir() && !fi.Mode().IsRegular() {
+					errs.add(vf+".mountPath", vm.MountPath, "does not exist on the host, and the container has no rootfs to create it in")
+				}
+			}
+			paths[filepath.Clean(vm.MountPath)] = true
+		}
+	}
+}
+
+func containsDotDot(p string) bool {
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,168 @@
+package pod_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/pod"
+)
+
+func TestEmptyDirSharedAtDifferentPaths(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sharedPID=%v", shared), func(t *testing.T) {
+			state := t.TempDir()
+			writerAt, readerAt := t.TempDir(), t.TempDir()
+			p, rec, _ := startPod(t, "emptydir",
+				pod.WithShareProcessNamespace(shared),
+				pod.WithRestartPolicy(pod.RestartNever),
+				pod.WithStateDir(state),
+				pod.WithVolumes(pod.Volume{Name: "shared", EmptyDir: &pod.EmptyDirVolume{}}),
+				pod.WithContainers(
+					pod.Container{Name: "writer", Command: []string{"sh", "-c", "echo hello > $D/greeting"},
+						Env: []string{"D=" + writerAt}, VolumeMounts: []pod.VolumeMount{{Name: "shared", MountPath: writerAt}}},
+					pod.Container{Name: "reader", Command: []string{"sh", "-c",
+						"while [ ! -e $D/greeting ]; do sleep 0.01; done; cat $D/greeting; touch $D/mine || echo refused"},
+						Env: []string{"D=" + readerAt}, VolumeMounts: []pod.VolumeMount{{Name: "shared", MountPath: readerAt, ReadOnly: true}}},
+				))
+			rec.until("reader done", isReason(pod.EventExited, "reader"))
+			assert.Equal(t, "hello", logText(t, p, "reader", pod.LogOptions{})[0])
+			assert.Contains(t, logText(t, p, "reader", pod.LogOptions{}), "refused", "a read-only mount took a write")
+			errs, err := p.Logs("reader", pod.LogOptions{})
+			require.NoError(t, err)
+			assert.Contains(t, fmt.Sprint(errs), "Read-only file system")
+
+			// The mounts stayed in the containers' mount namespaces.
+			for _, d := range []string{writerAt, readerAt} {
+				entries, err := os.ReadDir(d)
+				require.NoError(t, err)
+				assert.Empty(t, entries, "a volume mount leaked to the host at %s", d)
+			}
+			require.NoError(t, p.Wait())
+			pods, err := os.ReadDir(filepath.Join(state, "pods"))
+			require.NoError(t, err)
+			assert.Empty(t, pods, "the emptyDir outlived its pod")
+		})
+	}
+}
+
+func TestMemoryEmptyDirSizeLimit(t *testing.T) {
+	state, at := t.TempDir(), t.TempDir()
+	p, rec, _ := startPod(t, "tmpfs",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithStateDir(state),
+		pod.WithVolumes(pod.Volume{Name: "mem", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory, SizeLimit: 1 << 20}}),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
+			"df -k $D | tail -1; head -c 2000000 /dev/zero > $D/big || echo full"},
+			Env: []string{"D=" + at}, VolumeMounts: []pod.VolumeMount{{Name: "mem", MountPath: at}}}))
+	rec.until("done", isReason(pod.EventExited, "c"))
+	lines := logText(t, p, "c", pod.LogOptions{})
+	require.GreaterOrEqual(t, len(lines), 2, "%q", lines)
+	assert.True(t, strings.HasPrefix(lines[0], "tmpfs"), "%q", lines)
+	assert.Contains(t, lines, "full")
+	_ = p.Wait()
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	assert.NotContains(t, string(mounts), state, "the tmpfs outlived its pod")
+}
+
+// busyboxRootfs builds a root filesystem holding only a static busybox.
+func busyboxRootfs(t *testing.T) string {
+	t.Helper()
+	requireTool(t, "busybox")
+	bb, err := exec.LookPath("busybox")
+	require.NoError(t, err)
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "bin"), 0o755))
+	data, err := os.ReadFile(bb)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755))
+	for _, applet := range []string{"sh", "ls", "cat", "touch", "id", "echo", "sleep", "hostname", "mount"} {
+		require.NoError(t, os.Symlink("busybox", filepath.Join(root, "bin", applet)))
+	}
+	return root
+}
+
+func TestRootfs(t *testing.T) {
+	root := busyboxRootfs(t)
+	marker := filepath.Join("/tmp", fmt.Sprintf("podkit-host-only-%d", time.Now().UnixNano()))
+	require.NoError(t, os.WriteFile(marker, nil, 0o644))
+	defer os.Remove(marker)
+	state := t.TempDir()
+	p, rec, _ := startPod(t, "rootfs",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithStateDir(state),
+		pod.WithHostname("jail"),
+		pod.WithVolumes(pod.Volume{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}),
+		pod.WithContainers(
+			pod.Container{Name: "c", RootFS: root, WorkingDir: "/data",
+				VolumeMounts:    []pod.VolumeMount{{Name: "data", MountPath: "/data"}},
+				SecurityContext: &pod.SecurityContext{ReadOnlyRootFilesystem: true},
+				Command: []string{"sh", "-c", `ls /; test -e ` + marker + ` && echo host-visible || echo host-hidden; ` +
+					`touch /etc-nope 2>/dev/null && echo root-writable || echo root-read-only; ` +
+					`touch ./ok && echo data-writable; hostname; cat /proc/1/cmdline | tr '\0' ' '; echo; sleep 1000`}},
+		))
+	rec.until("running", isPhase(pod.PhaseRunning))
+	waitLogs(t, p, "c", 9)
+	lines := logText(t, p, "c", pod.LogOptions{})
+	assert.Equal(t, []string{"bin", "data", "dev", "proc"}, lines[:4], "%q", lines)
+	assert.Contains(t, lines, "host-hidden")
+	assert.Contains(t, lines, "root-read-only")
+	assert.Contains(t, lines, "data-writable")
+	assert.Contains(t, lines, "jail")
+	assert.Contains(t, strings.Join(lines, "\n"), "podkit-init /bin/sh -- sh -c", "/proc is not the container's")
+
+	var out strings.Builder
+	cmd := exec.Command("ls", "/data")
+	cmd.Stdout = &out
+	require.NoError(t, p.Exec(context.Background(), "c", cmd))
+	assert.Equal(t, "ok\n", out.String(), "exec does not see the container's filesystem")
+}
+
+func TestVolumeValidation(t *testing.T) {
+	existing := t.TempDir()
+	vol := pod.Volume{Name: "v", EmptyDir: &pod.EmptyDirVolume{}}
+	tests := []struct {
+		name string
+		vols []pod.Volume
+		c    pod.Container
+		want string
+	}{
+		{"unknown volume", nil, pod.Container{VolumeMounts: []pod.VolumeMount{{Name: "nope", MountPath: existing}}},
+			`volumeMounts[0].name: invalid value "nope": no volume of that name in the pod`},
+		{"relative mount path", []pod.Volume{vol}, pod.Container{VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "data"}}},
+			`volumeMounts[0].mountPath: invalid value "data": must be an absolute path`},
+		{"escaping mount path", []pod.Volume{vol}, pod.Container{RootFS: existing, VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/a/../../etc"}}},
+			`mountPath: invalid value "/a/../../etc": must not contain '..'`},
+		{"duplicate mount path", []pod.Volume{vol}, pod.Container{RootFS: existing, VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/d"}, {Name: "v", MountPath: "/d/"}}},
+			`volumeMounts[1].mountPath: invalid value "/d/": duplicate mount path`},
+		{"missing host mount point", []pod.Volume{vol}, pod.Container{VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/no/such/dir"}}},
+			`does not exist on the host, and the container has no rootfs`},
+		{"missing rootfs", nil, pod.Container{RootFS: "/no/such/rootfs"},
+			`rootfs: invalid value "/no/such/rootfs": not an existing directory`},
+		{"two sources", []pod.Volume{{Name: "v", EmptyDir: &pod.EmptyDirVolume{}, HostPath: &pod.HostPathVolume{Path: "/"}}}, pod.Container{},
+			`volumes[0]: invalid value "v": exactly one of emptyDir and hostPath must be set`},
+		{"missing host path", []pod.Volume{{Name: "v", HostPath: &pod.HostPathVolume{Path: "/no/such/path"}}}, pod.Container{},
+			`volumes[0].hostPath.path: invalid value "/no/such/path": does not exist on the host`},
+		{"bad medium", []pod.Volume{{Name: "v", EmptyDir: &pod.EmptyDirVolume{Medium: "Disk"}}}, pod.Container{},
+			`volumes[0].emptyDir.medium: invalid value "Disk"`},
+		{"duplicate volume", []pod.Volume{vol, vol}, pod.Container{}, `volumes[1].name: invalid value "v": duplicate volume name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.c
+			c.Name, c.Command = "c", []string{"true"}
+			_, err := pod.New("p", pod.WithVolumes(tt.vols...), pod.WithContainers(c))
+			require.ErrorIs(t, err, pod.ErrInvalidSpec)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}

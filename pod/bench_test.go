@@ -26,19 +26,27 @@ import (
 var benchContainer = []string{"sh", "-c", "echo up; exec sleep 1000"}
 
 // BenchmarkPodStart measures the time from Start until the infra and three
-// containers run (each container has printed "up"), for podkit with a shared
-// PID namespace, podkit with a PID namespace per container, and a shell
-// script doing the shared-PID job with unshare and nsenter. The three are
-// interleaved in one run; ratios are podkit's p50 over the shell's.
+// containers run (each container has printed "up"), for
+//   - shared: podkit with a shared PID namespace;
+//   - own: podkit with a PID namespace per container (the default);
+//   - isolated: own, plus for each container resource limits, an emptyDir
+//     volume, a busybox root filesystem and a security context;
+//   - shell: a shell script doing the shared-PID job with unshare and
+//     nsenter.
+//
+// All are interleaved in one run; ratios are p50 over p50. Every podkit pod
+// has cgroups (a pod's and one per container).
 func BenchmarkPodStart(b *testing.B) {
 	requireRoot(b)
 	requireTool(b, "unshare")
 	requireTool(b, "nsenter")
 	requireTool(b, "ip")
-	var shared, own, shell []time.Duration
+	root := busyboxRootfs(b)
+	var shared, own, isolated, shell []time.Duration
 	for i := 0; i < b.N; i++ {
-		shared = append(shared, startPodkit(b, true))
-		own = append(own, startPodkit(b, false))
+		shared = append(shared, startPodkit(b, true, ""))
+		own = append(own, startPodkit(b, false, ""))
+		isolated = append(isolated, startPodkit(b, false, root))
 		shell = append(shell, startShell(b))
 	}
 	report := func(name string, ds []time.Duration) time.Duration {
@@ -49,19 +57,34 @@ func BenchmarkPodStart(b *testing.B) {
 	}
 	base := report("shell", shell)
 	b.ReportMetric(float64(report("shared", shared))/float64(base), "shared/shell")
-	b.ReportMetric(float64(report("own", own))/float64(base), "own/shell")
+	ownP50 := report("own", own)
+	b.ReportMetric(float64(ownP50)/float64(base), "own/shell")
+	isolatedP50 := report("isolated", isolated)
+	b.ReportMetric(float64(isolatedP50)/float64(base), "isolated/shell")
+	b.ReportMetric(float64(isolatedP50)/float64(ownP50), "isolated/own")
 	b.ReportMetric(0, "ns/op") // the metrics above are the result
 }
 
 // startPodkit starts a pod, returns the time until its containers all run,
-// and stops it.
-func startPodkit(b *testing.B, sharedPID bool) time.Duration {
+// and stops it. With a rootfs, each container is fully isolated.
+func startPodkit(b *testing.B, sharedPID bool, rootfs string) time.Duration {
 	up := newLineCounter("up")
 	var cs []pod.Container
+	no := false
 	for _, n := range []string{"a", "b", "c"} {
-		cs = append(cs, pod.Container{Name: n, Command: benchContainer, Stdout: up})
+		c := pod.Container{Name: n, Command: benchContainer, Stdout: up}
+		if rootfs != "" {
+			c.RootFS = rootfs
+			c.Resources = pod.Resources{CPULimit: 500, MemoryLimit: 64 << 20, PidsLimit: 100}
+			c.VolumeMounts = []pod.VolumeMount{{Name: "scratch", MountPath: "/scratch"}}
+			c.SecurityContext = &pod.SecurityContext{AllowPrivilegeEscalation: &no,
+				Capabilities: &pod.Capabilities{Drop: []string{"ALL"}}}
+		}
+		cs = append(cs, c)
 	}
-	p, err := pod.New("bench", pod.WithShareProcessNamespace(sharedPID), pod.WithContainers(cs...))
+	p, err := pod.New("bench", pod.WithShareProcessNamespace(sharedPID), pod.WithContainers(cs...),
+		pod.WithStateDir(b.TempDir()),
+		pod.WithVolumes(pod.Volume{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{}}))
 	require.NoError(b, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()

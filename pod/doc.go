@@ -77,9 +77,12 @@
 // (AllowPrivilegeEscalation: false) and the capabilities to drop and add,
 // which leave the bounding set too. Without one a container keeps the
 // supervising program's privileges. The container's init applies it on
-// itself, in the order that keeps each step possible, and then executes the
-// command; with a shared PID namespace an init does this and executes the
-// command in its own place, so the command still joins the shared namespace.
+// the thread that starts the command: capabilities leave the bounding set
+// (at execve a root command's capabilities become that set, a non-root
+// command keeps none), no_new_privs is set, and the command's process
+// changes user and groups before it executes. With a shared PID namespace an
+// init does this and executes the command in its own place, so the command
+// still joins the shared namespace.
 //
 // # PID namespaces and init
 //

@@ -75,7 +75,7 @@ func TestMemoryEmptyDirSizeLimit(t *testing.T) {
 }
 
 // busyboxRootfs builds a root filesystem holding only a static busybox.
-func busyboxRootfs(t *testing.T) string {
+func busyboxRootfs(t testing.TB) string {
 	t.Helper()
 	requireTool(t, "busybox")
 	bb, err := exec.LookPath("busybox")
@@ -97,6 +97,7 @@ func TestRootfs(t *testing.T) {
 	require.NoError(t, os.WriteFile(marker, nil, 0o644))
 	defer os.Remove(marker)
 	state := t.TempDir()
+	nobody, no := int64(65534), false
 	p, rec, _ := startPod(t, "rootfs",
 		pod.WithRestartPolicy(pod.RestartNever),
 		pod.WithStateDir(state),
@@ -109,6 +110,9 @@ func TestRootfs(t *testing.T) {
 				Command: []string{"sh", "-c", `ls /; test -e ` + marker + ` && echo host-visible || echo host-hidden; ` +
 					`touch /etc-nope 2>/dev/null && echo root-writable || echo root-read-only; ` +
 					`touch ./ok && echo data-writable; hostname; cat /proc/1/cmdline | tr '\0' ' '; echo; sleep 1000`}},
+			pod.Container{Name: "locked", RootFS: root, Command: []string{"sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status"},
+				SecurityContext: &pod.SecurityContext{RunAsUser: &nobody, AllowPrivilegeEscalation: &no,
+					Capabilities: &pod.Capabilities{Drop: []string{"ALL"}}}},
 		))
 	rec.until("running", isPhase(pod.PhaseRunning))
 	waitLogs(t, p, "c", 9)
@@ -119,6 +123,8 @@ func TestRootfs(t *testing.T) {
 	assert.Contains(t, lines, "data-writable")
 	assert.Contains(t, lines, "jail")
 	assert.Contains(t, strings.Join(lines, "\n"), "podkit-init /bin/sh -- sh -c", "/proc is not the container's")
+	rec.until("locked exit", isReason(pod.EventExited, "locked"))
+	assert.Equal(t, []string{"65534", "CapEff:\t0000000000000000", "NoNewPrivs:\t1"}, logText(t, p, "locked", pod.LogOptions{}))
 
 	var out strings.Builder
 	cmd := exec.Command("ls", "/data")
@@ -165,4 +171,20 @@ func TestVolumeValidation(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+func TestHostPath(t *testing.T) {
+	host, at := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(host, "from-host"), []byte("hi\n"), 0o644))
+	p, rec, _ := startPod(t, "hostpath",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithVolumes(pod.Volume{Name: "h", HostPath: &pod.HostPathVolume{Path: host}}),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c", "cat $D/from-host; echo back > $D/from-pod"},
+			Env: []string{"D=" + at}, VolumeMounts: []pod.VolumeMount{{Name: "h", MountPath: at}}}))
+	rec.until("done", isPhase(pod.PhaseSucceeded))
+	assert.Equal(t, []string{"hi"}, logText(t, p, "c", pod.LogOptions{}))
+	data, err := os.ReadFile(filepath.Join(host, "from-pod"))
+	require.NoError(t, err)
+	assert.Equal(t, "back\n", string(data))
+	assert.DirExists(t, host, "a hostPath volume is the host's: it stays")
 }

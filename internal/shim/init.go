@@ -1,9 +1,9 @@
 package shim
 
 import (
-	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"syscall"
 
@@ -49,50 +49,24 @@ func initMain(args []string) int {
 		report(Report{Err: err.Error()})
 		return 127
 	}
-	env := childEnv()
-	reexec := !setup.privilegesUnchanged()
-	if reexec {
-		// The child is this program again, in exec mode: it changes its
-		// privileges and then becomes the command. The filesystem is
-		// done: the child inherits it.
-		setup.Exec, setup.FS = true, Filesystem{}
-		if env, err = WithSetup(append(env, EnvMarker+"="+InitArg0), setup); err != nil {
-			report(Report{Err: err.Error()})
-			return 127
-		}
-		argv = append([]string{InitArg0, path, "--"}, argv...)
-		path = "/proc/self/exe"
-	}
-
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGCHLD)...)
 
-	files := []*os.File{os.Stdin, os.Stdout, os.Stderr}
-	var setupDone *os.File
-	if reexec {
-		// The child reports a failed setup on its own report pipe; the pipe
-		// closes without a report once the child has become the command.
-		r, w, err := os.Pipe()
-		if err != nil {
-			report(Report{Err: err.Error()})
-			return 127
-		}
-		setupDone, files = r, append(files, w)
-	}
-	child, err := os.StartProcess(path, argv, &os.ProcAttr{Env: env, Files: files})
-	if err != nil {
+	// The child inherits what limitThread sets on this thread, the one that
+	// forks it; the user and groups it changes itself before it executes.
+	runtime.LockOSThread()
+	if err := setup.limitThread(); err != nil {
 		report(Report{Err: err.Error()})
 		return 127
 	}
-	if setupDone != nil {
-		files[3].Close()
-		data, _ := io.ReadAll(setupDone)
-		setupDone.Close()
-		if rs, _ := ReadReports(data); len(rs) > 0 && rs[0].Err != "" {
-			report(Report{Err: rs[0].Err})
-			_, _ = child.Wait()
-			return 127
-		}
+	child, err := os.StartProcess(path, argv, &os.ProcAttr{
+		Env:   childEnv(),
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Sys:   &syscall.SysProcAttr{Credential: setup.credential()},
+	})
+	if err != nil {
+		report(Report{Err: err.Error()})
+		return 127
 	}
 	report(Report{Ready: true})
 

@@ -40,13 +40,7 @@ type Setup struct {
 
 // Empty reports whether s changes nothing.
 func (s Setup) Empty() bool {
-	return !s.Exec && s.privilegesUnchanged() && s.FS.Empty()
-}
-
-// privilegesUnchanged reports whether s keeps the user, groups and
-// capabilities as they are.
-func (s Setup) privilegesUnchanged() bool {
-	return s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil
+	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil && s.FS.Empty()
 }
 
 // WithSetup adds s to the environment of an init command.
@@ -85,17 +79,18 @@ func CapabilityByName(name string) (capability.Cap, bool) {
 	return 0, false
 }
 
-// execWith replaces this process with path after applying s, in the order
-// that keeps each step possible: capabilities leave the bounding set while
-// this process may still change users, no_new_privs is set, the user and
-// groups change, and a command that stays root keeps only the capabilities
-// asked for. The bounding set and no_new_privs are attributes of a thread:
-// this thread is locked, and it is the one that calls execve.
-func execWith(s Setup, path string, argv, env []string) error {
-	runtime.LockOSThread()
-	var keep map[capability.Cap]bool
+// limitThread applies to the calling thread, which must be locked, the
+// parts of s that are attributes of a thread and are inherited by what it
+// starts or executes: capabilities outside s.Caps leave the bounding set,
+// the inheritable and ambient sets are cleared, and no_new_privs is set.
+//
+// At execve a root command's capabilities become its bounding set, and a
+// non-root command's become empty (podkit sets no file capabilities), so
+// this is all a command needs; the effective set of the thread stays, so it
+// can still change users before that.
+func (s Setup) limitThread() error {
 	if s.Caps != nil {
-		keep = make(map[capability.Cap]bool)
+		keep := make(map[capability.Cap]bool)
 		for _, name := range *s.Caps {
 			c, ok := CapabilityByName(name)
 			if !ok {
@@ -112,28 +107,6 @@ func execWith(s Setup, path string, argv, env []string) error {
 		if err := capability.DropBound(drop...); err != nil {
 			return fmt.Errorf("init: drop capabilities from the bounding set: %w", err)
 		}
-	}
-	if s.NoNewPrivs {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("init: no_new_privs: %w", err)
-		}
-	}
-	if s.GID != nil || len(s.Groups) > 0 {
-		if err := syscall.Setgroups(toInts(s.Groups)); err != nil {
-			return fmt.Errorf("init: setgroups: %w", err)
-		}
-	}
-	if s.GID != nil {
-		if err := syscall.Setgid(int(*s.GID)); err != nil {
-			return fmt.Errorf("init: setgid %d: %w", *s.GID, err)
-		}
-	}
-	if s.UID != nil {
-		if err := syscall.Setuid(int(*s.UID)); err != nil {
-			return fmt.Errorf("init: setuid %d: %w", *s.UID, err)
-		}
-	}
-	if keep != nil && unix.Geteuid() == 0 {
 		caps, err := capability.NewPid2(0)
 		if err == nil {
 			err = caps.Load()
@@ -141,17 +114,55 @@ func execWith(s Setup, path string, argv, env []string) error {
 		if err != nil {
 			return fmt.Errorf("init: capabilities: %w", err)
 		}
-		// Keep what was asked for and this process has: a set cannot grow.
-		var have []capability.Cap
-		for c := range keep {
-			if caps.Get(capability.PERMITTED, c) {
-				have = append(have, c)
-			}
-		}
-		caps.Clear(capability.CAPS | capability.AMBS)
-		caps.Set(capability.EFFECTIVE|capability.PERMITTED|capability.INHERITABLE, have...)
+		caps.Clear(capability.INHERITABLE | capability.AMBIENT)
 		if err := caps.Apply(capability.CAPS | capability.AMBS); err != nil {
-			return fmt.Errorf("init: set capabilities: %w", err)
+			return fmt.Errorf("init: clear inheritable capabilities: %w", err)
+		}
+	}
+	if s.NoNewPrivs {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("init: no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+// credential returns the user and groups of the command, or nil to keep
+// this process's.
+func (s Setup) credential() *syscall.Credential {
+	if s.UID == nil && s.GID == nil && len(s.Groups) == 0 {
+		return nil
+	}
+	c := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: s.Groups}
+	if s.UID != nil {
+		c.Uid = *s.UID
+	}
+	if s.GID != nil {
+		c.Gid = *s.GID
+	}
+	if c.Groups == nil {
+		c.Groups = []uint32{}
+	}
+	return c
+}
+
+// execWith replaces this process with path after applying s: first what
+// limitThread does on this locked thread, the one that calls execve, then
+// the user and groups.
+func execWith(s Setup, path string, argv, env []string) error {
+	runtime.LockOSThread()
+	if err := s.limitThread(); err != nil {
+		return err
+	}
+	if c := s.credential(); c != nil {
+		if err := syscall.Setgroups(toInts(c.Groups)); err != nil {
+			return fmt.Errorf("init: setgroups: %w", err)
+		}
+		if err := syscall.Setgid(int(c.Gid)); err != nil {
+			return fmt.Errorf("init: setgid %d: %w", c.Gid, err)
+		}
+		if err := syscall.Setuid(int(c.Uid)); err != nil {
+			return fmt.Errorf("init: setuid %d: %w", c.Uid, err)
 		}
 	}
 	if err := syscall.Exec(path, argv, env); err != nil {

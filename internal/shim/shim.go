@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Markers put in argv[0]; the same value is put in the environment variable
@@ -98,8 +100,9 @@ func childEnv() []string {
 func report(r Report) {
 	b, _ := json.Marshal(r)
 	b = append(b, '\n')
-	f := os.NewFile(statusFD, "report")
-	_, _ = f.Write(b)
+	// A plain write: an *os.File for the descriptor would close it when
+	// garbage collected.
+	_, _ = unix.Write(statusFD, b)
 }
 
 // ReadReports decodes the reports in data, as read from the report pipe.

@@ -367,11 +367,11 @@ func (p *Pod) oomKills(m *member) uint64 {
 	if g == nil {
 		return 0
 	}
-	s, err := g.Stats()
+	n, err := g.OOMKills()
 	if err != nil {
 		p.log.Warn("cannot read OOM kills", zap.String("container", m.spec.Name), zap.Error(err))
 	}
-	return s.OOMKills
+	return n
 }
 
 // copyOutput starts the goroutines that read the container's output.

@@ -34,18 +34,20 @@ type Pod struct {
 	ownerName   string            // names the pod's cgroup and state directory
 	volumePaths map[string]string // volume name to its directory on the host
 
-	mu         sync.Mutex
-	started    bool
-	status     Status
-	infra      *proc.Process
-	cgroup     cgroup.Group  // the pod's cgroup while it exists
-	stopping   bool          // no more starts; set once
-	killed     bool          // the grace period is over: SIGKILL on sight
-	stopCh     chan struct{} // closed when stopping is set
-	runners    int           // container goroutines still going
-	runnersEnd chan struct{} // closed when runners drops to 0
-	mains      int           // main containers that may still run
-	mainsEnd   chan struct{} // closed when mains drops to 0
+	mu      sync.Mutex
+	started bool
+	status  Status
+	infra   *proc.Process
+	cgroup  cgroup.Group // the pod's cgroup while it exists
+	// The infra's cgroup, in the pod's, while it exists.
+	infraCgroup cgroup.Group
+	stopping    bool          // no more starts; set once
+	killed      bool          // the grace period is over: SIGKILL on sight
+	stopCh      chan struct{} // closed when stopping is set
+	runners     int           // container goroutines still going
+	runnersEnd  chan struct{} // closed when runners drops to 0
+	mains       int           // main containers that may still run
+	mainsEnd    chan struct{} // closed when mains drops to 0
 
 	copiers sync.WaitGroup // log copying goroutines
 	execs   sync.WaitGroup // Exec calls in flight

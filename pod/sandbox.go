@@ -18,6 +18,10 @@ import (
 	"github.com/podkit/podkit/internal/shim"
 )
 
+// infraCgroup names the infra's cgroup in the pod's; it is not a DNS-1123
+// label, so no container can have the name.
+const infraCgroup = "_infra"
+
 // sandboxNamespaces are the namespaces every container joins.
 const sandboxNamespaces = unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
 
@@ -50,14 +54,37 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		flags |= unix.CLONE_NEWPID
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
-	hooks, done, err := attach(p.cgroup, cmd, nil)
+	// The infra has a cgroup of its own in the pod's, like every container:
+	// on cgroup v2 a group whose children have controllers may hold no
+	// process itself.
+	infraGroup, err := p.cgroup.Child(infraCgroup, cgroup.Limits{})
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("pod %q: infra: %w", p.name, err)
 	}
+	p.mu.Lock()
+	p.infraCgroup = infraGroup
+	p.mu.Unlock()
+	// Where placing at clone time costs a cgroup migration (cgroup v1), the
+	// infra, which runs only podkit's code, is moved in while it sets up
+	// the namespaces instead: the kernel's wait for the migration then
+	// overlaps with the infra's start.
+	hooks, done := proc.Hooks{}, func() {}
+	if infraGroup.ClonesInto() {
+		if hooks, done, err = attach(infraGroup, cmd, nil); err != nil {
+			w.Close()
+			return fmt.Errorf("pod %q: infra: %w", p.name, err)
+		}
+	}
 	infra, err := proc.Start(cmd, hooks)
 	done()
 	w.Close()
+	adopted := make(chan error, 1)
+	if err == nil && !infraGroup.ClonesInto() {
+		go func() { adopted <- infraGroup.Adopt(infra.Pid()) }()
+	} else {
+		adopted <- nil
+	}
 	if err != nil {
 		if errorsIsPermission(err) {
 			return fmt.Errorf("pod %q: creating the pod's namespaces (%s) needs root or CAP_SYS_ADMIN: %w",
@@ -69,7 +96,8 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	// and dies if this program dies, so this read ends.
 	data, err := io.ReadAll(r)
 	reports, perr := shim.ReadReports(data)
-	ready := err == nil && perr == nil && len(reports) > 0 && reports[0].Ready
+	aerr := <-adopted
+	ready := err == nil && perr == nil && aerr == nil && len(reports) > 0 && reports[0].Ready
 	if !ready {
 		_ = infra.Signal(syscall.SIGKILL)
 		<-infra.Done()
@@ -77,6 +105,8 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		msg := fmt.Sprintf("exited: %s", infra.State())
 		if len(reports) > 0 && reports[0].Err != "" {
 			msg = reports[0].Err
+		} else if aerr != nil {
+			msg = aerr.Error()
 		}
 		return fmt.Errorf("pod %q: infra: %s", p.name, msg)
 	}
@@ -196,9 +226,11 @@ func (p *Pod) removeCgroups() error {
 			m.cgroup = nil
 		}
 	}
-	if p.cgroup != nil {
-		groups = append(groups, p.cgroup)
-		p.cgroup = nil
+	for _, g := range []*cgroup.Group{&p.infraCgroup, &p.cgroup} {
+		if *g != nil {
+			groups = append(groups, *g)
+			*g = nil
+		}
 	}
 	p.mu.Unlock()
 	var errs []error

@@ -11,6 +11,8 @@ package cgroup
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +53,14 @@ type Group interface {
 	// starts the child, right before and right after the start, and done
 	// releases what Attach holds once the child has started.
 	Attach(attr *syscall.SysProcAttr) (enter, leave func() error, done func(), err error)
+	// Adopt moves a running process, with all its threads, into the group:
+	// for processes that run only podkit's own code until they are placed.
+	Adopt(pid int) error
+	// ClonesInto reports whether Attach places a child at clone time
+	// (cgroup v2), which costs nothing; on cgroup v1 Attach and Adopt
+	// migrate a task, which the kernel makes wait for an RCU grace period
+	// when no migration happened just before.
+	ClonesInto() bool
 	// Kill sends SIGKILL to every process in the group and its children.
 	Kill() error
 	// Delete removes the group, which must hold no process and no child
@@ -58,6 +68,9 @@ type Group interface {
 	Delete() error
 	// Stats returns the group's counters.
 	Stats() (Stats, error)
+	// OOMKills returns how many processes of the group the OOM killer has
+	// killed: Stats().OOMKills, read from one file.
+	OOMKills() (uint64, error)
 	// Path is the group's path below the hierarchy's root.
 	Path() string
 }
@@ -135,3 +148,22 @@ func CleanupStale(cfg Config) ([]string, error) {
 }
 
 func durationNS(ns uint64) time.Duration { return time.Duration(ns) }
+
+// readCounter reads the value of key from a cgroup file of "key value" lines,
+// such as memory.oom_control (v1) or memory.events (v2).
+func readCounter(file, key string) (uint64, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, fmt.Errorf("cgroup: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, key+" "); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("cgroup: %s: %w", file, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, nil
+}

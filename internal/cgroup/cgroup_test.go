@@ -163,3 +163,19 @@ func (c *cfgGroup) create(name string) (Group, error) {
 	}
 	return newV1(cfg, name, Limits{})
 }
+
+func TestNested(t *testing.T) {
+	requireRoot(t)
+	cfg := Config{Parent: "podkit-test-nested", Nested: true}
+	name, err := owner.Name("nested")
+	require.NoError(t, err)
+	g, err := NewPod(cfg, name, Limits{})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, g.Delete()) }()
+	key := "memory"
+	if cgroups.Mode() == cgroups.Unified {
+		key = ""
+	}
+	own := cgroupOf(t, os.Getpid(), key)
+	assert.Equal(t, filepath.Join(own, "podkit-test-nested", name), g.Path())
+}

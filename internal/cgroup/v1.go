@@ -115,9 +115,21 @@ func (g *v1Group) Attach(*syscall.SysProcAttr) (enter, leave func() error, done 
 	return enter, leave, func() {}, nil
 }
 
+func (g *v1Group) Adopt(pid int) error {
+	if err := g.cg.Add(cgroup1.Process{Pid: pid}); err != nil {
+		return fmt.Errorf("cgroup: move %d into %s: %w", pid, g.path, err)
+	}
+	return nil
+}
+
+func (g *v1Group) ClonesInto() bool { return false }
+
 // Kill freezes the group, so nothing in it can fork, kills every process,
 // and thaws it so the kills are delivered.
 func (g *v1Group) Kill() error {
+	if procs, err := g.cg.Processes(cgroup1.Freezer, true); err == nil && len(procs) == 0 {
+		return nil // nothing to freeze, and freezing takes a while
+	}
 	if err := g.cg.Freeze(); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("cgroup: freeze %s: %w", g.path, err)
 	}
@@ -186,6 +198,28 @@ func (g *v1Group) Stats() (Stats, error) {
 		s.Pids = m.Pids.Current
 	}
 	return s, nil
+}
+
+func (g *v1Group) OOMKills() (uint64, error) {
+	mount, err := v1MemoryMount()
+	if err != nil {
+		return 0, err
+	}
+	return readCounter(filepath.Join(mount, g.path, "memory.oom_control"), "oom_kill")
+}
+
+// v1MemoryMount returns where the memory hierarchy is mounted.
+func v1MemoryMount() (string, error) {
+	subsystems, err := v1Hierarchy()
+	if err != nil {
+		return "", fmt.Errorf("cgroup: %w", err)
+	}
+	for _, s := range subsystems {
+		if ps, ok := s.(interface{ Path(string) string }); ok && s.Name() == cgroup1.Memory {
+			return ps.Path("/"), nil
+		}
+	}
+	return "", errors.New("cgroup: the memory controller is not mounted")
 }
 
 // v1 converts limits to the OCI form cgroup1 takes.

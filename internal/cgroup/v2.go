@@ -71,6 +71,15 @@ func (g *v2Group) Attach(attr *syscall.SysProcAttr) (enter, leave func() error, 
 	return nil, nil, func() { unix.Close(fd) }, nil
 }
 
+func (g *v2Group) Adopt(pid int) error {
+	if err := g.m.AddProc(uint64(pid)); err != nil {
+		return fmt.Errorf("cgroup: move %d into %s: %w", pid, g.path, err)
+	}
+	return nil
+}
+
+func (g *v2Group) ClonesInto() bool { return true }
+
 func (g *v2Group) Kill() error {
 	// cgroup.kill exists since Linux 5.14; without it cgroup2 falls back to
 	// a freeze-and-kill that would also reap this program's children.
@@ -114,6 +123,14 @@ func (g *v2Group) Stats() (Stats, error) {
 		s.Pids = m.Pids.Current
 	}
 	return s, nil
+}
+
+func (g *v2Group) OOMKills() (uint64, error) {
+	n, err := readCounter(filepath.Join(g.mount, g.path, "memory.events"), "oom_kill")
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil // no memory controller here
+	}
+	return n, err
 }
 
 // v2 converts limits for cgroup2, converting shares to weight as the kubelet

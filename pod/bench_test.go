@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/cgroups/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/podkit/podkit/pod"
@@ -42,12 +43,18 @@ func BenchmarkPodStart(b *testing.B) {
 	requireTool(b, "nsenter")
 	requireTool(b, "ip")
 	root := busyboxRootfs(b)
-	var shared, own, isolated, shell []time.Duration
+	// The shell baseline with cgroups places its processes the way podkit
+	// does on cgroup v1, which this comparison needs.
+	v1 := cgroups.Mode() != cgroups.Unified
+	var shared, own, isolated, shell, shellCgroups []time.Duration
 	for i := 0; i < b.N; i++ {
 		shared = append(shared, startPodkit(b, true, ""))
 		own = append(own, startPodkit(b, false, ""))
 		isolated = append(isolated, startPodkit(b, false, root))
-		shell = append(shell, startShell(b))
+		shell = append(shell, startShell(b, false))
+		if v1 {
+			shellCgroups = append(shellCgroups, startShell(b, true))
+		}
 	}
 	report := func(name string, ds []time.Duration) time.Duration {
 		p50, p99 := percentile(ds, 50), percentile(ds, 99)
@@ -62,6 +69,10 @@ func BenchmarkPodStart(b *testing.B) {
 	isolatedP50 := report("isolated", isolated)
 	b.ReportMetric(float64(isolatedP50)/float64(base), "isolated/shell")
 	b.ReportMetric(float64(isolatedP50)/float64(ownP50), "isolated/own")
+	if v1 {
+		cgBase := report("shell-cgroups", shellCgroups)
+		b.ReportMetric(float64(ownP50)/float64(cgBase), "own/shell-cgroups")
+	}
 	b.ReportMetric(0, "ns/op") // the metrics above are the result
 }
 
@@ -98,21 +109,41 @@ func startPodkit(b *testing.B, sharedPID bool, rootfs string) time.Duration {
 
 // startShell does the job of startPodkit with a shell script: an infra made
 // with unshare that sets the hostname and brings up loopback, and three
-// containers joining its namespaces with nsenter.
-func startShell(b *testing.B) time.Duration {
+// containers joining its namespaces with nsenter. With cgroups, it also
+// makes a cgroup v1 group for the pod and one for each process in it, in the
+// hierarchies podkit uses, and each process moves itself into its group
+// before it executes unshare or nsenter.
+func startShell(b *testing.B, withCgroups bool) time.Duration {
 	dir := b.TempDir()
+	group := ""
+	if withCgroups {
+		group = "podkit-bench-shell-" + filepath.Base(dir)
+	}
+	// place NAME runs the rest of its line in cgroup NAME of the pod.
+	place := func(name string) string { return "" }
+	if withCgroups {
+		helper := filepath.Join(dir, "place")
+		require.NoError(b, os.WriteFile(helper, []byte(`for c in memory cpu cpuacct pids freezer; do
+	mkdir -p /sys/fs/cgroup/$c/$G/$1
+	echo $$ > /sys/fs/cgroup/$c/$G/$1/cgroup.procs
+done
+shift
+exec "$@"
+`), 0o755))
+		place = func(name string) string { return "sh " + helper + " " + name + " " }
+	}
 	script := `
 set -e
 mkfifo "$D/ready"
-unshare --net --uts --ipc --pid --fork --kill-child sh -c 'hostname bench; ip link set lo up; echo ok > "$D/ready"; exec sleep 1000' &
+` + place("infra") + `unshare --net --uts --ipc --pid --fork --kill-child sh -c 'hostname bench; ip link set lo up; echo ok > "$D/ready"; exec sleep 1000' &
 read ok < "$D/ready"
 infra=$(cat /proc/$!/task/$!/children | tr -d ' ')
 for c in a b c; do
-	nsenter -t "$infra" -n -u -i -p ` + strings.Join(quote(benchContainer), " ") + ` &
+	` + place("$c") + `nsenter -t "$infra" -n -u -i -p sh -c "$C" &
 done
 wait`
 	cmd := exec.Command("sh", "-c", script)
-	cmd.Env = append(os.Environ(), "D="+dir)
+	cmd.Env = append(os.Environ(), "D="+dir, "G="+group, "C="+benchContainer[2])
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	require.NoError(b, err)
@@ -131,15 +162,29 @@ wait`
 	_, _ = io.Copy(io.Discard, out)
 	_ = cmd.Wait()
 	_ = os.Remove(filepath.Join(dir, "ready"))
+	if group != "" {
+		for _, c := range []string{"memory", "cpu", "cpuacct", "pids", "freezer"} {
+			base := filepath.Join("/sys/fs/cgroup", c, group)
+			for _, sub := range []string{"infra", "a", "b", "c"} {
+				removeCgroupDir(b, filepath.Join(base, sub))
+			}
+			removeCgroupDir(b, base)
+		}
+	}
 	return elapsed
 }
 
-func quote(args []string) []string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+// removeCgroupDir removes an empty cgroup, waiting for its killed processes
+// to leave it.
+func removeCgroupDir(b *testing.B, dir string) {
+	for i := 0; ; i++ {
+		err := syscall.Rmdir(dir)
+		if err == nil || err == syscall.ENOENT {
+			return
+		}
+		require.Less(b, i, 1000, "cannot remove %s: %v", dir, err)
+		time.Sleep(time.Millisecond)
 	}
-	return q
 }
 
 func percentile(ds []time.Duration, p int) time.Duration {

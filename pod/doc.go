@@ -31,8 +31,9 @@
 //
 // # Resources
 //
-// Every pod has a cgroup, and every container a cgroup nested in it, so a
-// container without limits of its own is bounded by its pod's (WithResources).
+// Every pod has a cgroup, and the infra and every container a cgroup nested
+// in it, so a container without limits of its own is bounded by its pod's
+// (WithResources).
 // Container.Resources sets a CPU limit (a CFS quota per 100ms period), a CPU
 // request (cpu.shares, or cpu.weight on cgroup v2, converted as the kubelet
 // does), a memory limit and a pids limit. The hierarchy is picked with
@@ -40,7 +41,8 @@
 // container's process is inside its cgroup before it runs an instruction of
 // its own: on v1 the starting thread joins the cgroup just for the fork (v1
 // membership is per thread and inherited), on v2 the process is cloned
-// straight into it (CLONE_INTO_CGROUP). A container killed by the OOM killer
+// straight into it (CLONE_INTO_CGROUP). A container's pids.current on v1
+// counts that thread for the moment of the fork. A container killed by the OOM killer
 // is reported Terminated with reason OOMKilled. Stats reads usage: memory and
 // its peak, CPU time and throttling, pids, OOM kills.
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -146,30 +147,12 @@ func helperCommand(t testing.TB, name string, args ...string) ([]string, []strin
 	return append([]string{exe}, args...), []string{helperEnv + "=" + name}
 }
 
-// requireRoot skips a test that needs root, unless CI=true, where a missing
-// prerequisite fails the run.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root; CI runs as root")
-	}
-	t.Skip("needs root")
-}
-
-// requireTool skips a test when a command is missing, unless CI=true.
-func requireTool(t testing.TB, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is missing; the test command installs it", name)
-	}
-	t.Skipf("%s not installed", name)
-}
+// requireRoot and requireTool skip a test whose prerequisite is missing,
+// unless CI=true, where they fail it.
+var (
+	requireRoot = testenv.RequireRoot
+	requireTool = testenv.RequireTool
+)
 
 // recorder collects a pod's events and lets a test wait for a state.
 type recorder struct {

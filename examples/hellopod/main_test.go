@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/podkit/podkit/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -17,9 +18,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestDemo(t *testing.T) {
-	if os.Geteuid() != 0 && os.Getenv("CI") != "true" {
-		t.Skip("needs root")
-	}
+	testenv.RequireRoot(t)
 	var out strings.Builder
 	require.NoError(t, run(3*time.Second, &out))
 	got := out.String()

@@ -16,22 +16,14 @@ import (
 
 	"github.com/podkit/podkit/internal/owner"
 	"github.com/podkit/podkit/internal/proc"
+	"github.com/podkit/podkit/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root; CI runs as root")
-	}
-	t.Skip("needs root")
-}
+var requireRoot = testenv.RequireRoot
 
 // startIn starts sleep inside g and returns it.
 func startIn(t *testing.T, g Group) *proc.Process {

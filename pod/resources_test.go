@@ -62,6 +62,17 @@ func TestCPULimitThrottles(t *testing.T) {
 		pod.WithContainers(pod.Container{Name: "spin", Command: []string{"sh", "-c", "while :; do :; done"},
 			Resources: pod.Resources{CPULimit: 200}}))
 	rec.until("running", isPhase(pod.PhaseRunning))
+	// The limit is converted as the kubelet does: a quota of 20ms per
+	// 100ms, and shares of 200*1024/1000 (the request defaults to the limit).
+	spin, _ := p.Status().Container("spin")
+	if dir := cgroupDir(t, spin.PID, "cpu"); dir != "" {
+		assert.Equal(t, "20000", readTrimmed(t, filepath.Join(dir, "cpu.cfs_quota_us")))
+		assert.Equal(t, "100000", readTrimmed(t, filepath.Join(dir, "cpu.cfs_period_us")))
+		assert.Equal(t, "204", readTrimmed(t, filepath.Join(dir, "cpu.shares")))
+	} else {
+		dir := cgroupDir(t, spin.PID, "")
+		assert.Equal(t, "20000 100000", readTrimmed(t, filepath.Join(dir, "cpu.max")))
+	}
 	before, err := p.Stats()
 	require.NoError(t, err)
 	start := time.Now()
@@ -147,6 +158,31 @@ func TestLeftoversCleanedAfterSupervisorKilled(t *testing.T) {
 	assert.Empty(t, podCgroups(t, cmd.Process.Pid), "stale cgroups survived the next pod's start")
 	assert.NoDirExists(t, volumes[0], "a stale volume survived the next pod's start")
 	assert.NotContains(t, mountinfo(t), volumes[0], "a stale tmpfs stayed mounted")
+}
+
+// cgroupDir returns the directory of pid's cgroup in the v1 hierarchy of
+// controller, or "" if there is none; with controller "" the v2 one.
+func cgroupDir(t *testing.T, pid int, controller string) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	require.NoError(t, err)
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if controller == "" && parts[0] == "0" {
+			return filepath.Join("/sys/fs/cgroup", parts[2])
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if controller != "" && c == controller {
+				return filepath.Join("/sys/fs/cgroup", controller, parts[2])
+			}
+		}
+	}
+	return ""
+}
+
+func readTrimmed(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return strings.TrimSpace(string(data))
 }
 
 func mountinfo(t *testing.T) string {

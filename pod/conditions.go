@@ -59,7 +59,8 @@ func (p *Pod) setReadyLocked(m *member, ready bool) {
 func (p *Pod) updateReadinessLocked() {
 	var unready []string
 	for _, cs := range p.status.Containers {
-		if !cs.Ready {
+		// Init containers have completed, not become ready.
+		if cs.Role != RoleInit && !cs.Ready {
 			unready = append(unready, cs.Name)
 		}
 	}
@@ -97,4 +98,10 @@ func (p *Pod) setConditionLocked(t ConditionType, status bool, reason, msg strin
 		Type: t, Status: status, Reason: reason, Message: msg, LastTransitionTime: p.clock.Now(),
 	})
 	return status
+}
+
+// conditionLocked reports the status of a condition.
+func (p *Pod) conditionLocked(t ConditionType) bool {
+	c, _ := p.status.Condition(t)
+	return c.Status
 }

@@ -36,7 +36,7 @@ func (p *Pod) runContainer(m *member) {
 			return
 		}
 		p.mu.Lock()
-		if p.stopping || !p.cfg.restartPolicy.shouldRestart(term.ExitCode) {
+		if p.stopping || !p.restarts(m, term.ExitCode) {
 			p.mu.Unlock()
 			return
 		}
@@ -60,6 +60,16 @@ func (p *Pod) runContainer(m *member) {
 			}
 		}
 	}
+}
+
+// restarts reports whether m is restarted after it ended with exitCode: an
+// init container only after a failure, and then unless the pod's policy is
+// Never; a main container per the pod's restart policy.
+func (p *Pod) restarts(m *member, exitCode int) bool {
+	if m.role == RoleInit {
+		return exitCode != 0 && p.cfg.restartPolicy != RestartNever
+	}
+	return p.cfg.restartPolicy.shouldRestart(exitCode)
 }
 
 // runOnce runs one instance of m to its end. ok is false if the pod was

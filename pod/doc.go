@@ -15,14 +15,20 @@
 //  2. Each container's process joins those namespaces before it executes a
 //     single instruction of its own: it is started from an OS thread that has
 //     already entered them with setns.
-//  3. Containers that end are restarted per the restart policy (Always,
+//  3. Init containers (WithInitContainers) run one at a time, in order,
+//     each to successful completion; a failed one is restarted with the
+//     crash-loop back-off, unless the restart policy is Never, which fails
+//     the pod. Only then do the main containers start, all at once, and the
+//     pod becomes Initialized.
+//  4. Containers that end are restarted per the restart policy (Always,
 //     OnFailure, Never), the first time at once, then after a back-off of
 //     10s doubling to 300s, reset after 10 minutes of running.
-//  4. The pod ends when every main container has ended for good (phase
-//     Succeeded or Failed) or when the context given to Start is done. Each
-//     running container then gets its stop signal; whatever is alive when the
-//     one termination grace period of the pod (default 30s) ends is killed
-//     with SIGKILL. Finally the infra is killed, which takes every orphan of
+//  5. The pod ends when every main container has ended for good (phase
+//     Succeeded or Failed), when its active deadline passes
+//     (WithActiveDeadline, which fails it with reason DeadlineExceeded), or
+//     when the context given to Start is done. Each running container then
+//     gets its stop signal; whatever is alive when the one termination grace
+//     period of the pod (default 30s) ends is killed with SIGKILL. Finally the infra is killed, which takes every orphan of
 //     the pod with it, and Run returns once all of them have been reaped.
 //
 // An idle pod uses no CPU: the supervisor waits for process exits in blocking

@@ -24,6 +24,9 @@ var (
 	// ErrSandboxDied is returned when the infra process holding the pod's
 	// namespaces ended while the pod was running.
 	ErrSandboxDied = errors.New("infra process died")
+	// ErrDeadlineExceeded is returned when the pod ran past its active
+	// deadline (WithActiveDeadline).
+	ErrDeadlineExceeded = errors.New("active deadline exceeded")
 )
 
 // ExitError reports the failure of a container that made its pod fail.

@@ -18,6 +18,8 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	containers            []Container
+	initContainers        []Container
+	activeDeadline        time.Duration
 	restartPolicy         RestartPolicy
 	gracePeriod           time.Duration
 	hostname              string
@@ -37,6 +39,23 @@ type config struct {
 // more than once.
 func WithContainers(cs ...Container) Option {
 	return optionFunc(func(c *config) { c.containers = append(c.containers, cs...) })
+}
+
+// WithInitContainers adds init containers to the pod, in order: they run
+// one at a time, each to successful completion, before any main container
+// starts, like Kubernetes' initContainers. A failed init container is
+// restarted, with the crash-loop back-off, unless the pod's restart policy is
+// Never, in which case the pod fails. It may be given more than once.
+func WithInitContainers(cs ...Container) Option {
+	return optionFunc(func(c *config) { c.initContainers = append(c.initContainers, cs...) })
+}
+
+// WithActiveDeadline bounds how long the pod may run, counted from Start and
+// covering its init containers too, like Kubernetes' activeDeadlineSeconds:
+// past it the pod is stopped and fails with reason DeadlineExceeded. Zero,
+// the default, sets no deadline.
+func WithActiveDeadline(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.activeDeadline = d })
 }
 
 // WithRestartPolicy sets the pod's restart policy. Default RestartAlways.

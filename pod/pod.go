@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
@@ -95,14 +96,20 @@ func New(name string, opts ...Option) (*Pod, error) {
 		mainsEnd:   make(chan struct{}),
 		done:       make(chan struct{}),
 	}
-	for _, c := range cfg.containers {
+	add := func(c Container, role Role) {
 		c.Command = append([]string(nil), c.Command...)
 		c.Args = append([]string(nil), c.Args...)
 		c.Env = append([]string(nil), c.Env...)
 		if c.StopSignal == 0 {
 			c.StopSignal = syscall.SIGTERM
 		}
-		p.members = append(p.members, &member{spec: c, role: RoleMain, index: len(p.members)})
+		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members)})
+	}
+	for _, c := range cfg.initContainers {
+		add(c, RoleInit)
+	}
+	for _, c := range cfg.containers {
+		add(c, RoleMain)
 	}
 	if err := p.validate(); err != nil {
 		return nil, err
@@ -114,10 +121,14 @@ func New(name string, opts ...Option) (*Pod, error) {
 	p.log = cfg.logger.Named("pod").With(zap.String("pod", name))
 	p.status.Phase = PhasePending
 	for _, m := range p.members {
+		reason := ReasonContainerCreating
+		if m.role == RoleMain && len(cfg.initContainers) > 0 {
+			reason = ReasonPodInitializing
+		}
 		p.status.Containers = append(p.status.Containers, ContainerStatus{
 			Name:  m.spec.Name,
 			Role:  m.role,
-			State: ContainerState{Waiting: &StateWaiting{Reason: ReasonContainerCreating}},
+			State: ContainerState{Waiting: &StateWaiting{Reason: reason}},
 		})
 	}
 	return p, nil
@@ -201,11 +212,48 @@ func (p *Pod) Start(ctx context.Context) error {
 		if m.role == RoleMain {
 			p.mains++
 		}
-		go p.runContainer(m)
 	}
 	p.mu.Unlock()
+	go p.runMembers()
 	go p.supervise(ctx)
 	return nil
+}
+
+// runMembers runs the init containers one at a time, and then the main
+// containers. If an init container fails for good, or the pod stops first,
+// the containers after it never run.
+func (p *Pod) runMembers() {
+	var mains []*member
+	for i, m := range p.members {
+		if m.role != RoleInit {
+			mains = append(mains, m)
+			continue
+		}
+		p.runContainer(m)
+		p.mu.Lock()
+		ok := m.lastExit != nil && m.lastExit.ExitCode == 0 && !p.stopping
+		p.mu.Unlock()
+		if !ok {
+			for _, rest := range p.members[i+1:] {
+				p.runnerFinished(rest)
+			}
+			return
+		}
+	}
+	p.mu.Lock()
+	if !p.conditionLocked(Initialized) {
+		p.setConditionLocked(Initialized, true, "", "")
+	}
+	for _, m := range mains {
+		cs := &p.status.Containers[m.index]
+		if cs.State.Waiting != nil && cs.State.Waiting.Reason == ReasonPodInitializing {
+			cs.State.Waiting.Reason = ReasonContainerCreating
+		}
+	}
+	p.mu.Unlock()
+	for _, m := range mains {
+		go p.runContainer(m)
+	}
 }
 
 // Wait blocks until the pod has finished and every process it started has
@@ -213,7 +261,10 @@ func (p *Pod) Start(ctx context.Context) error {
 //   - nil if the pod Succeeded;
 //   - the cause of ctx (see context.Cause) if the pod was stopped because the
 //     ctx given to Start was done;
-//   - an *ExitError for the first failed main container if the pod Failed;
+//   - an *ExitError for the first failed init or main container if the pod
+//     Failed;
+//   - an error wrapping ErrDeadlineExceeded if the pod ran past its active
+//     deadline;
 //   - an error wrapping ErrSandboxDied if the infra process died;
 //   - Start's error if Start failed.
 //
@@ -238,7 +289,16 @@ func (p *Pod) supervise(ctx context.Context) {
 		err        error
 		failReason string // the pod's status reason, if the pod itself failed
 		why        string // why the containers are stopped
+		deadline   <-chan time.Time
 	)
+	if d := p.cfg.activeDeadline; d > 0 {
+		p.mu.Lock()
+		left := d - p.clock.Since(p.status.StartTime)
+		p.mu.Unlock()
+		t := p.clock.NewTimer(max(left, 0))
+		defer t.Stop()
+		deadline = t.C()
+	}
 	select {
 	case <-ctx.Done():
 		err = context.Cause(ctx)
@@ -248,6 +308,9 @@ func (p *Pod) supervise(ctx context.Context) {
 	case <-p.infra.Done():
 		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrSandboxDied, p.infra.State())
 		failReason, why = "SandboxDied", err.Error()
+	case <-deadline:
+		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrDeadlineExceeded, p.cfg.activeDeadline)
+		failReason, why = ReasonDeadlineExceeded, "the pod's active deadline ("+p.cfg.activeDeadline.String()+") passed"
 	}
 	p.stop(why)
 	p.teardownInfra()
@@ -312,7 +375,7 @@ func (p *Pod) finish(err error, reason, message string) {
 	phase := PhaseSucceeded
 	var failed *ExitError
 	for _, m := range p.members {
-		if m.role != RoleMain {
+		if m.role != RoleMain && m.role != RoleInit {
 			continue
 		}
 		t := m.lastExit

@@ -116,7 +116,9 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	p.emitLocked(Event{Reason: EventStarted, Role: RoleInfra, Container: "",
 		Message: fmt.Sprintf("Started infra process %d holding the pod's namespaces", infra.Pid())})
 	p.setConditionLocked(PodReadyToStartContainers, true, "", "")
-	p.setConditionLocked(Initialized, true, "", "")
+	if len(p.cfg.initContainers) == 0 {
+		p.setConditionLocked(Initialized, true, "", "")
+	}
 	p.updateReadinessLocked()
 	p.mu.Unlock()
 	return nil

@@ -168,8 +168,11 @@ func (p *Pod) validate() error {
 		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
 	}
 	p.validateVolumes(&errs)
-	if len(p.members) == 0 {
+	if len(p.cfg.containers) == 0 {
 		errs.add("containers", "[]", "a pod needs at least one container")
+	}
+	if p.cfg.activeDeadline < 0 {
+		errs.add("activeDeadline", p.cfg.activeDeadline.String(), "must not be negative")
 	}
 	seen := make(map[string]bool)
 	for i, m := range p.members {

@@ -141,6 +141,10 @@ const (
 	ReasonStartError = "StartError"
 )
 
+// ReasonDeadlineExceeded is the reason of a pod that ran past its active
+// deadline, as the kubelet reports it.
+const ReasonDeadlineExceeded = "DeadlineExceeded"
+
 // StateWaiting is a container not running yet or between restarts.
 type StateWaiting struct {
 	Reason  string

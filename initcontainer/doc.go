@@ -4,6 +4,6 @@
 // are preparing a shared volume, waiting for a dependency, or running a
 // migration.
 //
-// The package has no API yet: package pod already models the init role
-// (pod.RoleInit) that it will use.
+// Package pod runs init containers today (pod.WithInitContainers, with the
+// pod.RoleInit role); this package has no API of its own yet.
 package initcontainer

@@ -64,10 +64,13 @@ func (p *Pod) runContainer(m *member) {
 
 // restarts reports whether m is restarted after it ended with exitCode: an
 // init container only after a failure, and then unless the pod's policy is
-// Never; a main container per the pod's restart policy.
+// Never; a sidecar always; a main container per the pod's restart policy.
 func (p *Pod) restarts(m *member, exitCode int) bool {
-	if m.role == RoleInit {
+	switch m.role {
+	case RoleInit:
 		return exitCode != 0 && p.cfg.restartPolicy != RestartNever
+	case RoleSidecar:
+		return true
 	}
 	return p.cfg.restartPolicy.shouldRestart(exitCode)
 }
@@ -114,6 +117,10 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	cs.State = ContainerState{Running: &StateRunning{StartedAt: startedAt}}
 	cs.PID = inst.proc.Pid()
 	cs.Started = true
+	if !m.everStarted {
+		m.everStarted = true
+		close(m.started)
+	}
 	p.emitLocked(Event{Reason: EventStarted, Container: m.spec.Name, Role: m.role,
 		Message: fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.proc.Pid())})
 	p.setReadyLocked(m, true)
@@ -160,6 +167,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 func (p *Pod) runnerFinished(m *member) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	close(m.done)
 	p.runners--
 	if p.runners == 0 {
 		close(p.runnersEnd)

@@ -18,17 +18,23 @@
 //  3. Init containers (WithInitContainers) run one at a time, in order,
 //     each to successful completion; a failed one is restarted with the
 //     crash-loop back-off, unless the restart policy is Never, which fails
-//     the pod. Only then do the main containers start, all at once, and the
-//     pod becomes Initialized.
+//     the pod. An init container with RestartPolicy RestartAlways is a
+//     native sidecar: the next one starts as soon as it runs, it is
+//     restarted whenever it ends, and it is stopped after the main
+//     containers. Then the main containers start, all at once, and the pod
+//     becomes Initialized.
 //  4. Containers that end are restarted per the restart policy (Always,
 //     OnFailure, Never), the first time at once, then after a back-off of
 //     10s doubling to 300s, reset after 10 minutes of running.
 //  5. The pod ends when every main container has ended for good (phase
 //     Succeeded or Failed), when its active deadline passes
 //     (WithActiveDeadline, which fails it with reason DeadlineExceeded), or
-//     when the context given to Start is done. Each running container then
-//     gets its stop signal; whatever is alive when the one termination grace
-//     period of the pod (default 30s) ends is killed with SIGKILL. Finally the infra is killed, which takes every orphan of
+//     when the context given to Start is done. The init and main containers
+//     then get their stop signal, and once they have all ended, each sidecar
+//     gets its own, one at a time, in reverse order of declaration; whatever
+//     is alive when the one termination grace period of the pod (default
+//     30s) ends is killed with SIGKILL. A sidecar's exit status does not
+//     count toward the pod's phase. Finally the infra is killed, which takes every orphan of
 //     the pod with it, and Run returns once all of them have been reaped.
 //
 // An idle pod uses no CPU: the supervisor waits for process exits in blocking

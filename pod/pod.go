@@ -70,6 +70,10 @@ type member struct {
 	lastExit *StateTerminated // how the last instance ended, nil before
 	backoff  backoffState
 	cgroup   cgroup.Group // created at the first start
+
+	started     chan struct{} // closed when the container first runs
+	everStarted bool          // started is closed
+	done        chan struct{} // closed when the container will not run again
 }
 
 // New validates the pod's spec and returns a pod ready to start. The name
@@ -103,10 +107,15 @@ func New(name string, opts ...Option) (*Pod, error) {
 		if c.StopSignal == 0 {
 			c.StopSignal = syscall.SIGTERM
 		}
-		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members)})
+		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members),
+			started: make(chan struct{}), done: make(chan struct{})})
 	}
 	for _, c := range cfg.initContainers {
-		add(c, RoleInit)
+		if c.RestartPolicy == RestartAlways {
+			add(c, RoleSidecar)
+		} else {
+			add(c, RoleInit)
+		}
 	}
 	for _, c := range cfg.containers {
 		add(c, RoleMain)
@@ -225,9 +234,22 @@ func (p *Pod) Start(ctx context.Context) error {
 func (p *Pod) runMembers() {
 	var mains []*member
 	for i, m := range p.members {
-		if m.role != RoleInit {
+		switch m.role {
+		case RoleMain:
 			mains = append(mains, m)
 			continue
+		case RoleSidecar:
+			// The next container starts once the sidecar runs.
+			go p.runContainer(m)
+			select {
+			case <-m.started:
+				continue
+			case <-p.stopCh:
+				for _, rest := range p.members[i+1:] {
+					p.runnerFinished(rest)
+				}
+				return
+			}
 		}
 		p.runContainer(m)
 		p.mu.Lock()
@@ -321,38 +343,65 @@ func (p *Pod) supervise(ctx context.Context) {
 	p.finish(err, failReason, "")
 }
 
-// stop stops every container: the stop signal first, then SIGKILL for what is
-// left when the grace period ends. It returns once every container goroutine
-// has finished.
+// stop stops every container: the stop signal first, to the init and main
+// containers, then, once they have all ended, to each sidecar in reverse
+// order of declaration, one at a time; whatever is left when the grace
+// period ends gets SIGKILL. It returns once every container goroutine has
+// finished.
 func (p *Pod) stop(why string) {
 	p.mu.Lock()
 	if !p.stopping {
 		p.stopping = true
 		close(p.stopCh)
 	}
-	for _, m := range p.members {
-		if m.proc != nil {
-			p.signalLocked(m, m.spec.StopSignal, why)
-		}
-	}
 	p.mu.Unlock()
-
 	grace := p.clock.NewTimer(p.cfg.gracePeriod)
 	defer grace.Stop()
-	select {
-	case <-p.runnersEnd:
-		return
-	case <-grace.C():
+
+	var first, sidecars []*member
+	for _, m := range p.members {
+		if m.role == RoleSidecar {
+			sidecars = append([]*member{m}, sidecars...)
+		} else {
+			first = append(first, m)
+		}
 	}
+	waves := [][]*member{first}
+	for _, s := range sidecars {
+		waves = append(waves, []*member{s})
+	}
+	for _, wave := range waves {
+		p.mu.Lock()
+		for _, m := range wave {
+			if m.proc != nil {
+				p.signalLocked(m, m.spec.StopSignal, why)
+			}
+		}
+		p.mu.Unlock()
+		for _, m := range wave {
+			select {
+			case <-m.done:
+			case <-grace.C():
+				p.killAll()
+				<-p.runnersEnd
+				return
+			}
+		}
+	}
+	<-p.runnersEnd
+}
+
+// killAll sends SIGKILL to every running container, and to any that starts
+// from now on.
+func (p *Pod) killAll() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.killed = true
 	for _, m := range p.members {
 		if m.proc != nil {
 			p.signalLocked(m, syscall.SIGKILL, "termination grace period ("+p.cfg.gracePeriod.String()+") expired")
 		}
 	}
-	p.mu.Unlock()
-	<-p.runnersEnd
 }
 
 // signalLocked sends sig to m's running process and records it.

@@ -38,6 +38,17 @@ type Container struct {
 	// SIGTERM.
 	StopSignal syscall.Signal
 
+	// RestartPolicy, on an init container, may be RestartAlways: the
+	// container is then a sidecar, with Kubernetes' native-sidecar
+	// semantics. It starts in its place among the init containers, and the
+	// next one starts as soon as it runs; it is restarted whenever it ends,
+	// whatever the pod's restart policy; it keeps running beside the main
+	// containers and is stopped after them, in reverse order of
+	// declaration. A pod whose main containers have all completed (under
+	// OnFailure or Never) stops its sidecars and completes. Empty on every
+	// other container.
+	RestartPolicy RestartPolicy
+
 	// Resources bounds the container; it runs in a cgroup of its own,
 	// nested in the pod's.
 	Resources Resources
@@ -208,6 +219,13 @@ func (p *Pod) validate() error {
 		}
 		if c.WorkingDir != "" && !filepath.IsAbs(c.WorkingDir) {
 			errs.add(field+".workingDir", c.WorkingDir, "must be an absolute path")
+		}
+		switch {
+		case c.RestartPolicy == "":
+		case m.role == RoleMain:
+			errs.add(field+".restartPolicy", string(c.RestartPolicy), "only init containers may have one (Always, for a sidecar)")
+		case c.RestartPolicy != RestartAlways:
+			errs.add(field+".restartPolicy", string(c.RestartPolicy), `an init container's may only be "Always" (a sidecar)`)
 		}
 		c.Resources.validate(&errs, field+".resources")
 		c.SecurityContext.validate(&errs, field)

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -116,15 +117,23 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	m.proc = inst.proc
 	cs.State = ContainerState{Running: &StateRunning{StartedAt: startedAt}}
 	cs.PID = inst.proc.Pid()
-	cs.Started = true
-	if !m.everStarted {
-		m.everStarted = true
-		close(m.started)
-	}
 	p.emitLocked(Event{Reason: EventStarted, Container: m.spec.Name, Role: m.role,
 		Message: fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.proc.Pid())})
-	p.setReadyLocked(m, true)
+	// Without probes a container has started, and is ready, once it runs;
+	// a startup probe decides the first, a readiness probe the second.
+	if m.spec.StartupProbe == nil {
+		p.markStartedLocked(m)
+		if m.spec.ReadinessProbe == nil {
+			p.setReadyLocked(m, true)
+		}
+	}
 	p.updatePhaseLocked()
+	probeCtx, stopProbes := context.WithCancel(context.Background())
+	defer stopProbes()
+	if m.spec.StartupProbe != nil || m.spec.LivenessProbe != nil || m.spec.ReadinessProbe != nil {
+		p.probers.Add(1)
+		go p.probe(probeCtx, m, inst)
+	}
 	if p.stopping {
 		// stop signalled the running containers before this one registered.
 		sig := m.spec.StopSignal
@@ -136,6 +145,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	p.mu.Unlock()
 
 	<-inst.proc.Done()
+	stopProbes()
 	term = inst.result()
 	if term.ExitCode != 0 && p.oomKills(m) > oomBefore {
 		term.Reason = ReasonOOMKilled
@@ -159,8 +169,18 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	}
 	p.emitLocked(ev)
 	p.setReadyLocked(m, false)
+	cs.Started = false
 	p.mu.Unlock()
 	return term, term.FinishedAt.Sub(startedAt), true
+}
+
+// markStartedLocked records that m has started.
+func (p *Pod) markStartedLocked(m *member) {
+	p.status.Containers[m.index].Started = true
+	if !m.everStarted {
+		m.everStarted = true
+		close(m.started)
+	}
 }
 
 // runnerFinished records that m will not run again.

@@ -41,6 +41,21 @@
 // waitid calls on pidfds, and for timers only while a back-off or grace
 // period runs.
 //
+// # Probes
+//
+// Containers may have startup, liveness and readiness probes with
+// Kubernetes' defaults (period 10s, timeout 1s, success threshold 1,
+// failure threshold 3) and handlers: exec (run in the container, as Exec
+// does), TCP connect and HTTP GET (both from inside the pod's network
+// namespace, so 127.0.0.1 is the pod's loopback; 200-399 is success). A
+// startup probe holds the other probes, the container's Started status and,
+// for a sidecar, the start of the next container, until it succeeds. A
+// failed startup or liveness probe stops the container (its stop signal,
+// SIGKILL after the grace period) and it is restarted per the restart
+// policy; a readiness probe only sets Ready. Each failed check is an
+// Unhealthy event. DialContext dials from inside the pod for programs that
+// need the same.
+//
 // # Resources
 //
 // Every pod has a cgroup, and the infra and every container a cgroup nested

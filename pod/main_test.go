@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -48,6 +49,14 @@ func runHelper(name string, args []string) int {
 			fmt.Fprintf(c, "hello from %s\n", host)
 			c.Close()
 		}
+	case "http": // http ADDR STATUS: answer every request with STATUS
+		status, _ := strconv.Atoi(args[1])
+		fmt.Println("serving")
+		err := http.ListenAndServe(args[0], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+		}))
+		fmt.Println(err)
+		return 1
 	case "dial": // dial ADDR: print the greeting, retrying for a while
 		var err error
 		for range 100 {

@@ -51,6 +51,7 @@ type Pod struct {
 	mainsEnd    chan struct{} // closed when mains drops to 0
 
 	copiers sync.WaitGroup // log copying goroutines
+	probers sync.WaitGroup // probe goroutines
 	execs   sync.WaitGroup // Exec calls in flight
 
 	done chan struct{} // closed when the pod has finished
@@ -418,6 +419,7 @@ func (p *Pod) signalLocked(m *member, sig syscall.Signal, why string) {
 // finish records the pod's final state and wakes Wait. err is nil for a pod
 // that ended by itself.
 func (p *Pod) finish(err error, reason, message string) {
+	p.probers.Wait()
 	p.copiers.Wait()
 	p.execs.Wait()
 	p.mu.Lock()

@@ -49,6 +49,17 @@ type Container struct {
 	// other container.
 	RestartPolicy RestartPolicy
 
+	// StartupProbe, when set, holds the other probes, and the container's
+	// Started status, until it succeeds; if it fails, the container is
+	// killed and restarted per the restart policy.
+	StartupProbe *Probe
+	// LivenessProbe, when it fails, has the container killed and restarted
+	// per the restart policy.
+	LivenessProbe *Probe
+	// ReadinessProbe decides whether the container is Ready. Without one a
+	// container is ready as soon as it has started.
+	ReadinessProbe *Probe
+
 	// Resources bounds the container; it runs in a cgroup of its own,
 	// nested in the pod's.
 	Resources Resources
@@ -229,6 +240,9 @@ func (p *Pod) validate() error {
 		}
 		c.Resources.validate(&errs, field+".resources")
 		c.SecurityContext.validate(&errs, field)
+		c.StartupProbe.validate(&errs, field+".startupProbe", "startup")
+		c.LivenessProbe.validate(&errs, field+".livenessProbe", "liveness")
+		c.ReadinessProbe.validate(&errs, field+".readinessProbe", "readiness")
 		if c.StopSignal < 0 || c.StopSignal > 64 {
 			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "not a signal number (1-64)")
 		}

@@ -1,0 +1,339 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/thread"
+)
+
+// Probe checks a container periodically, like a Kubernetes probe. Exactly
+// one handler is set. Zero durations and thresholds take Kubernetes'
+// defaults.
+type Probe struct {
+	Exec      *ExecAction
+	TCPSocket *TCPSocketAction
+	HTTPGet   *HTTPGetAction
+
+	// InitialDelay is the time after the container starts before the first
+	// check. Default 0.
+	InitialDelay time.Duration
+	// Period is the time between checks. Default 10s.
+	Period time.Duration
+	// Timeout bounds each check. Default 1s.
+	Timeout time.Duration
+	// SuccessThreshold is the number of successes in a row that make a
+	// failing probe pass. Default 1; a liveness or startup probe must use 1.
+	SuccessThreshold int
+	// FailureThreshold is the number of failures in a row that make a
+	// passing probe fail. Default 3.
+	FailureThreshold int
+}
+
+// ExecAction runs a command in the container (as Exec does); exit status 0
+// is success.
+type ExecAction struct {
+	Command []string
+}
+
+// TCPSocketAction connects to a port from inside the pod's network
+// namespace; an accepted connection is success.
+type TCPSocketAction struct {
+	Port int
+	// Host defaults to 127.0.0.1, the pod's own loopback.
+	Host string
+}
+
+// HTTPGetAction sends a GET request from inside the pod's network
+// namespace; a status from 200 to 399 is success.
+type HTTPGetAction struct {
+	Path string
+	Port int
+	// Host defaults to 127.0.0.1, the pod's own loopback.
+	Host string
+}
+
+// Probe defaults, as in Kubernetes.
+const (
+	DefaultProbePeriod  = 10 * time.Second
+	DefaultProbeTimeout = time.Second
+)
+
+func (pr Probe) withDefaults() Probe {
+	if pr.Period == 0 {
+		pr.Period = DefaultProbePeriod
+	}
+	if pr.Timeout == 0 {
+		pr.Timeout = DefaultProbeTimeout
+	}
+	if pr.SuccessThreshold == 0 {
+		pr.SuccessThreshold = 1
+	}
+	if pr.FailureThreshold == 0 {
+		pr.FailureThreshold = 3
+	}
+	return pr
+}
+
+func (pr *Probe) validate(errs *fieldErrors, field string, kind string) {
+	if pr == nil {
+		return
+	}
+	handlers := 0
+	if pr.Exec != nil {
+		handlers++
+		if len(pr.Exec.Command) == 0 || pr.Exec.Command[0] == "" {
+			errs.add(field+".exec.command", fmt.Sprintf("%q", pr.Exec.Command), "required")
+		}
+	}
+	for _, port := range []struct {
+		set  bool
+		name string
+		port int
+	}{
+		{pr.TCPSocket != nil, "tcpSocket.port", portOf(pr.TCPSocket)},
+		{pr.HTTPGet != nil, "httpGet.port", portOfHTTP(pr.HTTPGet)},
+	} {
+		if !port.set {
+			continue
+		}
+		handlers++
+		if port.port < 1 || port.port > 65535 {
+			errs.add(field+"."+port.name, strconv.Itoa(port.port), "must be a port number (1-65535)")
+		}
+	}
+	if handlers != 1 {
+		errs.add(field, fmt.Sprintf("%d handlers", handlers), "exactly one of exec, tcpSocket and httpGet must be set")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"initialDelay", pr.InitialDelay}, {"period", pr.Period}, {"timeout", pr.Timeout}} {
+		if d.v < 0 {
+			errs.add(field+"."+d.name, d.v.String(), "must not be negative")
+		}
+	}
+	if pr.SuccessThreshold < 0 {
+		errs.add(field+".successThreshold", strconv.Itoa(pr.SuccessThreshold), "must not be negative")
+	}
+	if pr.FailureThreshold < 0 {
+		errs.add(field+".failureThreshold", strconv.Itoa(pr.FailureThreshold), "must not be negative")
+	}
+	if kind != "readiness" && pr.SuccessThreshold > 1 {
+		errs.add(field+".successThreshold", strconv.Itoa(pr.SuccessThreshold), "must be 1 for a "+kind+" probe")
+	}
+}
+
+func portOf(a *TCPSocketAction) int {
+	if a == nil {
+		return 0
+	}
+	return a.Port
+}
+
+func portOfHTTP(a *HTTPGetAction) int {
+	if a == nil {
+		return 0
+	}
+	return a.Port
+}
+
+// DialContext connects to addr from inside the pod's network namespace, so
+// that "127.0.0.1" is the pod's loopback. The connection can then be used
+// from any goroutine. It fails when the pod is not running.
+func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	p.mu.Lock()
+	if p.infra == nil || p.stopping {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("pod %q: dial: %w", p.name, ErrNotRunning)
+	}
+	fd, err := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
+	p.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: dial: %w", p.name, err)
+	}
+	defer unix.Close(fd)
+	var conn net.Conn
+	// The socket belongs to the namespace of the thread that creates it.
+	thread.Run(func() {
+		if err = unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			err = fmt.Errorf("setns: %w", err)
+			return
+		}
+		conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+	}
+	return conn, nil
+}
+
+// check runs one check of a probe against container m.
+func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
+	ctx, cancel := context.WithTimeout(ctx, pr.Timeout)
+	defer cancel()
+	host := func(h string) string {
+		if h == "" {
+			return "127.0.0.1"
+		}
+		return h
+	}
+	switch {
+	case pr.Exec != nil:
+		cmd := exec.Command(pr.Exec.Command[0], pr.Exec.Command[1:]...)
+		if err := p.Exec(ctx, m.spec.Name, cmd); err != nil {
+			return err
+		}
+		return nil
+	case pr.TCPSocket != nil:
+		conn, err := p.DialContext(ctx, "tcp", net.JoinHostPort(host(pr.TCPSocket.Host), strconv.Itoa(pr.TCPSocket.Port)))
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	case pr.HTTPGet != nil:
+		client := &http.Client{Transport: &http.Transport{DialContext: p.DialContext, DisableKeepAlives: true}}
+		defer client.CloseIdleConnections()
+		url := "http://" + net.JoinHostPort(host(pr.HTTPGet.Host), strconv.Itoa(pr.HTTPGet.Port)) + pr.HTTPGet.Path
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode > 399 {
+			return fmt.Errorf("HTTP probe failed with statuscode: %d", resp.StatusCode)
+		}
+		return nil
+	}
+	return errors.New("probe has no handler")
+}
+
+// probe runs m's probes for one instance until ctx is done: the startup
+// probe first, then liveness and readiness side by side.
+func (p *Pod) probe(ctx context.Context, m *member, inst *instance) {
+	defer p.probers.Done()
+	c := m.spec
+	if c.StartupProbe != nil {
+		if !p.probeLoop(ctx, m, inst, "Startup", c.StartupProbe.withDefaults(), func(ok bool) bool {
+			if ok {
+				p.mu.Lock()
+				p.markStartedLocked(m)
+				if c.ReadinessProbe == nil {
+					p.setReadyLocked(m, true)
+				}
+				p.mu.Unlock()
+			}
+			return !ok // keep probing until the first success
+		}) {
+			return
+		}
+	}
+	done := make(chan struct{})
+	if c.ReadinessProbe != nil {
+		go func() {
+			defer close(done)
+			p.probeLoop(ctx, m, inst, "Readiness", c.ReadinessProbe.withDefaults(), func(ok bool) bool {
+				p.mu.Lock()
+				p.setReadyLocked(m, ok)
+				p.mu.Unlock()
+				return true
+			})
+		}()
+	} else {
+		close(done)
+	}
+	if c.LivenessProbe != nil {
+		p.probeLoop(ctx, m, inst, "Liveness", c.LivenessProbe.withDefaults(), func(bool) bool { return true })
+	}
+	<-done
+}
+
+// probeLoop checks pr every period. report is told each change of the
+// probe's result (after the thresholds), and says whether to go on. A
+// startup or liveness probe that fails kills the container. probeLoop
+// returns false if it ended because the instance ended or was killed.
+func (p *Pod) probeLoop(ctx context.Context, m *member, inst *instance, kind string, pr Probe, report func(ok bool) bool) bool {
+	wait := pr.InitialDelay
+	successes, failures := 0, 0
+	passing := kind == "Liveness" // liveness starts out passing; the others do not
+	for {
+		t := p.clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C():
+		}
+		wait = pr.Period
+		err := p.check(ctx, m, pr)
+		if ctx.Err() != nil {
+			return false
+		}
+		if err == nil {
+			successes, failures = successes+1, 0
+			if !passing && successes >= pr.SuccessThreshold {
+				passing = true
+				if !report(true) {
+					return true
+				}
+			}
+			continue
+		}
+		successes, failures = 0, failures+1
+		p.mu.Lock()
+		p.emitLocked(Event{Reason: EventUnhealthy, Type: EventWarning, Container: m.spec.Name, Role: m.role,
+			Message: fmt.Sprintf("%s probe failed: %v", kind, err)})
+		p.mu.Unlock()
+		if failures < pr.FailureThreshold {
+			continue
+		}
+		if kind == "Readiness" {
+			if passing {
+				passing = false
+				report(false)
+			}
+			continue
+		}
+		// A startup or liveness probe failed: the container is restarted.
+		p.stopInstance(m, inst, fmt.Sprintf("Container %s failed %s probe, will be restarted", m.spec.Name, kind))
+		return false
+	}
+}
+
+// stopInstance stops one instance of m with its stop signal, and with
+// SIGKILL if it is still running when the pod's grace period ends. It
+// returns once the instance has ended.
+func (p *Pod) stopInstance(m *member, inst *instance, why string) {
+	p.mu.Lock()
+	if p.stopping || m.proc != inst.proc {
+		p.mu.Unlock()
+		return // the pod stops it
+	}
+	p.signalLocked(m, m.spec.StopSignal, why)
+	p.mu.Unlock()
+	t := p.clock.NewTimer(p.cfg.gracePeriod)
+	defer t.Stop()
+	select {
+	case <-inst.proc.Done():
+	case <-t.C():
+		p.mu.Lock()
+		if m.proc == inst.proc {
+			p.signalLocked(m, syscall.SIGKILL, "grace period expired after a failed probe")
+		}
+		p.mu.Unlock()
+		<-inst.proc.Done()
+	}
+}

@@ -127,10 +127,19 @@ func NewPod(cfg Config, name string, l Limits) (Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Version == 2 {
-		return newV2(cfg, name, l)
+	// Another supervisor may remove the shared parent, once empty, between
+	// our creating it and creating the pod's group in it: try again then.
+	for attempt := 1; ; attempt++ {
+		var g Group
+		if cfg.Version == 2 {
+			g, err = newV2(cfg, name, l)
+		} else {
+			g, err = newV1(cfg, name, l)
+		}
+		if err == nil || !errors.Is(err, os.ErrNotExist) || attempt == 3 {
+			return g, err
+		}
 	}
-	return newV1(cfg, name, l)
 }
 
 // CleanupStale kills what is left in, and removes, every pod group under the

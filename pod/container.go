@@ -115,24 +115,18 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		return term, 0, true
 	}
 	m.proc = inst.proc
-	cs.State = ContainerState{Running: &StateRunning{StartedAt: startedAt}}
 	cs.PID = inst.proc.Pid()
 	p.emitLocked(Event{Reason: EventStarted, Container: m.spec.Name, Role: m.role,
 		Message: fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.proc.Pid())})
-	// Without probes a container has started, and is ready, once it runs;
-	// a startup probe decides the first, a readiness probe the second.
-	if m.spec.StartupProbe == nil {
-		p.markStartedLocked(m)
-		if m.spec.ReadinessProbe == nil {
-			p.setReadyLocked(m, true)
-		}
+	// instCtx ends with the instance: it bounds its hooks and probes.
+	instCtx, endInstance := context.WithCancel(context.Background())
+	defer endInstance()
+	var postStart *LifecycleHandler
+	if m.spec.Lifecycle != nil {
+		postStart = m.spec.Lifecycle.PostStart
 	}
-	p.updatePhaseLocked()
-	probeCtx, stopProbes := context.WithCancel(context.Background())
-	defer stopProbes()
-	if m.spec.StartupProbe != nil || m.spec.LivenessProbe != nil || m.spec.ReadinessProbe != nil {
-		p.probers.Add(1)
-		go p.probe(probeCtx, m, inst)
+	if postStart == nil {
+		p.runningLocked(instCtx, m, inst, startedAt)
 	}
 	if p.stopping {
 		// stop signalled the running containers before this one registered.
@@ -144,8 +138,34 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	}
 	p.mu.Unlock()
 
+	if postStart != nil {
+		// The instance is Running once its postStart hook has finished.
+		hookDone := make(chan error, 1)
+		go func() { hookDone <- p.runHook(instCtx, m, postStart) }()
+		var err error
+		select {
+		case err = <-hookDone:
+		case <-inst.proc.Done():
+			endInstance()
+			err = <-hookDone
+		}
+		p.mu.Lock()
+		switch {
+		case m.proc != inst.proc:
+		case err != nil:
+			p.emitLocked(Event{Reason: EventFailedPostStartHook, Type: EventWarning, Container: m.spec.Name, Role: m.role,
+				Message: fmt.Sprintf("PostStartHook failed: %v", err)})
+			p.mu.Unlock()
+			p.stopInstance(m, inst, "FailedPostStartHook")
+			p.mu.Lock()
+		default:
+			p.runningLocked(instCtx, m, inst, startedAt)
+		}
+		p.mu.Unlock()
+	}
+
 	<-inst.proc.Done()
-	stopProbes()
+	endInstance()
 	term = inst.result()
 	if term.ExitCode != 0 && p.oomKills(m) > oomBefore {
 		term.Reason = ReasonOOMKilled
@@ -172,6 +192,24 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	cs.Started = false
 	p.mu.Unlock()
 	return term, term.FinishedAt.Sub(startedAt), true
+}
+
+// runningLocked records that an instance of m runs, and starts its probes.
+// Without probes a container has started, and is ready, once it runs; a
+// startup probe decides the first, a readiness probe the second.
+func (p *Pod) runningLocked(ctx context.Context, m *member, inst *instance, startedAt time.Time) {
+	p.status.Containers[m.index].State = ContainerState{Running: &StateRunning{StartedAt: startedAt}}
+	if m.spec.StartupProbe == nil {
+		p.markStartedLocked(m)
+		if m.spec.ReadinessProbe == nil {
+			p.setReadyLocked(m, true)
+		}
+	}
+	p.updatePhaseLocked()
+	if m.spec.StartupProbe != nil || m.spec.LivenessProbe != nil || m.spec.ReadinessProbe != nil {
+		p.probers.Add(1)
+		go p.probe(ctx, m, inst)
+	}
 }
 
 // markStartedLocked records that m has started.

@@ -56,6 +56,16 @@
 // Unhealthy event. DialContext dials from inside the pod for programs that
 // need the same.
 //
+// # Lifecycle hooks
+//
+// Container.Lifecycle has Kubernetes' postStart and preStop hooks, with exec,
+// HTTP GET and sleep actions. A container is Running (and, for a sidecar,
+// lets the next container start) only once its postStart hook has finished;
+// a failed postStart hook stops the container for a restart per policy. When
+// the pod stops, preStop hooks run before the stop signal, within the pod's
+// one grace period; a failed one does not hold the stop up. podkit runs
+// preStop hooks only when the pod stops, not before a restart a probe causes.
+//
 // # Resources
 //
 // Every pod has a cgroup, and the infra and every container a cgroup nested

@@ -15,7 +15,7 @@ var (
 	// ErrNoContainer is returned for a container name the pod does not have.
 	ErrNoContainer = errors.New("no such container")
 	// ErrNotRunning is returned by Exec when the container has no running
-	// process, or the pod is stopping.
+	// process, and by DialContext and Stats when the pod is not running.
 	ErrNotRunning = errors.New("container is not running")
 	// ErrAlreadyStarted is returned by Start or Run on a pod started before.
 	ErrAlreadyStarted = errors.New("pod already started")

@@ -37,7 +37,9 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	// Duplicate the pidfds under the lock: the originals are closed when
 	// their processes end, which may happen while this call joins them.
 	p.mu.Lock()
-	if p.stopping || m.proc == nil {
+	// A container being stopped still runs commands (its preStop hook among
+	// them); once every container has ended, none can pass this check.
+	if m.proc == nil {
 		p.mu.Unlock()
 		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, ErrNotRunning)
 	}

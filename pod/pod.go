@@ -371,7 +371,20 @@ func (p *Pod) stop(why string) {
 	for _, s := range sidecars {
 		waves = append(waves, []*member{s})
 	}
+	// The grace period bounds preStop hooks too: hookCtx ends with it.
+	hookCtx, endHooks := context.WithCancel(context.Background())
+	defer endHooks()
+	expired := make(chan struct{})
+	go func() {
+		select {
+		case <-grace.C():
+			close(expired)
+			endHooks()
+		case <-hookCtx.Done():
+		}
+	}()
 	for _, wave := range waves {
+		p.runPreStopHooks(hookCtx, wave)
 		p.mu.Lock()
 		for _, m := range wave {
 			if m.proc != nil {
@@ -382,7 +395,7 @@ func (p *Pod) stop(why string) {
 		for _, m := range wave {
 			select {
 			case <-m.done:
-			case <-grace.C():
+			case <-expired:
 				p.killAll()
 				<-p.runnersEnd
 				return
@@ -390,6 +403,31 @@ func (p *Pod) stop(why string) {
 		}
 	}
 	<-p.runnersEnd
+}
+
+// runPreStopHooks runs the preStop hooks of the running containers among
+// ms, all at once, and returns when they have finished or ctx is done.
+func (p *Pod) runPreStopHooks(ctx context.Context, ms []*member) {
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		p.mu.Lock()
+		running := m.proc != nil
+		p.mu.Unlock()
+		if !running || m.spec.Lifecycle == nil || m.spec.Lifecycle.PreStop == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.runHook(ctx, m, m.spec.Lifecycle.PreStop); err != nil {
+				p.mu.Lock()
+				p.emitLocked(Event{Reason: EventFailedPreStopHook, Type: EventWarning, Container: m.spec.Name, Role: m.role,
+					Message: fmt.Sprintf("PreStopHook failed: %v", err)})
+				p.mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // killAll sends SIGKILL to every running container, and to any that starts

@@ -201,24 +201,34 @@ func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
 		}
 		return conn.Close()
 	case pr.HTTPGet != nil:
-		client := &http.Client{Transport: &http.Transport{DialContext: p.DialContext, DisableKeepAlives: true}}
-		defer client.CloseIdleConnections()
-		url := "http://" + net.JoinHostPort(host(pr.HTTPGet.Host), strconv.Itoa(pr.HTTPGet.Port)) + pr.HTTPGet.Path
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode > 399 {
-			return fmt.Errorf("HTTP probe failed with statuscode: %d", resp.StatusCode)
-		}
-		return nil
+		return p.httpGet(ctx, pr.HTTPGet)
 	}
 	return errors.New("probe has no handler")
+}
+
+// httpGet sends a GET from inside the pod's network namespace; a status from
+// 200 to 399 is success.
+func (p *Pod) httpGet(ctx context.Context, a *HTTPGetAction) error {
+	host := a.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	client := &http.Client{Transport: &http.Transport{DialContext: p.DialContext, DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port)) + a.Path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 399 {
+		return fmt.Errorf("HTTP probe failed with statuscode: %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // probe runs m's probes for one instance until ctx is done: the startup

@@ -49,6 +49,9 @@ type Container struct {
 	// other container.
 	RestartPolicy RestartPolicy
 
+	// Lifecycle holds the container's postStart and preStop hooks.
+	Lifecycle *Lifecycle
+
 	// StartupProbe, when set, holds the other probes, and the container's
 	// Started status, until it succeeds; if it fails, the container is
 	// killed and restarted per the restart policy.
@@ -240,6 +243,7 @@ func (p *Pod) validate() error {
 		}
 		c.Resources.validate(&errs, field+".resources")
 		c.SecurityContext.validate(&errs, field)
+		c.Lifecycle.validate(&errs, field)
 		c.StartupProbe.validate(&errs, field+".startupProbe", "startup")
 		c.LivenessProbe.validate(&errs, field+".livenessProbe", "liveness")
 		c.ReadinessProbe.validate(&errs, field+".readinessProbe", "readiness")

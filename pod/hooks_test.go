@@ -1,0 +1,86 @@
+package pod_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/pod"
+)
+
+func TestPostStartHookGatesRunning(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "hooked")
+	p, rec, _ := startPod(t, "poststart",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithInitContainers(pod.Container{Name: "side", Command: []string{"sleep", "1000"}, RestartPolicy: pod.RestartAlways,
+			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"sh", "-c", "sleep 0.2; touch " + marker}}}}}),
+		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", "test -e " + marker}}))
+	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
+	require.NoError(t, p.Wait(), "the app started before the sidecar's postStart hook finished")
+}
+
+func TestPostStartHookFailureRestarts(t *testing.T) {
+	p, rec, _ := startPod(t, "poststart-fails",
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"},
+			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"false"}}}}}))
+	ev := rec.until("hook failed", isReason(pod.EventFailedPostStartHook, "c"))
+	assert.Equal(t, pod.EventWarning, ev.Type)
+	rec.until("killed", isReason(pod.EventKilling, "c"))
+	rec.until("restarted", isReason(pod.EventStarted, "c"))
+	c, _ := p.Status().Container("c")
+	assert.Equal(t, 1, c.RestartCount)
+	assert.Nil(t, c.LastTerminationState.Running)
+}
+
+func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
+	dir := t.TempDir()
+	order := filepath.Join(dir, "order")
+	p, err := pod.New("prestop",
+		pod.WithTerminationGracePeriod(5*time.Second),
+		pod.WithContainers(pod.Container{Name: "c",
+			Command: []string{"sh", "-c", "trap 'echo term >> " + order + "; exit 0' TERM; sleep 1000 & wait"},
+			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
+				Command: []string{"sh", "-c", "echo prestop >> " + order}}}}}))
+	require.NoError(t, err)
+	rec := record(t, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, p.Start(ctx))
+	rec.until("running", isPhase(pod.PhaseRunning))
+	cancel()
+	_ = p.Wait()
+	data, err := os.ReadFile(order)
+	require.NoError(t, err)
+	assert.Equal(t, "prestop\nterm\n", string(data))
+}
+
+func TestPreStopHookCountsAgainstGrace(t *testing.T) {
+	p, err := pod.New("prestop-slow",
+		pod.WithTerminationGracePeriod(300*time.Millisecond),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"},
+			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: time.Hour}}}}))
+	require.NoError(t, err)
+	rec := record(t, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, p.Start(ctx))
+	rec.until("running", isPhase(pod.PhaseRunning))
+	cancel()
+	_ = p.Wait()
+	rec.rest()
+	c, _ := p.Status().Container("c")
+	assert.Equal(t, 137, c.State.Terminated.ExitCode, "the grace period did not bound the preStop hook")
+	assert.NotEqual(t, -1, index(rec, pod.EventFailedPreStopHook, "c"))
+}
+
+func TestLifecycleValidation(t *testing.T) {
+	_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"},
+		Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{}}}))
+	assert.ErrorContains(t, err, `container "c".lifecycle.preStop: invalid value "0 actions"`)
+	_, err = pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"},
+		Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: -1}}}}))
+	assert.ErrorContains(t, err, `container "c".lifecycle.postStart.sleep.duration: invalid value "-1ns"`)
+}

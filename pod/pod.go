@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +40,8 @@ type Pod struct {
 	started bool
 	status  Status
 	infra   *proc.Process
+	dialer  *dialer      // dials from inside the pod; started by DialContext
+	client  *http.Client // for HTTP probes and hooks; made at first use
 	cgroup  cgroup.Group // the pod's cgroup while it exists
 	// The infra's cgroup, in the pod's, while it exists.
 	infraCgroup cgroup.Group
@@ -336,6 +339,7 @@ func (p *Pod) supervise(ctx context.Context) {
 		failReason, why = ReasonDeadlineExceeded, "the pod's active deadline ("+p.cfg.activeDeadline.String()+") passed"
 	}
 	p.stop(why)
+	p.stopDialer()
 	p.teardownInfra()
 	if cerr := p.cleanupHost(); cerr != nil {
 		p.log.Warn("cannot remove the pod's cgroups or volumes", zap.Error(cerr))

@@ -149,32 +149,96 @@ func portOfHTTP(a *HTTPGetAction) int {
 
 // DialContext connects to addr from inside the pod's network namespace, so
 // that "127.0.0.1" is the pod's loopback. The connection can then be used
-// from any goroutine. It fails when the pod is not running.
+// from any goroutine. It fails when the pod is not running. Dials are
+// served one at a time by a thread that stays in the pod's network
+// namespace, so a dial to a peer that does not answer holds the others up
+// to its ctx's deadline.
 func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	p.mu.Lock()
-	if p.infra == nil || p.stopping {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("pod %q: dial: %w", p.name, ErrNotRunning)
-	}
-	fd, err := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
-	p.mu.Unlock()
+	d, err := p.podDialer()
 	if err != nil {
 		return nil, fmt.Errorf("pod %q: dial: %w", p.name, err)
 	}
-	defer unix.Close(fd)
-	var conn net.Conn
-	// The socket belongs to the namespace of the thread that creates it.
-	thread.Run(func() {
-		if err = unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			err = fmt.Errorf("setns: %w", err)
-			return
-		}
-		conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+	reply := make(chan dialResult, 1)
+	select {
+	case d.requests <- dialRequest{ctx: ctx, network: network, addr: addr, reply: reply}:
+	case <-d.stop:
+		return nil, fmt.Errorf("pod %q: dial: %w", p.name, ErrNotRunning)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, context.Cause(ctx))
 	}
-	return conn, nil
+	r := <-reply
+	if r.err != nil {
+		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, r.err)
+	}
+	return r.conn, nil
+}
+
+// dialer is a goroutine locked to a thread in the pod's network namespace,
+// where sockets are created: a socket belongs to the namespace of the thread
+// that creates it, and entering it anew for every dial costs a thread.
+type dialer struct {
+	requests chan dialRequest
+	stop     chan struct{} // closed to end the dialer
+	done     chan struct{} // closed when it has ended
+}
+
+type dialRequest struct {
+	ctx           context.Context
+	network, addr string
+	reply         chan dialResult
+}
+
+type dialResult struct {
+	conn net.Conn
+	err  error
+}
+
+// podDialer returns the pod's dialer, starting it at the first call.
+func (p *Pod) podDialer() (*dialer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.infra == nil || p.stopping {
+		return nil, ErrNotRunning
+	}
+	if p.dialer != nil {
+		return p.dialer, nil
+	}
+	fd, err := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	d := &dialer{requests: make(chan dialRequest), stop: make(chan struct{}), done: make(chan struct{})}
+	go thread.Run(func() {
+		defer close(d.done)
+		err := unix.Setns(fd, unix.CLONE_NEWNET)
+		unix.Close(fd)
+		for {
+			select {
+			case req := <-d.requests:
+				if err != nil {
+					req.reply <- dialResult{err: fmt.Errorf("setns: %w", err)}
+					continue
+				}
+				conn, derr := (&net.Dialer{}).DialContext(req.ctx, req.network, req.addr)
+				req.reply <- dialResult{conn, derr}
+			case <-d.stop:
+				return
+			}
+		}
+	})
+	p.dialer = d
+	return d, nil
+}
+
+// stopDialer ends the pod's dialer, if it runs, and waits for it.
+func (p *Pod) stopDialer() {
+	p.mu.Lock()
+	d := p.dialer
+	p.mu.Unlock()
+	if d != nil {
+		close(d.stop)
+		<-d.done
+	}
 }
 
 // check runs one check of a probe against container m.
@@ -213,8 +277,7 @@ func (p *Pod) httpGet(ctx context.Context, a *HTTPGetAction) error {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	client := &http.Client{Transport: &http.Transport{DialContext: p.DialContext, DisableKeepAlives: true}}
-	defer client.CloseIdleConnections()
+	client := p.httpClient()
 	url := "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port)) + a.Path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -346,4 +409,15 @@ func (p *Pod) stopInstance(m *member, inst *instance, why string) {
 		p.mu.Unlock()
 		<-inst.proc.Done()
 	}
+}
+
+// httpClient returns the pod's client for HTTP probes and hooks: it dials
+// from inside the pod, and keeps no connection open between requests.
+func (p *Pod) httpClient() *http.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client == nil {
+		p.client = &http.Client{Transport: &http.Transport{DialContext: p.DialContext, DisableKeepAlives: true}}
+	}
+	return p.client
 }

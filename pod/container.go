@@ -63,17 +63,30 @@ func (p *Pod) runContainer(m *member) {
 	}
 }
 
-// restarts reports whether m is restarted after it ended with exitCode: an
-// init container only after a failure, and then unless the pod's policy is
-// Never; a sidecar always; a main container per the pod's restart policy.
+// restarts reports whether m is restarted after it ended with exitCode: a
+// sidecar always; otherwise as the first of its restart rules that matches
+// says; failing that, an init container only after a failure, and then
+// unless the pod's policy is Never, and a main container per its own restart
+// policy, or the pod's.
 func (p *Pod) restarts(m *member, exitCode int) bool {
-	switch m.role {
-	case RoleInit:
-		return exitCode != 0 && p.cfg.restartPolicy != RestartNever
-	case RoleSidecar:
+	if m.role == RoleSidecar {
 		return true
 	}
-	return p.cfg.restartPolicy.shouldRestart(exitCode)
+	if m.role == RoleMain || exitCode != 0 {
+		for _, r := range m.spec.RestartRules {
+			if r.matches(exitCode) {
+				return true
+			}
+		}
+	}
+	if m.role == RoleInit {
+		return exitCode != 0 && p.cfg.restartPolicy != RestartNever
+	}
+	policy := p.cfg.restartPolicy
+	if m.spec.RestartPolicy != "" {
+		policy = m.spec.RestartPolicy
+	}
+	return policy.shouldRestart(exitCode)
 }
 
 // runOnce runs one instance of m to its end. ok is false if the pod was

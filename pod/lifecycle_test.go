@@ -311,3 +311,41 @@ func TestManyPodsDoNotLeak(t *testing.T) {
 	assert.LessOrEqual(t, fd1, fd0+2, "file descriptors grew")
 	assert.LessOrEqual(t, th1, th0+4, "threads grew")
 }
+
+func TestContainerRestartPolicyAndRules(t *testing.T) {
+	ran := filepath.Join(t.TempDir(), "ran")
+	p, rec, _ := startPod(t, "rules",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithContainers(
+			// The pod never restarts, but this container's rule restarts it
+			// on exit code 42: the first run's.
+			pod.Container{Name: "retry", Command: []string{"sh", "-c",
+				fmt.Sprintf("if [ -e %[1]s ]; then exit 0; fi; touch %[1]s; exit 42", ran)},
+				RestartRules: []pod.RestartRule{{Action: pod.RuleRestart, ExitCodes: pod.ExitCodes{Operator: pod.ExitCodesIn, Values: []int{42}}}}},
+			// A code outside the rule falls back to the policy: this
+			// container's own, OnFailure.
+			pod.Container{Name: "own", Command: []string{"sh", "-c", "exit 0"}, RestartPolicy: pod.RestartOnFailure},
+		))
+	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
+	require.NoError(t, p.Wait())
+	retry, _ := p.Status().Container("retry")
+	assert.Equal(t, 1, retry.RestartCount)
+	assert.Equal(t, 42, retry.LastTerminationState.Terminated.ExitCode)
+	own, _ := p.Status().Container("own")
+	assert.Zero(t, own.RestartCount)
+}
+
+func TestRestartRuleValidation(t *testing.T) {
+	_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"},
+		RestartPolicy: "Sometimes",
+		RestartRules:  []pod.RestartRule{{Action: "Stop", ExitCodes: pod.ExitCodes{Operator: "Maybe", Values: []int{300}}}}}))
+	require.ErrorIs(t, err, pod.ErrInvalidSpec)
+	for _, want := range []string{
+		`container "c".restartPolicy: invalid value "Sometimes"`,
+		`container "c".restartRules[0].action: invalid value "Stop"`,
+		`container "c".restartRules[0].exitCodes.operator: invalid value "Maybe"`,
+		`container "c".restartRules[0].exitCodes.values[0]: invalid value "300"`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

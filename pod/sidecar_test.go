@@ -97,8 +97,11 @@ func TestSidecarsStopAfterMains(t *testing.T) {
 }
 
 func TestSidecarValidation(t *testing.T) {
-	_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}, RestartPolicy: pod.RestartAlways}))
-	assert.ErrorContains(t, err, `container "c".restartPolicy: invalid value "Always": only init containers may have one`)
+	// On a main container a restart policy overrides the pod's: no sidecar.
+	p, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}, RestartPolicy: pod.RestartAlways}))
+	require.NoError(t, err)
+	c, _ := p.Status().Container("c")
+	assert.Equal(t, pod.RoleMain, c.Role)
 	_, err = pod.New("p",
 		pod.WithInitContainers(pod.Container{Name: "i", Command: []string{"true"}, RestartPolicy: pod.RestartOnFailure}),
 		pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))

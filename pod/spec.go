@@ -38,6 +38,9 @@ type Container struct {
 	// SIGTERM.
 	StopSignal syscall.Signal
 
+	// RestartPolicy, on a main container, overrides the pod's restart
+	// policy for that container.
+	//
 	// RestartPolicy, on an init container, may be RestartAlways: the
 	// container is then a sidecar, with Kubernetes' native-sidecar
 	// semantics. It starts in its place among the init containers, and the
@@ -45,9 +48,13 @@ type Container struct {
 	// whatever the pod's restart policy; it keeps running beside the main
 	// containers and is stopped after them, in reverse order of
 	// declaration. A pod whose main containers have all completed (under
-	// OnFailure or Never) stops its sidecars and completes. Empty on every
-	// other container.
+	// OnFailure or Never) stops its sidecars and completes.
 	RestartPolicy RestartPolicy
+	// RestartRules decide, in order, whether a main or init container that
+	// ended is restarted, before its restart policy does: the first rule
+	// whose exit codes match applies (Kubernetes' restartPolicyRules). For
+	// an init container they apply to failures only.
+	RestartRules []RestartRule
 
 	// Lifecycle holds the container's postStart and preStop hooks.
 	Lifecycle *Lifecycle
@@ -112,6 +119,62 @@ func (r RestartPolicy) shouldRestart(exitCode int) bool {
 		return exitCode != 0
 	default:
 		return true
+	}
+}
+
+// RestartRule restarts a container whose exit code matches.
+type RestartRule struct {
+	// Action is what the rule does; RuleRestart is the only action.
+	Action RuleAction
+	// ExitCodes are the exit codes the rule matches.
+	ExitCodes ExitCodes
+}
+
+// RuleAction is what a RestartRule does.
+type RuleAction string
+
+// RuleRestart restarts the container.
+const RuleRestart RuleAction = "Restart"
+
+// ExitCodes matches exit codes: those In Values, or those NotIn them.
+type ExitCodes struct {
+	Operator ExitCodeOperator
+	Values   []int
+}
+
+// ExitCodeOperator says how ExitCodes match.
+type ExitCodeOperator string
+
+const (
+	ExitCodesIn    ExitCodeOperator = "In"
+	ExitCodesNotIn ExitCodeOperator = "NotIn"
+)
+
+// matches reports whether the rule applies to exitCode.
+func (r RestartRule) matches(exitCode int) bool {
+	in := false
+	for _, v := range r.ExitCodes.Values {
+		if v == exitCode {
+			in = true
+		}
+	}
+	return in == (r.ExitCodes.Operator == ExitCodesIn)
+}
+
+func (r RestartRule) validate(errs *fieldErrors, field string) {
+	if r.Action != RuleRestart {
+		errs.add(field+".action", string(r.Action), `must be "Restart"`)
+	}
+	if op := r.ExitCodes.Operator; op != ExitCodesIn && op != ExitCodesNotIn {
+		errs.add(field+".exitCodes.operator", string(op), `must be "In" or "NotIn"`)
+	}
+	if len(r.ExitCodes.Values) == 0 {
+		errs.add(field+".exitCodes.values", "[]", "at least one exit code")
+	}
+	for i, v := range r.ExitCodes.Values {
+		if v < 0 || v > 255 {
+			errs.add(fmt.Sprintf("%s.exitCodes.values[%d]", field, i), fmt.Sprint(v), "not an exit code (0-255)")
+		}
 	}
 }
 
@@ -237,9 +300,17 @@ func (p *Pod) validate() error {
 		switch {
 		case c.RestartPolicy == "":
 		case m.role == RoleMain:
-			errs.add(field+".restartPolicy", string(c.RestartPolicy), "only init containers may have one (Always, for a sidecar)")
+			if c.RestartPolicy != RestartAlways && c.RestartPolicy != RestartOnFailure && c.RestartPolicy != RestartNever {
+				errs.add(field+".restartPolicy", string(c.RestartPolicy), `must be "Always", "OnFailure" or "Never"`)
+			}
 		case c.RestartPolicy != RestartAlways:
 			errs.add(field+".restartPolicy", string(c.RestartPolicy), `an init container's may only be "Always" (a sidecar)`)
+		}
+		for j, r := range c.RestartRules {
+			r.validate(&errs, fmt.Sprintf("%s.restartRules[%d]", field, j))
+		}
+		if len(c.RestartRules) > 0 && c.RestartPolicy == RestartAlways && m.role != RoleMain {
+			errs.add(field+".restartRules", fmt.Sprint(len(c.RestartRules)), "a sidecar always restarts: it takes no rules")
 		}
 		c.Resources.validate(&errs, field+".resources")
 		c.SecurityContext.validate(&errs, field)

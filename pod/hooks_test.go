@@ -1,7 +1,6 @@
 package pod_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,16 +39,12 @@ func TestPostStartHookFailureRestarts(t *testing.T) {
 func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
 	dir := t.TempDir()
 	order := filepath.Join(dir, "order")
-	p, err := pod.New("prestop",
+	p, rec, cancel := startPod(t, "prestop",
 		pod.WithTerminationGracePeriod(5*time.Second),
 		pod.WithContainers(pod.Container{Name: "c",
 			Command: []string{"sh", "-c", "trap 'echo term >> " + order + "; exit 0' TERM; sleep 1000 & wait"},
 			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
 				Command: []string{"sh", "-c", "echo prestop >> " + order}}}}}))
-	require.NoError(t, err)
-	rec := record(t, p)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, p.Start(ctx))
 	rec.until("running", isPhase(pod.PhaseRunning))
 	cancel()
 	_ = p.Wait()
@@ -59,14 +54,10 @@ func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
 }
 
 func TestPreStopHookCountsAgainstGrace(t *testing.T) {
-	p, err := pod.New("prestop-slow",
+	p, rec, cancel := startPod(t, "prestop-slow",
 		pod.WithTerminationGracePeriod(300*time.Millisecond),
 		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"},
 			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: time.Hour}}}}))
-	require.NoError(t, err)
-	rec := record(t, p)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, p.Start(ctx))
 	rec.until("running", isPhase(pod.PhaseRunning))
 	cancel()
 	_ = p.Wait()

@@ -91,9 +91,6 @@ type Config struct {
 	V2Mount string
 }
 
-// Available reports whether the host has a cgroup hierarchy podkit can use.
-func Available() bool { return cgroups.Mode() != cgroups.Unavailable }
-
 func (c Config) withDefaults() (Config, error) {
 	if c.Parent == "" {
 		c.Parent = "podkit"

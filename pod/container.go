@@ -169,7 +169,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 			p.emitLocked(Event{Reason: EventFailedPostStartHook, Type: EventWarning, Container: m.spec.Name, Role: m.role,
 				Message: fmt.Sprintf("PostStartHook failed: %v", err)})
 			p.mu.Unlock()
-			p.stopInstance(m, inst, "FailedPostStartHook")
+			p.stopInstance(m, inst, p.cfg.gracePeriod, "FailedPostStartHook")
 			p.mu.Lock()
 		default:
 			p.runningLocked(instCtx, m, inst, startedAt)

@@ -15,6 +15,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
@@ -56,6 +59,22 @@ func runHelper(name string, args []string) int {
 			w.WriteHeader(status)
 		}))
 		fmt.Println(err)
+		return 1
+	case "grpc": // grpc ADDR SERVICE=STATUS...: serve grpc.health.v1 with these statuses
+		ln, err := net.Listen("tcp", args[0])
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		hs := health.NewServer()
+		for _, kv := range args[1:] {
+			svc, st, _ := strings.Cut(kv, "=")
+			hs.SetServingStatus(svc, healthpb.HealthCheckResponse_ServingStatus(healthpb.HealthCheckResponse_ServingStatus_value[st]))
+		}
+		srv := grpc.NewServer()
+		healthpb.RegisterHealthServer(srv, hs)
+		fmt.Println("serving")
+		fmt.Println(srv.Serve(ln))
 		return 1
 	case "dial": // dial ADDR: print the greeting, retrying for a while
 		var err error

@@ -423,15 +423,21 @@ func (p *Pod) runPreStopHooks(ctx context.Context, ms []*member) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := p.runHook(ctx, m, m.spec.Lifecycle.PreStop); err != nil {
-				p.mu.Lock()
-				p.emitLocked(Event{Reason: EventFailedPreStopHook, Type: EventWarning, Container: m.spec.Name, Role: m.role,
-					Message: fmt.Sprintf("PreStopHook failed: %v", err)})
-				p.mu.Unlock()
-			}
+			p.runPreStopHook(ctx, m)
 		}()
 	}
 	wg.Wait()
+}
+
+// runPreStopHook runs m's preStop hook until it finishes or ctx is done; a
+// failure is an event, and does not hold the stop up.
+func (p *Pod) runPreStopHook(ctx context.Context, m *member) {
+	if err := p.runHook(ctx, m, m.spec.Lifecycle.PreStop); err != nil {
+		p.mu.Lock()
+		p.emitLocked(Event{Reason: EventFailedPreStopHook, Type: EventWarning, Container: m.spec.Name, Role: m.role,
+			Message: fmt.Sprintf("PreStopHook failed: %v", err)})
+		p.mu.Unlock()
+	}
 }
 
 // killAll sends SIGKILL to every running container, and to any that starts

@@ -23,6 +23,7 @@ type Probe struct {
 	Exec      *ExecAction
 	TCPSocket *TCPSocketAction
 	HTTPGet   *HTTPGetAction
+	GRPC      *GRPCAction
 
 	// InitialDelay is the time after the container starts before the first
 	// check. Default 0.
@@ -37,6 +38,12 @@ type Probe struct {
 	// FailureThreshold is the number of failures in a row that make a
 	// passing probe fail. Default 3.
 	FailureThreshold int
+	// TerminationGracePeriod, on a liveness or startup probe, replaces the
+	// pod's termination grace period when this probe's failure kills the
+	// container (Kubernetes' probe-level terminationGracePeriodSeconds).
+	// Zero means the pod's. Not allowed on a readiness probe, which kills
+	// nothing.
+	TerminationGracePeriod time.Duration
 }
 
 // ExecAction runs a command in the container (as Exec does); exit status 0
@@ -61,6 +68,24 @@ type HTTPGetAction struct {
 	// Host defaults to 127.0.0.1, the pod's own loopback.
 	Host string
 }
+
+// GRPCAction calls the standard gRPC health service (grpc.health.v1.Health
+// Check) from inside the pod's network namespace, over plaintext HTTP/2; a
+// SERVING answer is success. The server must implement the health protocol.
+type GRPCAction struct {
+	Port int
+	// Service is the service name sent in the request; empty asks for the
+	// server's overall health.
+	Service string
+	// Host defaults to 127.0.0.1, the pod's own loopback. (Kubernetes
+	// always probes the pod's IP; a host is a podkit extension.)
+	Host string
+}
+
+// probeUserAgent identifies probe and hook requests. It starts like the
+// kubelet's ("kube-probe/1.x"), so applications that tell probe traffic
+// apart by that prefix treat podkit's the same.
+const probeUserAgent = "kube-probe/podkit"
 
 // Probe defaults, as in Kubernetes.
 const (
@@ -102,6 +127,7 @@ func (pr *Probe) validate(errs *fieldErrors, field string, kind string) {
 	}{
 		{pr.TCPSocket != nil, "tcpSocket.port", portOf(pr.TCPSocket)},
 		{pr.HTTPGet != nil, "httpGet.port", portOfHTTP(pr.HTTPGet)},
+		{pr.GRPC != nil, "grpc.port", portOfGRPC(pr.GRPC)},
 	} {
 		if !port.set {
 			continue
@@ -112,12 +138,13 @@ func (pr *Probe) validate(errs *fieldErrors, field string, kind string) {
 		}
 	}
 	if handlers != 1 {
-		errs.add(field, fmt.Sprintf("%d handlers", handlers), "exactly one of exec, tcpSocket and httpGet must be set")
+		errs.add(field, fmt.Sprintf("%d handlers", handlers), "exactly one of exec, tcpSocket, httpGet and grpc must be set")
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"initialDelay", pr.InitialDelay}, {"period", pr.Period}, {"timeout", pr.Timeout}} {
+	}{{"initialDelay", pr.InitialDelay}, {"period", pr.Period}, {"timeout", pr.Timeout},
+		{"terminationGracePeriod", pr.TerminationGracePeriod}} {
 		if d.v < 0 {
 			errs.add(field+"."+d.name, d.v.String(), "must not be negative")
 		}
@@ -131,6 +158,9 @@ func (pr *Probe) validate(errs *fieldErrors, field string, kind string) {
 	if kind != "readiness" && pr.SuccessThreshold > 1 {
 		errs.add(field+".successThreshold", strconv.Itoa(pr.SuccessThreshold), "must be 1 for a "+kind+" probe")
 	}
+	if kind == "readiness" && pr.TerminationGracePeriod != 0 {
+		errs.add(field+".terminationGracePeriod", pr.TerminationGracePeriod.String(), "must not be set for a readiness probe")
+	}
 }
 
 func portOf(a *TCPSocketAction) int {
@@ -141,6 +171,13 @@ func portOf(a *TCPSocketAction) int {
 }
 
 func portOfHTTP(a *HTTPGetAction) int {
+	if a == nil {
+		return 0
+	}
+	return a.Port
+}
+
+func portOfGRPC(a *GRPCAction) int {
 	if a == nil {
 		return 0
 	}
@@ -266,6 +303,8 @@ func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
 		return conn.Close()
 	case pr.HTTPGet != nil:
 		return p.httpGet(ctx, pr.HTTPGet)
+	case pr.GRPC != nil:
+		return p.grpcCheck(ctx, host(pr.GRPC.Host), pr.GRPC)
 	}
 	return errors.New("probe has no handler")
 }
@@ -283,6 +322,7 @@ func (p *Pod) httpGet(ctx context.Context, a *HTTPGetAction) error {
 	if err != nil {
 		return err
 	}
+	req.Header.Set("User-Agent", probeUserAgent)
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -381,30 +421,65 @@ func (p *Pod) probeLoop(ctx context.Context, m *member, inst *instance, kind str
 			continue
 		}
 		// A startup or liveness probe failed: the container is restarted.
-		p.stopInstance(m, inst, fmt.Sprintf("Container %s failed %s probe, will be restarted", m.spec.Name, kind))
+		grace := pr.TerminationGracePeriod
+		if grace == 0 {
+			grace = p.cfg.gracePeriod
+		}
+		p.stopInstance(m, inst, grace, fmt.Sprintf("Container %s failed %s probe, will be restarted", m.spec.Name, kind))
 		return false
 	}
 }
 
-// stopInstance stops one instance of m with its stop signal, and with
-// SIGKILL if it is still running when the pod's grace period ends. It
-// returns once the instance has ended.
-func (p *Pod) stopInstance(m *member, inst *instance, why string) {
+// stopInstance stops one instance of m as the kubelet kills a container
+// outside of a pod's stop: its preStop hook runs, then it gets its stop
+// signal, and SIGKILL if it is still running when grace, which bounds the
+// hook too, has passed. It returns once the instance has ended.
+func (p *Pod) stopInstance(m *member, inst *instance, grace time.Duration, why string) {
 	p.mu.Lock()
 	if p.stopping || m.proc != inst.proc {
 		p.mu.Unlock()
 		return // the pod stops it
 	}
+	p.mu.Unlock()
+	t := p.clock.NewTimer(grace)
+	defer t.Stop()
+	if m.spec.Lifecycle != nil && m.spec.Lifecycle.PreStop != nil {
+		hookCtx, endHook := context.WithCancel(context.Background())
+		hookDone := make(chan struct{})
+		go func() {
+			defer close(hookDone)
+			p.runPreStopHook(hookCtx, m)
+		}()
+		select {
+		case <-hookDone:
+		case <-inst.proc.Done():
+		case <-t.C():
+			endHook()
+			<-hookDone
+			p.mu.Lock()
+			if m.proc == inst.proc && !p.stopping {
+				p.signalLocked(m, syscall.SIGKILL, why+" (the grace period ended during its preStop hook)")
+			}
+			p.mu.Unlock()
+			<-inst.proc.Done()
+			return
+		}
+		endHook()
+		<-hookDone
+	}
+	p.mu.Lock()
+	if p.stopping || m.proc != inst.proc {
+		p.mu.Unlock()
+		return
+	}
 	p.signalLocked(m, m.spec.StopSignal, why)
 	p.mu.Unlock()
-	t := p.clock.NewTimer(p.cfg.gracePeriod)
-	defer t.Stop()
 	select {
 	case <-inst.proc.Done():
 	case <-t.C():
 		p.mu.Lock()
 		if m.proc == inst.proc {
-			p.signalLocked(m, syscall.SIGKILL, "grace period expired after a failed probe")
+			p.signalLocked(m, syscall.SIGKILL, "grace period ("+grace.String()+") expired: "+why)
 		}
 		p.mu.Unlock()
 		<-inst.proc.Done()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,13 +120,73 @@ func TestNetworkProbes(t *testing.T) {
 	assert.False(t, broken2.Ready)
 }
 
+func TestGRPCProbe(t *testing.T) {
+	server, env := helperCommand(t, "grpc", "127.0.0.1:7095", "=SERVING", "db=NOT_SERVING")
+	probe := func(service string) *pod.Probe {
+		return &pod.Probe{GRPC: &pod.GRPCAction{Port: 7095, Service: service}, Period: 50 * time.Millisecond}
+	}
+	p, rec, _ := startPod(t, "grpcprobe",
+		pod.WithContainers(
+			pod.Container{Name: "server", Command: server, Env: env, ReadinessProbe: probe("")},
+			pod.Container{Name: "db", Command: []string{"sleep", "1000"}, ReadinessProbe: probe("db")},
+			pod.Container{Name: "unknown", Command: []string{"sleep", "1000"}, ReadinessProbe: probe("nope")},
+		))
+	seen := map[string]string{}
+	rec.until("server ready, db and unknown failing", func(ev pod.Event) bool {
+		switch {
+		case ev.Reason == pod.EventReady && ev.Ready && ev.Container != "":
+			seen[ev.Container] = "ready"
+		case ev.Reason == pod.EventUnhealthy && ev.Container != "server":
+			seen[ev.Container] = ev.Message
+		}
+		// Until the server listens, the probes fail to connect.
+		return seen["server"] == "ready" && strings.Contains(seen["db"], `responded with "NOT_SERVING"`) &&
+			strings.Contains(seen["unknown"], "NotFound")
+	})
+	assert.NotContains(t, rec.reasons(func(e pod.Event) bool { return e.Reason == pod.EventReady && e.Ready }), pod.EventReady+" db")
+	for _, name := range []string{"db", "unknown"} {
+		c, _ := p.Status().Container(name)
+		assert.False(t, c.Ready, name)
+	}
+}
+
+func TestLivenessKillRunsPreStopWithProbeGrace(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "prestop")
+	liveness := fileProbe(filepath.Join(dir, "healthy"))
+	liveness.TerminationGracePeriod = 300 * time.Millisecond
+	p, rec, _ := startPod(t, "probegrace",
+		pod.WithTerminationGracePeriod(time.Hour),
+		pod.WithContainers(pod.Container{Name: "c",
+			// The first instance ignores SIGTERM: only the probe's grace
+			// period ends it. The next one stops when asked.
+			Command:       []string{"sh", "-c", `[ -e ` + marker + ` ] || trap "" TERM; while :; do sleep 0.05; done`},
+			LivenessProbe: liveness,
+			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
+				Command: []string{"sh", "-c", "echo ran > " + marker}}}},
+		}))
+	rec.until("killed with SIGKILL", func(ev pod.Event) bool {
+		return ev.Reason == pod.EventKilling && ev.Signal == syscall.SIGKILL
+	})
+	rec.until("restarted", isReason(pod.EventStarted, "c"))
+	data, err := os.ReadFile(marker)
+	require.NoError(t, err, "the preStop hook did not run before the liveness kill")
+	assert.Equal(t, "ran\n", string(data))
+	killing := rec.reasons(func(e pod.Event) bool { return e.Reason == pod.EventKilling })
+	require.Len(t, killing, 2, "a stop signal, then SIGKILL")
+	c, _ := p.Status().Container("c")
+	assert.Equal(t, 137, c.LastTerminationState.Terminated.ExitCode)
+}
+
 func TestProbeValidation(t *testing.T) {
 	tests := []struct {
 		probe pod.Probe
 		kind  string
 		want  string
 	}{
-		{pod.Probe{}, "liveness", `livenessProbe: invalid value "0 handlers": exactly one of exec, tcpSocket and httpGet must be set`},
+		{pod.Probe{}, "liveness", `livenessProbe: invalid value "0 handlers": exactly one of exec, tcpSocket, httpGet and grpc must be set`},
+		{pod.Probe{GRPC: &pod.GRPCAction{}}, "liveness", `livenessProbe.grpc.port: invalid value "0"`},
+		{pod.Probe{Exec: &pod.ExecAction{Command: []string{"true"}}, TerminationGracePeriod: time.Second}, "readiness", `readinessProbe.terminationGracePeriod: invalid value "1s": must not be set for a readiness probe`},
 		{pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 70000}}, "readiness", `readinessProbe.tcpSocket.port: invalid value "70000"`},
 		{pod.Probe{Exec: &pod.ExecAction{}}, "startup", `startupProbe.exec.command: invalid value "[]": required`},
 		{pod.Probe{Exec: &pod.ExecAction{Command: []string{"true"}}, SuccessThreshold: 2}, "liveness", `livenessProbe.successThreshold: invalid value "2": must be 1 for a liveness probe`},

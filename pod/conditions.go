@@ -31,7 +31,7 @@ func (p *Pod) setPhaseLocked(ph Phase) {
 // The terminal phases are set by finish.
 func (p *Pod) updatePhaseLocked() {
 	for _, m := range p.members {
-		if m.role == RoleMain && m.proc == nil && m.lastExit == nil {
+		if m.role == RoleMain && m.task == nil && m.lastExit == nil {
 			p.setPhaseLocked(PhasePending)
 			return
 		}

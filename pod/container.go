@@ -127,10 +127,13 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		p.mu.Unlock()
 		return term, 0, true
 	}
-	m.proc = inst.proc
-	cs.PID = inst.proc.Pid()
-	p.emitLocked(Event{Reason: EventStarted, Container: m.spec.Name, Role: m.role,
-		Message: fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.proc.Pid())})
+	m.task = inst.task
+	cs.PID = inst.task.Pid()
+	started := fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.task.Pid())
+	if m.spec.Func != nil {
+		started = fmt.Sprintf("Started in-process container %s", m.spec.Name)
+	}
+	p.emitLocked(Event{Reason: EventStarted, Container: m.spec.Name, Role: m.role, Message: started})
 	// instCtx ends with the instance: it bounds its hooks and probes.
 	instCtx, endInstance := context.WithCancel(context.Background())
 	defer endInstance()
@@ -158,13 +161,13 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		var err error
 		select {
 		case err = <-hookDone:
-		case <-inst.proc.Done():
+		case <-inst.task.Done():
 			endInstance()
 			err = <-hookDone
 		}
 		p.mu.Lock()
 		switch {
-		case m.proc != inst.proc:
+		case m.task != inst.task:
 		case err != nil:
 			p.emitLocked(Event{Reason: EventFailedPostStartHook, Type: EventWarning, Container: m.spec.Name, Role: m.role,
 				Message: fmt.Sprintf("PostStartHook failed: %v", err)})
@@ -177,7 +180,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		p.mu.Unlock()
 	}
 
-	<-inst.proc.Done()
+	<-inst.task.Done()
 	endInstance()
 	term = inst.result()
 	if term.ExitCode != 0 && p.oomKills(m) > oomBefore {
@@ -186,8 +189,8 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	}
 
 	p.mu.Lock()
-	m.proc = nil
-	inst.proc.Release()
+	m.task = nil
+	inst.task.Release()
 	term.StartedAt, term.FinishedAt = startedAt, p.clock.Now()
 	m.lastExit = &term
 	cs.State = ContainerState{Terminated: &term}
@@ -253,7 +256,7 @@ func (p *Pod) runnerFinished(m *member) {
 
 // instance is one run of a container's process.
 type instance struct {
-	proc     *proc.Process
+	task     task
 	shared   bool          // no init: the process is the command itself
 	reports  *bufio.Reader // the init's report pipe
 	pipe     *os.File
@@ -268,6 +271,13 @@ type instance struct {
 // up and then executes the command in its place.
 func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance, error) {
 	c := m.spec
+	if c.Func != nil {
+		outR, outW := io.Pipe()
+		errR, errW := io.Pipe()
+		inst := &instance{task: p.startFunc(m, outW, errW), logsDone: make(chan struct{})}
+		p.copyOutput(inst, outR, errR, logs, c)
+		return inst, nil
+	}
 	argv := append(append([]string(nil), c.Command...), c.Args...)
 	env := p.containerEnv(c)
 	path, err := lookPath(c.RootFS, argv[0], env)
@@ -345,7 +355,7 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{proc: pr, shared: shared, logsDone: make(chan struct{})}
+	inst := &instance{task: pr, shared: shared, logsDone: make(chan struct{})}
 	pipes.keep(outR, errR, statusR)
 	p.copyOutput(inst, outR, errR, logs, c)
 	if !useInit {
@@ -464,12 +474,12 @@ func (p *Pod) oomKills(m *member) uint64 {
 }
 
 // copyOutput starts the goroutines that read the container's output.
-func (p *Pod) copyOutput(inst *instance, outR, errR *os.File, logs *logBuffer, c Container) {
+func (p *Pod) copyOutput(inst *instance, outR, errR io.ReadCloser, logs *logBuffer, c Container) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	p.copiers.Add(2)
 	for _, s := range []struct {
-		r      *os.File
+		r      io.ReadCloser
 		stream Stream
 		tee    io.Writer
 	}{{outR, Stdout, c.Stdout}, {errR, Stderr, c.Stderr}} {
@@ -489,7 +499,11 @@ func (p *Pod) copyOutput(inst *instance, outR, errR *os.File, logs *logBuffer, c
 // result returns how the instance ended. It must be called after its
 // process is done; it waits for the process's output to be read.
 func (inst *instance) result() StateTerminated {
-	ps := inst.proc.State()
+	if ft, ok := inst.task.(*funcTask); ok {
+		<-inst.logsDone
+		return ft.result()
+	}
+	ps := inst.task.(*proc.Process).State()
 	t := StateTerminated{ExitCode: exitCode(ps), Signal: exitSignal(ps)}
 	if inst.reports != nil {
 		rest, _ := io.ReadAll(inst.reports)

@@ -14,8 +14,9 @@ var (
 	ErrInvalidSpec = errors.New("invalid pod spec")
 	// ErrNoContainer is returned for a container name the pod does not have.
 	ErrNoContainer = errors.New("no such container")
-	// ErrNotRunning is returned by Exec when the container has no running
-	// process, and by DialContext and Stats when the pod is not running.
+	// ErrNotRunning is returned by Exec and Signal when the container has no
+	// running instance, and by DialContext, Listen and Stats when the pod is
+	// not running.
 	ErrNotRunning = errors.New("container is not running")
 	// ErrAlreadyStarted is returned by Start or Run on a pod started before.
 	ErrAlreadyStarted = errors.New("pod already started")
@@ -24,6 +25,9 @@ var (
 	// ErrSandboxDied is returned when the infra process holding the pod's
 	// namespaces ended while the pod was running.
 	ErrSandboxDied = errors.New("infra process died")
+	// ErrInProcess is returned for what only a process can do, asked of an
+	// in-process container: Exec, or a signal other than its stop signal.
+	ErrInProcess = errors.New("in-process container")
 	// ErrDeadlineExceeded is returned when the pod ran past its active
 	// deadline (WithActiveDeadline).
 	ErrDeadlineExceeded = errors.New("active deadline exceeded")

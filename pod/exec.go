@@ -39,13 +39,18 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	p.mu.Lock()
 	// A container being stopped still runs commands (its preStop hook among
 	// them); once every container has ended, none can pass this check.
-	if m.proc == nil {
+	if m.task == nil {
 		p.mu.Unlock()
 		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, ErrNotRunning)
 	}
+	target, ok := m.task.(*proc.Process)
+	if !ok {
+		p.mu.Unlock()
+		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, ErrInProcess)
+	}
 	infraFD, err1 := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
-	pidFD, err2 := unix.FcntlInt(uintptr(m.proc.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
-	containerPID := m.proc.Pid()
+	pidFD, err2 := unix.FcntlInt(uintptr(target.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
+	containerPID := target.Pid()
 	p.execs.Add(1)
 	p.mu.Unlock()
 	defer p.execs.Done()
@@ -103,4 +108,26 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 		<-pr.Done()
 		return context.Cause(ctx)
 	}
+}
+
+// Signal sends sig to the running instance of a container, like kill(1): to
+// the container's process, or to its init, which forwards it. To an
+// in-process container only its stop signal and SIGKILL can be sent (both
+// cancel its function's context); others give an error wrapping
+// ErrInProcess. Signal does not block, and does not change the container's
+// restart policy: a container that a signal ends is restarted as any other.
+func (p *Pod) Signal(container string, sig syscall.Signal) error {
+	m := p.member(container)
+	if m == nil {
+		return fmt.Errorf("pod %q: signal: %w: %q", p.name, ErrNoContainer, container)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m.task == nil {
+		return fmt.Errorf("pod %q: signal container %q: %w", p.name, container, ErrNotRunning)
+	}
+	if err := m.task.Signal(sig); err != nil {
+		return fmt.Errorf("pod %q: signal container %q: %w", p.name, container, err)
+	}
+	return nil
 }

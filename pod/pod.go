@@ -68,7 +68,7 @@ type member struct {
 	index int // into Status.Containers
 
 	// Guarded by Pod.mu.
-	proc     *proc.Process    // the running instance, or nil
+	task     task             // the running instance, or nil
 	logs     *logBuffer       // the current instance's output
 	prevLogs *logBuffer       // the previous instance's output
 	lastExit *StateTerminated // how the last instance ended, nil before
@@ -391,7 +391,7 @@ func (p *Pod) stop(why string) {
 		p.runPreStopHooks(hookCtx, wave)
 		p.mu.Lock()
 		for _, m := range wave {
-			if m.proc != nil {
+			if m.task != nil {
 				p.signalLocked(m, m.spec.StopSignal, why)
 			}
 		}
@@ -415,7 +415,7 @@ func (p *Pod) runPreStopHooks(ctx context.Context, ms []*member) {
 	var wg sync.WaitGroup
 	for _, m := range ms {
 		p.mu.Lock()
-		running := m.proc != nil
+		running := m.task != nil
 		p.mu.Unlock()
 		if !running || m.spec.Lifecycle == nil || m.spec.Lifecycle.PreStop == nil {
 			continue
@@ -447,7 +447,7 @@ func (p *Pod) killAll() {
 	defer p.mu.Unlock()
 	p.killed = true
 	for _, m := range p.members {
-		if m.proc != nil {
+		if m.task != nil {
 			p.signalLocked(m, syscall.SIGKILL, "termination grace period ("+p.cfg.gracePeriod.String()+") expired")
 		}
 	}
@@ -459,7 +459,7 @@ func (p *Pod) signalLocked(m *member, sig syscall.Signal, why string) {
 		Reason: EventKilling, Container: m.spec.Name, Role: m.role, Signal: sig,
 		Message: fmt.Sprintf("Stopping container %s with %s: %s", m.spec.Name, signalName(sig), why),
 	})
-	if err := m.proc.Signal(sig); err != nil {
+	if err := m.task.Signal(sig); err != nil {
 		p.log.Warn("signal failed", zap.String("container", m.spec.Name), zap.Error(err))
 	}
 }

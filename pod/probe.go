@@ -24,6 +24,11 @@ type Probe struct {
 	TCPSocket *TCPSocketAction
 	HTTPGet   *HTTPGetAction
 	GRPC      *GRPCAction
+	// Func is a check run by this program: nil is success. It gets a
+	// context bounded by Timeout, and must return when it is done. It
+	// suits in-process containers, but any container may use it.
+	// Kubernetes has no such handler.
+	Func func(ctx context.Context) error
 
 	// InitialDelay is the time after the container starts before the first
 	// check. Default 0.
@@ -137,8 +142,11 @@ func (pr *Probe) validate(errs *fieldErrors, field string, kind string) {
 			errs.add(field+"."+port.name, strconv.Itoa(port.port), "must be a port number (1-65535)")
 		}
 	}
+	if pr.Func != nil {
+		handlers++
+	}
 	if handlers != 1 {
-		errs.add(field, fmt.Sprintf("%d handlers", handlers), "exactly one of exec, tcpSocket, httpGet and grpc must be set")
+		errs.add(field, fmt.Sprintf("%d handlers", handlers), "exactly one of exec, tcpSocket, httpGet, grpc and func must be set")
 	}
 	for _, d := range []struct {
 		name string
@@ -186,48 +194,85 @@ func portOfGRPC(a *GRPCAction) int {
 
 // DialContext connects to addr from inside the pod's network namespace, so
 // that "127.0.0.1" is the pod's loopback. The connection can then be used
-// from any goroutine. It fails when the pod is not running. Dials are
-// served one at a time by a thread that stays in the pod's network
-// namespace, so a dial to a peer that does not answer holds the others up
+// from any goroutine. It fails when the pod is not running. Sockets are
+// made one at a time by a thread that stays in the pod's network namespace,
+// so a dial to a peer that does not answer holds other dials and listens up
 // to its ctx's deadline.
 func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var conn net.Conn
+	err := p.inNetNS(ctx, func() (err error) {
+		conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+	}
+	return conn, nil
+}
+
+// Listen announces on a local address inside the pod's network namespace,
+// as net.Listen does: "127.0.0.1:8080" is the pod's loopback, where the
+// pod's containers can connect. The listener, and the connections it
+// accepts, can be used from any goroutine and outlive ctx, which bounds only
+// the wait for the pod's network thread; the caller closes the listener. It
+// fails when the pod is not running.
+func (p *Pod) Listen(ctx context.Context, network, addr string) (net.Listener, error) {
+	var ln net.Listener
+	err := p.inNetNS(ctx, func() (err error) {
+		ln, err = (&net.ListenConfig{}).Listen(ctx, network, addr)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: listen %s: %w", p.name, addr, err)
+	}
+	return ln, nil
+}
+
+// ListenPacket is Listen for packet networks ("udp", "unixgram", ...), as
+// net.ListenPacket.
+func (p *Pod) ListenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	var pc net.PacketConn
+	err := p.inNetNS(ctx, func() (err error) {
+		pc, err = (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: listen %s: %w", p.name, addr, err)
+	}
+	return pc, nil
+}
+
+// inNetNS runs fn on the pod's network thread, where the sockets it makes
+// belong to the pod's network namespace, and returns fn's error.
+func (p *Pod) inNetNS(ctx context.Context, fn func() error) error {
 	d, err := p.podDialer()
 	if err != nil {
-		return nil, fmt.Errorf("pod %q: dial: %w", p.name, err)
+		return err
 	}
-	reply := make(chan dialResult, 1)
+	call := nsCall{fn: fn, done: make(chan error, 1)}
 	select {
-	case d.requests <- dialRequest{ctx: ctx, network: network, addr: addr, reply: reply}:
+	case d.requests <- call:
 	case <-d.stop:
-		return nil, fmt.Errorf("pod %q: dial: %w", p.name, ErrNotRunning)
+		return ErrNotRunning
 	case <-ctx.Done():
-		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, context.Cause(ctx))
+		return context.Cause(ctx)
 	}
-	r := <-reply
-	if r.err != nil {
-		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, r.err)
-	}
-	return r.conn, nil
+	return <-call.done
 }
 
 // dialer is a goroutine locked to a thread in the pod's network namespace,
 // where sockets are created: a socket belongs to the namespace of the thread
-// that creates it, and entering it anew for every dial costs a thread.
+// that creates it, and entering it anew for every socket costs a thread.
 type dialer struct {
-	requests chan dialRequest
+	requests chan nsCall
 	stop     chan struct{} // closed to end the dialer
 	done     chan struct{} // closed when it has ended
 }
 
-type dialRequest struct {
-	ctx           context.Context
-	network, addr string
-	reply         chan dialResult
-}
-
-type dialResult struct {
-	conn net.Conn
-	err  error
+// nsCall is a function to run on the pod's network thread.
+type nsCall struct {
+	fn   func() error
+	done chan error
 }
 
 // podDialer returns the pod's dialer, starting it at the first call.
@@ -244,20 +289,19 @@ func (p *Pod) podDialer() (*dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &dialer{requests: make(chan dialRequest), stop: make(chan struct{}), done: make(chan struct{})}
+	d := &dialer{requests: make(chan nsCall), stop: make(chan struct{}), done: make(chan struct{})}
 	go thread.Run(func() {
 		defer close(d.done)
 		err := unix.Setns(fd, unix.CLONE_NEWNET)
 		unix.Close(fd)
 		for {
 			select {
-			case req := <-d.requests:
+			case call := <-d.requests:
 				if err != nil {
-					req.reply <- dialResult{err: fmt.Errorf("setns: %w", err)}
+					call.done <- fmt.Errorf("setns: %w", err)
 					continue
 				}
-				conn, derr := (&net.Dialer{}).DialContext(req.ctx, req.network, req.addr)
-				req.reply <- dialResult{conn, derr}
+				call.done <- call.fn()
 			case <-d.stop:
 				return
 			}
@@ -305,6 +349,8 @@ func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
 		return p.httpGet(ctx, pr.HTTPGet)
 	case pr.GRPC != nil:
 		return p.grpcCheck(ctx, host(pr.GRPC.Host), pr.GRPC)
+	case pr.Func != nil:
+		return pr.Func(ctx)
 	}
 	return errors.New("probe has no handler")
 }
@@ -436,7 +482,7 @@ func (p *Pod) probeLoop(ctx context.Context, m *member, inst *instance, kind str
 // hook too, has passed. It returns once the instance has ended.
 func (p *Pod) stopInstance(m *member, inst *instance, grace time.Duration, why string) {
 	p.mu.Lock()
-	if p.stopping || m.proc != inst.proc {
+	if p.stopping || m.task != inst.task {
 		p.mu.Unlock()
 		return // the pod stops it
 	}
@@ -452,37 +498,37 @@ func (p *Pod) stopInstance(m *member, inst *instance, grace time.Duration, why s
 		}()
 		select {
 		case <-hookDone:
-		case <-inst.proc.Done():
+		case <-inst.task.Done():
 		case <-t.C():
 			endHook()
 			<-hookDone
 			p.mu.Lock()
-			if m.proc == inst.proc && !p.stopping {
+			if m.task == inst.task && !p.stopping {
 				p.signalLocked(m, syscall.SIGKILL, why+" (the grace period ended during its preStop hook)")
 			}
 			p.mu.Unlock()
-			<-inst.proc.Done()
+			<-inst.task.Done()
 			return
 		}
 		endHook()
 		<-hookDone
 	}
 	p.mu.Lock()
-	if p.stopping || m.proc != inst.proc {
+	if p.stopping || m.task != inst.task {
 		p.mu.Unlock()
 		return
 	}
 	p.signalLocked(m, m.spec.StopSignal, why)
 	p.mu.Unlock()
 	select {
-	case <-inst.proc.Done():
+	case <-inst.task.Done():
 	case <-t.C():
 		p.mu.Lock()
-		if m.proc == inst.proc {
+		if m.task == inst.task {
 			p.signalLocked(m, syscall.SIGKILL, "grace period ("+grace.String()+") expired: "+why)
 		}
 		p.mu.Unlock()
-		<-inst.proc.Done()
+		<-inst.task.Done()
 	}
 }
 

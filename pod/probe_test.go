@@ -184,7 +184,7 @@ func TestProbeValidation(t *testing.T) {
 		kind  string
 		want  string
 	}{
-		{pod.Probe{}, "liveness", `livenessProbe: invalid value "0 handlers": exactly one of exec, tcpSocket, httpGet and grpc must be set`},
+		{pod.Probe{}, "liveness", `livenessProbe: invalid value "0 handlers": exactly one of exec, tcpSocket, httpGet, grpc and func must be set`},
 		{pod.Probe{GRPC: &pod.GRPCAction{}}, "liveness", `livenessProbe.grpc.port: invalid value "0"`},
 		{pod.Probe{Exec: &pod.ExecAction{Command: []string{"true"}}, TerminationGracePeriod: time.Second}, "readiness", `readinessProbe.terminationGracePeriod: invalid value "1s": must not be set for a readiness probe`},
 		{pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 70000}}, "readiness", `readinessProbe.tcpSocket.port: invalid value "70000"`},

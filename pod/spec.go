@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -20,9 +21,24 @@ type Container struct {
 	Name string
 
 	// Command is the executable and its first arguments, like Kubernetes'
-	// command. Required. A name without a slash is looked up in the PATH of
-	// the container's environment.
+	// command. Required, unless Func is set. A name without a slash is
+	// looked up in the PATH of the container's environment.
 	Command []string
+	// Func, when set instead of Command, makes this an in-process
+	// container: a function run by this program in a goroutine of its own,
+	// with the same lifecycle, ordering, restarts, probes and hooks as a
+	// process. Its context is cancelled by the container's stop signal
+	// (the pod's stop, a failed liveness probe); FromContext gives it its
+	// pod, for sockets inside the pod's network namespace, and its output
+	// streams. Returning nil, or the context's error after a stop, is exit
+	// code 0; another error is FuncErrorExitCode, a panic FuncPanicExitCode.
+	//
+	// A function cannot be killed: it must return once its context is
+	// done, and the pod does not finish before it has returned. Past the
+	// grace period it is reported as killed with SIGKILL. The fields that
+	// only a process has (Args, Env, WorkingDir, Resources, SecurityContext,
+	// VolumeMounts, RootFS, exec probes and hooks) must be unset.
+	Func func(ctx context.Context) error
 	// Args follow Command on the command line, like Kubernetes' args.
 	Args []string
 	// Env holds extra environment variables as "KEY=value". The container's
@@ -280,7 +296,9 @@ func (p *Pod) validate() error {
 			}
 		}
 		seen[c.Name] = true
-		if len(c.Command) == 0 || c.Command[0] == "" {
+		if c.Func != nil {
+			validateFunc(&errs, field, c)
+		} else if len(c.Command) == 0 || c.Command[0] == "" {
 			errs.add(field+".command", fmt.Sprintf("%q", c.Command), "required: podkit has no image to take a default command from")
 		}
 		for j, a := range append(append([]string(nil), c.Command...), c.Args...) {
@@ -323,6 +341,33 @@ func (p *Pod) validate() error {
 		}
 	}
 	return errs.err(p.name)
+}
+
+// validateFunc reports the fields an in-process container cannot honour.
+func validateFunc(errs *fieldErrors, field string, c Container) {
+	unset := func(name string, set bool, value string) {
+		if set {
+			errs.add(field+"."+name, value, "must not be set on an in-process container (func)")
+		}
+	}
+	unset("command", len(c.Command) > 0, fmt.Sprintf("%q", c.Command))
+	unset("args", len(c.Args) > 0, fmt.Sprintf("%q", c.Args))
+	unset("env", len(c.Env) > 0, fmt.Sprintf("%q", c.Env))
+	unset("workingDir", c.WorkingDir != "", c.WorkingDir)
+	unset("resources", c.Resources != (Resources{}), "set")
+	unset("securityContext", c.SecurityContext != nil, "set")
+	unset("volumeMounts", len(c.VolumeMounts) > 0, fmt.Sprint(len(c.VolumeMounts)))
+	unset("rootFS", c.RootFS != "", c.RootFS)
+	for _, pr := range []struct {
+		name string
+		p    *Probe
+	}{{"startupProbe", c.StartupProbe}, {"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}} {
+		unset(pr.name+".exec", pr.p != nil && pr.p.Exec != nil, "set")
+	}
+	if l := c.Lifecycle; l != nil {
+		unset("lifecycle.postStart.exec", l.PostStart != nil && l.PostStart.Exec != nil, "set")
+		unset("lifecycle.preStop.exec", l.PreStop != nil && l.PreStop.Exec != nil, "set")
+	}
 }
 
 // fieldErrors collects validation failures, each naming its field and value.

@@ -292,3 +292,26 @@ func containsDotDot(p string) bool {
 	}
 	return false
 }
+
+// VolumePath returns the directory on the host that holds the named volume
+// while the pod runs, for the supervising program and its in-process
+// containers. It fails with ErrNotRunning before the pod's sandbox exists
+// and after the pod has finished (an emptyDir is removed then), and names
+// an unknown volume.
+func (p *Pod) VolumePath(name string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.done:
+		return "", fmt.Errorf("pod %q: volume %q: %w", p.name, name, ErrNotRunning)
+	default:
+	}
+	if p.infra == nil {
+		return "", fmt.Errorf("pod %q: volume %q: %w", p.name, name, ErrNotRunning)
+	}
+	dir, ok := p.volumePaths[name]
+	if !ok {
+		return "", fmt.Errorf("pod %q: no volume %q", p.name, name)
+	}
+	return dir, nil
+}

@@ -1,0 +1,132 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/podkit/podkit/internal/watch"
+	"github.com/podkit/podkit/pod"
+)
+
+// ConfigReloader watches a configuration file or directory and, when its
+// content changes, sends a signal (SIGHUP by default) to another container
+// of the pod, so the application reloads its configuration without a
+// restart: the role of Kubernetes' configmap-reload sidecar. Changes are
+// debounced (an editor's save, or a ConfigMap update touching many files,
+// gives one signal) and compared by content (a touch or a rewrite with the
+// same bytes gives none); an editor's atomic replace and Kubernetes'
+// "..data" symbolic-link swap are followed.
+//
+// Kubernetes can only signal another container with shareProcessNamespace;
+// podkit's supervisor signals it in any pod.
+//
+// A ConfigReloader is configuration; Container and Run do not change it.
+type ConfigReloader struct {
+	// Volume names the pod volume holding the configuration; Path is then
+	// relative to it ("" for the whole volume). Without Volume, Path is a
+	// file or directory on the host.
+	Volume string
+	Path   string
+	// Target is the name of the container to signal. Required.
+	Target string
+	// Signal is the signal sent. Zero means SIGHUP.
+	Signal syscall.Signal
+	// Debounce is the quiet time after the last change before the signal
+	// is sent. Zero means 500ms.
+	Debounce time.Duration
+	// Clock is for tests; nil means the real clock.
+	Clock clock.WithTicker
+}
+
+// Container returns an in-process sidecar named name that runs r. It checks
+// r, and names the first bad field.
+func (r ConfigReloader) Container(name string) (pod.Container, error) {
+	if err := validName("config reloader", name); err != nil {
+		return pod.Container{}, err
+	}
+	if err := r.validate(); err != nil {
+		return pod.Container{}, err
+	}
+	return Func(name, r.Run), nil
+}
+
+func (r ConfigReloader) validate() error {
+	switch {
+	case r.Volume == "" && r.Path == "":
+		return errors.New("sidecar: config reloader: path: one of volume and path is required")
+	case r.Target == "":
+		return errors.New("sidecar: config reloader: target: required")
+	case r.Signal < 0 || r.Signal > 64:
+		return fmt.Errorf("sidecar: config reloader: signal: %d is not a signal number", int(r.Signal))
+	case r.Debounce < 0:
+		return fmt.Errorf("sidecar: config reloader: debounce: %s is negative", r.Debounce)
+	}
+	return nil
+}
+
+// Run watches until ctx is done, and returns nil then. ctx must be an
+// in-process container's (see pod.FromContext): its pod is the one whose
+// container is signalled. A change while the container is not running
+// (between restarts) sends nothing: it starts with the new configuration.
+// Run returns an error if r is invalid, the container is not in the pod, or
+// the watch cannot be set up. It blocks, and leaves no goroutine or inotify
+// watch behind.
+func (r ConfigReloader) Run(ctx context.Context) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	self, ok := pod.FromContext(ctx)
+	if !ok {
+		return fmt.Errorf("sidecar: config reloader: %w", errNoPod)
+	}
+	if _, ok := self.Pod.Status().Container(r.Target); !ok {
+		return fmt.Errorf("sidecar: config reloader: target: pod %q has no container %q", self.Pod.Name(), r.Target)
+	}
+	path, err := inVolume(ctx, r.Volume, r.Path)
+	if err != nil {
+		return fmt.Errorf("sidecar: config reloader: %w", err)
+	}
+	sig := r.Signal
+	if sig == 0 {
+		sig = syscall.SIGHUP
+	}
+	err = watch.Watch(ctx, watch.Options{
+		Path:     path,
+		Debounce: r.Debounce,
+		Clock:    r.Clock,
+		Ready:    func() { fmt.Fprintf(self.Stdout, "watching %s\n", path) },
+	}, func() error {
+		err := self.Pod.Signal(r.Target, sig)
+		switch {
+		case errors.Is(err, pod.ErrNotRunning):
+			fmt.Fprintf(self.Stdout, "%s changed; container %s is not running\n", path, r.Target)
+		case err != nil:
+			fmt.Fprintf(self.Stderr, "%s changed; cannot signal container %s: %v\n", path, r.Target, err)
+		default:
+			fmt.Fprintf(self.Stdout, "%s changed; sent %s to container %s\n", path, unixSignalName(sig), r.Target)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sidecar: config reloader: %w", err)
+	}
+	return nil
+}
+
+// unixSignalName names sig the way kill -l does, with its SIG prefix.
+func unixSignalName(sig syscall.Signal) string {
+	if name := unixSignalNames[sig]; name != "" {
+		return name
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}
+
+var unixSignalNames = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
+	syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGTERM: "SIGTERM",
+}

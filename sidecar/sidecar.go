@@ -1,0 +1,68 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// Command returns a sidecar that runs a process: argv[0] with the rest of
+// argv as its arguments. Set further fields (probes, resources, volume
+// mounts) on the Container it returns.
+func Command(name string, argv ...string) pod.Container {
+	return pod.Container{Name: name, Command: argv, RestartPolicy: pod.RestartAlways}
+}
+
+// Func returns an in-process sidecar: fn runs in a goroutine of this
+// program with the lifecycle of a sidecar process (see pod.Container.Func).
+// fn must return once its context is done; pod.FromContext gives it its pod
+// and output streams.
+func Func(name string, fn func(ctx context.Context) error) pod.Container {
+	return pod.Container{Name: name, Func: fn, RestartPolicy: pod.RestartAlways}
+}
+
+// With returns a pod option that declares the sidecars among the pod's init
+// containers, after those declared by earlier options: each starts in its
+// place, and the next init container (or the main containers) only once it
+// has started. It is pod.WithInitContainers, for sidecars.
+func With(sidecars ...pod.Container) pod.Option {
+	cs := make([]pod.Container, len(sidecars))
+	for i, c := range sidecars {
+		c.RestartPolicy = pod.RestartAlways
+		cs[i] = c
+	}
+	return pod.WithInitContainers(cs...)
+}
+
+// errNoPod is returned by a ready-made sidecar's Run when it needs its pod
+// and its context has none.
+var errNoPod = errors.New("not running as an in-process container of a pod (pod.FromContext)")
+
+// inVolume resolves path: relative to the pod's volume when volume is set,
+// otherwise as it is.
+func inVolume(ctx context.Context, volume, path string) (string, error) {
+	if volume == "" {
+		return path, nil
+	}
+	self, ok := pod.FromContext(ctx)
+	if !ok {
+		return "", fmt.Errorf("volume %q: %w", volume, errNoPod)
+	}
+	dir, err := self.Pod.VolumePath(volume)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, path), nil
+}
+
+// validName checks a container name given to a ready-made sidecar's
+// Container method; the pod checks the rest.
+func validName(kind, name string) error {
+	if name == "" {
+		return fmt.Errorf("sidecar: %s: name: required", kind)
+	}
+	return nil
+}

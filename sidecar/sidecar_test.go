@@ -1,0 +1,237 @@
+package sidecar_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/podkit/podkit/internal/testenv"
+	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/sidecar"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runPod starts a pod that is stopped and waited for at the end of the test.
+func runPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
+	t.Helper()
+	testenv.RequireRoot(t)
+	p, err := pod.New(name, opts...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, p.Start(ctx))
+	t.Cleanup(func() {
+		cancel()
+		_ = p.Wait()
+	})
+	return p
+}
+
+// logLines returns the container's output lines.
+func logLines(t *testing.T, p *pod.Pod, container string) []string {
+	t.Helper()
+	entries, err := p.Logs(container, pod.LogOptions{})
+	require.NoError(t, err)
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, e.Text)
+	}
+	return lines
+}
+
+func TestLogShipperFollowsRotation(t *testing.T) {
+	out := &syncBuffer{}
+	shipper, err := sidecar.LogShipper{Volume: "logs", Patterns: []string{"*.log"}, Output: out, FromStart: true,
+		PollInterval: 50 * time.Millisecond,
+		Format:       func(l sidecar.Line) []byte { return []byte(l.Path + ": " + l.Text + "\n") },
+	}.Container("shipper")
+	require.NoError(t, err)
+	// The app writes three lines, rotates its log the way logrotate's
+	// create mode does (the old file gets one more line after the rename),
+	// then writes to the new file.
+	app := `cd /mnt
+echo one >> app.log; echo two >> app.log
+mv app.log app.log.1; echo three >> app.log.1
+echo four >> app.log; echo five >> app.log
+sleep 1000`
+	runPod(t, "logship",
+		pod.WithVolumes(pod.Volume{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}),
+		sidecar.With(shipper),
+		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", app},
+			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}))
+	want := "app.log: one\napp.log: two\napp.log: three\napp.log: four\napp.log: five\n"
+	require.Eventually(t, func() bool { return out.String() == want }, 10*time.Second, 20*time.Millisecond,
+		"shipped: %q", out)
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, want, out.String(), "a line was shipped twice")
+}
+
+func TestConfigReloaderSignalsOnChange(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "app.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("v1\n"), 0o644))
+	reloader, err := sidecar.ConfigReloader{Path: conf, Target: "app", Debounce: 50 * time.Millisecond}.Container("reloader")
+	require.NoError(t, err)
+	p := runPod(t, "reload",
+		pod.WithContainers(
+			pod.Container{Name: "app", Command: []string{"sh", "-c",
+				`trap 'echo reload: $(cat ` + conf + `)' HUP; echo started; while :; do sleep 0.02; done`}},
+			reloader))
+	require.Eventually(t, func() bool {
+		return len(logLines(t, p, "app")) == 1 && len(logLines(t, p, "reloader")) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	// A burst of writes gives one reload, with the last content.
+	for _, v := range []string{"v2", "v3", "v4"} {
+		require.NoError(t, os.WriteFile(conf, []byte(v+"\n"), 0o644))
+	}
+	require.Eventually(t, func() bool { return len(logLines(t, p, "app")) == 2 }, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, []string{"started", "reload: v4"}, logLines(t, p, "app"))
+	// Rewriting the same content sends nothing.
+	require.NoError(t, os.WriteFile(conf, []byte("v4\n"), 0o644))
+	time.Sleep(300 * time.Millisecond)
+	assert.Len(t, logLines(t, p, "app"), 2, "the same content reloaded the app")
+	assert.Contains(t, strings.Join(logLines(t, p, "reloader"), "\n"), "sent SIGHUP to container app")
+	app, _ := p.Status().Container("app")
+	assert.Zero(t, app.RestartCount)
+}
+
+func TestConfigReloaderUnknownContainer(t *testing.T) {
+	reloader, err := sidecar.ConfigReloader{Path: t.TempDir(), Target: "nope"}.Container("reloader")
+	require.NoError(t, err)
+	p := runPod(t, "reload-unknown", sidecar.With(reloader),
+		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	var c pod.ContainerStatus
+	require.Eventually(t, func() bool {
+		c, _ = p.Status().Container("reloader")
+		return c.RestartCount > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	last := c.LastTerminationState.Terminated
+	require.NotNil(t, last)
+	assert.Equal(t, pod.FuncErrorExitCode, last.ExitCode)
+	assert.Contains(t, last.Message, `sidecar: config reloader: target: pod "reload-unknown" has no container "nope"`)
+}
+
+func TestContentSyncerGatesUntilFirstSync(t *testing.T) {
+	var attempts atomic.Int32
+	syncer, err := sidecar.ContentSyncer{Volume: "site", Interval: 20 * time.Millisecond, WaitForFirstSync: true,
+		Sync: func(ctx context.Context, dir string) error {
+			if attempts.Add(1) < 3 {
+				return errors.New("source unreachable")
+			}
+			return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>hello</h1>\n"), 0o644)
+		}}.Container("sync")
+	require.NoError(t, err)
+	p := runPod(t, "contentsync",
+		pod.WithRestartPolicy(pod.RestartNever),
+		pod.WithVolumes(pod.Volume{Name: "site", EmptyDir: &pod.EmptyDirVolume{}}),
+		sidecar.With(syncer),
+		pod.WithContainers(pod.Container{Name: "web", Command: []string{"cat", "/mnt/index.html"},
+			VolumeMounts: []pod.VolumeMount{{Name: "site", MountPath: "/mnt"}}}))
+	require.NoError(t, p.Wait(), "the app started before the first sync")
+	assert.Equal(t, []string{"<h1>hello</h1>"}, logLines(t, p, "web"))
+	sync := strings.Join(logLines(t, p, "sync"), "\n")
+	assert.Contains(t, sync, "sync failed: source unreachable")
+	assert.Contains(t, sync, "synced ")
+}
+
+func TestContentSyncerCommandAndReadiness(t *testing.T) {
+	syncer, err := sidecar.ContentSyncer{Volume: "data", Interval: 30 * time.Millisecond,
+		Command: []string{"sh", "-c", `[ "$PWD" = "$SYNC_DEST" ] && date +%s%N > stamp`}}.Container("sync")
+	require.NoError(t, err)
+	p := runPod(t, "synccmd",
+		pod.WithVolumes(pod.Volume{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}),
+		sidecar.With(syncer),
+		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	require.Eventually(t, func() bool {
+		c, _ := p.Status().Container("sync")
+		return c.Ready
+	}, 10*time.Second, 20*time.Millisecond)
+	dir, err := p.VolumePath("data")
+	require.NoError(t, err)
+	first, err := os.ReadFile(filepath.Join(dir, "stamp"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		again, _ := os.ReadFile(filepath.Join(dir, "stamp"))
+		return len(again) > 0 && !bytes.Equal(again, first)
+	}, 10*time.Second, 20*time.Millisecond, "no second sync on the interval")
+}
+
+func TestValidation(t *testing.T) {
+	tests := []struct {
+		build func() (pod.Container, error)
+		want  string
+	}{
+		{func() (pod.Container, error) { return sidecar.LogShipper{Output: os.Stdout}.Container("s") },
+			"sidecar: log shipper: patterns: at least one is required"},
+		{func() (pod.Container, error) {
+			return sidecar.LogShipper{Patterns: []string{"[x"}, Output: os.Stdout}.Container("s")
+		}, `sidecar: log shipper: patterns[0]: invalid pattern "[x"`},
+		{func() (pod.Container, error) {
+			return sidecar.LogShipper{Volume: "v", Patterns: []string{"/abs/*.log"}, Output: os.Stdout}.Container("s")
+		}, `patterns[0]: "/abs/*.log" must be relative to volume "v"`},
+		{func() (pod.Container, error) { return sidecar.LogShipper{Patterns: []string{"*"}}.Container("s") },
+			"sidecar: log shipper: output: required"},
+		{func() (pod.Container, error) { return sidecar.ConfigReloader{Path: "/etc/app"}.Container("r") },
+			"sidecar: config reloader: target: required"},
+		{func() (pod.Container, error) { return sidecar.ConfigReloader{Target: "app"}.Container("r") },
+			"sidecar: config reloader: path: one of volume and path is required"},
+		{func() (pod.Container, error) { return sidecar.ContentSyncer{Dir: "/srv"}.Container("c") },
+			"sidecar: content syncer: command: one of command and sync is required"},
+		{func() (pod.Container, error) {
+			return sidecar.ContentSyncer{Dir: "/srv", Command: []string{"true"}, Interval: -time.Second}.Container("c")
+		}, "sidecar: content syncer: interval: -1s is negative"},
+		{func() (pod.Container, error) {
+			return sidecar.ContentSyncer{Dir: "/srv", Command: []string{"true"}}.Container("")
+		}, "sidecar: content syncer: name: required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := tt.build()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestWithMakesSidecars(t *testing.T) {
+	c := pod.Container{Name: "proxy", Command: []string{"sleep", "1000"}}
+	p, err := pod.New("with", sidecar.With(c, sidecar.Command("logs", "sleep", "1000")),
+		pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}}))
+	require.NoError(t, err)
+	for _, name := range []string{"proxy", "logs"} {
+		cs, _ := p.Status().Container(name)
+		assert.Equal(t, pod.RoleSidecar, cs.Role, name)
+	}
+}

@@ -1,0 +1,142 @@
+package initcontainer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// Command returns an init container that runs a process: argv[0] with the
+// rest of argv as its arguments. Set further fields (volume mounts,
+// resources, a security context) on the Container it returns.
+func Command(name string, argv ...string) pod.Container {
+	return pod.Container{Name: name, Command: argv}
+}
+
+// Func returns an in-process init container: fn runs in a goroutine of this
+// program, in the init container's place, and the pod goes on once it has
+// returned nil (see pod.Container.Func). pod.FromContext gives fn its pod:
+// sockets inside the pod's network namespace, volume paths, output streams.
+func Func(name string, fn func(ctx context.Context) error) pod.Container {
+	return pod.Container{Name: name, Func: fn}
+}
+
+// With returns a pod option that appends the containers to the pod's init
+// containers, after those declared by earlier options: they run one at a
+// time in that order, each to success, before the main containers start. It
+// is pod.WithInitContainers; a container with RestartPolicy
+// pod.RestartAlways among them is a sidecar (see package sidecar).
+func With(cs ...pod.Container) pod.Option {
+	return pod.WithInitContainers(cs...)
+}
+
+// WaitForTCP is an init step that waits until a TCP address accepts a
+// connection: the pattern's classic "wait for the database" init container
+// (`until nc -z db 5432; do sleep 1; done`), without a process.
+//
+// A WaitForTCP is configuration; Container and Run do not change it.
+type WaitForTCP struct {
+	// Address is the host:port to connect to. Required.
+	Address string
+	// FromHost dials from the supervising program's network namespace. By
+	// default the dial is made inside the pod, whose network namespace
+	// reaches only its own loopback (and what ambassadors there forward).
+	FromHost bool
+	// Interval is the time between attempts. Zero means one second.
+	Interval time.Duration
+	// Timeout, when positive, bounds the whole wait: past it the step
+	// fails (and the pod retries it or fails, per its restart policy).
+	Timeout time.Duration
+	// Clock is for tests; nil means the real clock.
+	Clock clock.WithTicker
+}
+
+// Container returns an in-process init container named name that runs w. It
+// checks w, and names the first bad field.
+func (w WaitForTCP) Container(name string) (pod.Container, error) {
+	if name == "" {
+		return pod.Container{}, errors.New("initcontainer: wait for TCP: name: required")
+	}
+	if err := w.validate(); err != nil {
+		return pod.Container{}, err
+	}
+	return Func(name, w.Run), nil
+}
+
+func (w WaitForTCP) validate() error {
+	if _, _, err := net.SplitHostPort(w.Address); err != nil {
+		return fmt.Errorf("initcontainer: wait for TCP: address: %q: %w", w.Address, err)
+	}
+	if w.Interval < 0 {
+		return fmt.Errorf("initcontainer: wait for TCP: interval: %s is negative", w.Interval)
+	}
+	if w.Timeout < 0 {
+		return fmt.Errorf("initcontainer: wait for TCP: timeout: %s is negative", w.Timeout)
+	}
+	return nil
+}
+
+// Run tries to connect every interval until a connection succeeds (nil),
+// the timeout passes or ctx is done (an error). Dialing inside the pod
+// needs ctx to be an in-process container's (see pod.FromContext). Each
+// failed attempt is reported on the container's standard output. Run
+// blocks, and leaves no connection open.
+func (w WaitForTCP) Run(ctx context.Context) error {
+	if err := w.validate(); err != nil {
+		return err
+	}
+	dial := (&net.Dialer{}).DialContext
+	out := func(string, ...any) {}
+	if self, ok := pod.FromContext(ctx); ok {
+		if !w.FromHost {
+			dial = self.Pod.DialContext
+		}
+		out = func(format string, args ...any) { fmt.Fprintf(self.Stdout, format, args...) }
+	} else if !w.FromHost {
+		return errors.New("initcontainer: wait for TCP: dialing inside the pod needs an in-process container's context (pod.FromContext)")
+	}
+	clk := w.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	interval := w.Interval
+	if interval == 0 {
+		interval = time.Second
+	}
+	var deadline <-chan time.Time
+	if w.Timeout > 0 {
+		t := clk.NewTimer(w.Timeout)
+		defer t.Stop()
+		deadline = t.C()
+	}
+	for attempt := 1; ; attempt++ {
+		attemptCtx, cancel := context.WithTimeout(ctx, interval)
+		c, err := dial(attemptCtx, "tcp", w.Address)
+		cancel()
+		if err == nil {
+			c.Close()
+			out("%s accepts connections\n", w.Address)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("initcontainer: wait for TCP %s: %w", w.Address, context.Cause(ctx))
+		}
+		out("waiting for %s (attempt %d): %v\n", w.Address, attempt, err)
+		t := clk.NewTimer(interval)
+		select {
+		case <-t.C():
+		case <-deadline:
+			t.Stop()
+			return fmt.Errorf("initcontainer: wait for TCP %s: no connection within %s: %w", w.Address, w.Timeout, err)
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("initcontainer: wait for TCP %s: %w", w.Address, context.Cause(ctx))
+		}
+	}
+}

@@ -46,25 +46,49 @@
 // Containers may have startup, liveness and readiness probes with
 // Kubernetes' defaults (period 10s, timeout 1s, success threshold 1,
 // failure threshold 3) and handlers: exec (run in the container, as Exec
-// does), TCP connect and HTTP GET (both from inside the pod's network
-// namespace, so 127.0.0.1 is the pod's loopback; 200-399 is success). A
-// startup probe holds the other probes, the container's Started status and,
-// for a sidecar, the start of the next container, until it succeeds. A
-// failed startup or liveness probe stops the container (its stop signal,
-// SIGKILL after the grace period) and it is restarted per the restart
-// policy; a readiness probe only sets Ready. Each failed check is an
-// Unhealthy event. DialContext dials from inside the pod for programs that
-// need the same.
+// does, killed at the timeout), TCP connect, HTTP GET and gRPC health
+// (grpc.health.v1 Check; SERVING is success), the last three from inside the
+// pod's network namespace, so 127.0.0.1 is the pod's loopback; 200-399 is an
+// HTTP success. A func handler runs a Go check in this program. A startup
+// probe holds the other probes, the container's Started status and, for a
+// sidecar, the start of the next container, until it succeeds. A failed
+// startup or liveness probe kills the container as the kubelet does: its
+// preStop hook, then its stop signal, then SIGKILL once the probe's own
+// TerminationGracePeriod (or the pod's) has passed; it is then restarted
+// per the restart policy. A readiness probe only sets Ready. Each failed
+// check is an Unhealthy event. Probe and hook HTTP requests carry the
+// User-Agent "kube-probe/podkit".
 //
 // # Lifecycle hooks
 //
 // Container.Lifecycle has Kubernetes' postStart and preStop hooks, with exec,
 // HTTP GET and sleep actions. A container is Running (and, for a sidecar,
 // lets the next container start) only once its postStart hook has finished;
-// a failed postStart hook stops the container for a restart per policy. When
-// the pod stops, preStop hooks run before the stop signal, within the pod's
-// one grace period; a failed one does not hold the stop up. podkit runs
-// preStop hooks only when the pod stops, not before a restart a probe causes.
+// a failed postStart hook (a FailedPostStartHook event) kills the container
+// for a restart per policy. preStop hooks run before the stop signal whenever
+// a running container is killed (the pod's stop, a failed probe or
+// postStart hook), within the grace period that applies; a failed one (a
+// FailedPreStopHook event) does not hold the stop up.
+//
+// # In-process containers
+//
+// A container whose Func is set is a Go function run by this program in a
+// goroutine of its own, with every rule above: its place among the init
+// containers or the sidecars, restarts and back-off, probes (TCP, HTTP,
+// gRPC, func), HTTP and sleep hooks, stop order. Its stop signal cancels its
+// context; FromContext gives it its pod and its output streams, which go to
+// Logs like a process's. Listen, ListenPacket and DialContext make sockets
+// inside the pod's network namespace, usable from any goroutine: an
+// in-process sidecar serves the pod's loopback with no process at all.
+// Packages sidecar and initcontainer build on this. A function cannot be
+// killed: it must return when its context is done, and the pod waits for
+// it; past the grace period it is reported killed with SIGKILL. Exec, exec
+// probes and hooks, and signals other than its stop signal are refused
+// (ErrInProcess).
+//
+// Signal sends a signal to a running container, as kill(1) would; a config
+// reloader sends SIGHUP this way. VolumePath gives the host directory of a
+// volume while the pod runs.
 //
 // # Resources
 //

@@ -376,3 +376,37 @@ func TestExitErrorMessages(t *testing.T) {
 	var target *pod.ExitError
 	assert.True(t, errors.As(error(&tests[0].err), &target))
 }
+
+func TestSpecRoundTrip(t *testing.T) {
+	grace := 5 * time.Second
+	spec := pod.Spec{
+		InitContainers: []pod.Container{
+			{Name: "init", Image: "busybox", Command: []string{"true"}, StopSignal: syscall.SIGTERM},
+			{Name: "proxy", Command: []string{"sleep", "1"}, RestartPolicy: pod.RestartAlways, StopSignal: syscall.SIGINT},
+		},
+		Containers:             []pod.Container{{Name: "app", Command: []string{"sleep", "1"}, StopSignal: syscall.SIGTERM}},
+		Volumes:                []pod.Volume{{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}},
+		RestartPolicy:          pod.RestartOnFailure,
+		TerminationGracePeriod: &grace,
+		ActiveDeadline:         time.Minute,
+		Hostname:               "host",
+		ShareProcessNamespace:  true,
+		Resources:              pod.Resources{MemoryLimit: 64 << 20},
+	}
+	p, err := pod.New("spec", pod.WithSpec(spec))
+	require.NoError(t, err)
+	assert.Equal(t, spec, p.Spec())
+	c, _ := p.Status().Container("proxy")
+	assert.Equal(t, pod.RoleSidecar, c.Role)
+
+	// Defaults are filled in; later options still apply.
+	p, err = pod.New("spec-defaults", pod.WithSpec(pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"}}}}),
+		pod.WithRestartPolicy(pod.RestartNever))
+	require.NoError(t, err)
+	got := p.Spec()
+	assert.Equal(t, pod.RestartNever, got.RestartPolicy)
+	require.NotNil(t, got.TerminationGracePeriod)
+	assert.Equal(t, pod.DefaultGracePeriod, *got.TerminationGracePeriod)
+	assert.Equal(t, "spec-defaults", got.Hostname)
+	assert.Equal(t, syscall.SIGTERM, got.Containers[0].StopSignal)
+}

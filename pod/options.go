@@ -146,3 +146,79 @@ func WithVolumes(vs ...Volume) Option {
 func WithStateDir(dir string) Option {
 	return optionFunc(func(c *config) { c.stateDir = dir })
 }
+
+// Spec is the portable part of a pod's definition: what a Kubernetes Pod
+// manifest holds (package kube converts between the two). The options
+// named in each field's comment set the same things piece by piece.
+type Spec struct {
+	// InitContainers run before Containers, one at a time; those with
+	// RestartPolicy RestartAlways are sidecars. (WithInitContainers)
+	InitContainers []Container
+	// Containers are the main containers. (WithContainers)
+	Containers []Container
+	// Volumes can be mounted by the containers. (WithVolumes)
+	Volumes []Volume
+	// RestartPolicy is the pod's; empty means RestartAlways.
+	// (WithRestartPolicy)
+	RestartPolicy RestartPolicy
+	// TerminationGracePeriod is the pod's grace period; nil means
+	// DefaultGracePeriod, zero kills at once. (WithTerminationGracePeriod)
+	TerminationGracePeriod *time.Duration
+	// ActiveDeadline bounds the pod's run; zero sets none.
+	// (WithActiveDeadline)
+	ActiveDeadline time.Duration
+	// Hostname is the pod's; empty means the pod's name. (WithHostname)
+	Hostname string
+	// ShareProcessNamespace gives the containers one PID namespace.
+	// (WithShareProcessNamespace)
+	ShareProcessNamespace bool
+	// Resources bound the pod as a whole. (WithResources)
+	Resources Resources
+}
+
+// WithSpec sets every part of the pod that Spec holds, replacing what
+// earlier options set of it; later options change it further.
+func WithSpec(s Spec) Option {
+	return optionFunc(func(c *config) {
+		c.initContainers = append([]Container(nil), s.InitContainers...)
+		c.containers = append([]Container(nil), s.Containers...)
+		c.volumes = append([]Volume(nil), s.Volumes...)
+		c.restartPolicy = s.RestartPolicy
+		if c.restartPolicy == "" {
+			c.restartPolicy = RestartAlways
+		}
+		c.gracePeriod = DefaultGracePeriod
+		if s.TerminationGracePeriod != nil {
+			c.gracePeriod = *s.TerminationGracePeriod
+		}
+		c.activeDeadline = s.ActiveDeadline
+		c.hostname = s.Hostname
+		c.shareProcessNamespace = s.ShareProcessNamespace
+		c.resources = s.Resources
+	})
+}
+
+// Spec returns the pod's spec as New validated it, with the defaults
+// filled in: the restart policy, the grace period and the hostname. The
+// slices are the caller's; the pointers in containers (probes, hooks,
+// security contexts) are shared with the pod and must not be modified.
+func (p *Pod) Spec() Spec {
+	grace := p.cfg.gracePeriod
+	s := Spec{
+		Volumes:                append([]Volume(nil), p.cfg.volumes...),
+		RestartPolicy:          p.cfg.restartPolicy,
+		TerminationGracePeriod: &grace,
+		ActiveDeadline:         p.cfg.activeDeadline,
+		Hostname:               p.cfg.hostname,
+		ShareProcessNamespace:  p.cfg.shareProcessNamespace,
+		Resources:              p.cfg.resources,
+	}
+	for _, m := range p.members {
+		if m.role == RoleMain {
+			s.Containers = append(s.Containers, m.spec)
+		} else {
+			s.InitContainers = append(s.InitContainers, m.spec)
+		}
+	}
+	return s
+}

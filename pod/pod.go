@@ -106,6 +106,7 @@ func New(name string, opts ...Option) (*Pod, error) {
 	}
 	add := func(c Container, role Role) {
 		c.Command = append([]string(nil), c.Command...)
+		c.ExportArgs = append([]string(nil), c.ExportArgs...)
 		c.Args = append([]string(nil), c.Args...)
 		c.Env = append([]string(nil), c.Env...)
 		if c.StopSignal == 0 {

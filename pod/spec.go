@@ -20,6 +20,11 @@ type Container struct {
 	// unique within the pod.
 	Name string
 
+	// Image names the container image that holds Command, for a pod
+	// exported to Kubernetes (package kube); podkit itself runs Command
+	// from the host, or from RootFS, and ignores it.
+	Image string
+
 	// Command is the executable and its first arguments, like Kubernetes'
 	// command. Required, unless Func is set. A name without a slash is
 	// looked up in the PATH of the container's environment.
@@ -39,6 +44,13 @@ type Container struct {
 	// only a process has (Args, Env, WorkingDir, Resources, SecurityContext,
 	// VolumeMounts, RootFS, exec probes and hooks) must be unset.
 	Func func(ctx context.Context) error
+	// ExportArgs, on an in-process container, are the arguments of the
+	// podkit command that does Func's job as a process (such as "sidecar",
+	// "log-shipper", "--pattern", "*.log"): a pod exported to Kubernetes
+	// runs them as a container of the podkit image. The ready-made
+	// sidecars and init steps set it; a Func container without it cannot be
+	// exported.
+	ExportArgs []string
 	// Args follow Command on the command line, like Kubernetes' args.
 	Args []string
 	// Env holds extra environment variables as "KEY=value". The container's

@@ -410,3 +410,43 @@ func TestSpecRoundTrip(t *testing.T) {
 	assert.Equal(t, "spec-defaults", got.Hostname)
 	assert.Equal(t, syscall.SIGTERM, got.Containers[0].StopSignal)
 }
+
+func TestFollowLogs(t *testing.T) {
+	requireRoot(t)
+	counter := filepath.Join(t.TempDir(), "n")
+	p, err := pod.New("follow",
+		pod.WithRestartPolicy(pod.RestartOnFailure),
+		pod.WithBackoff(pod.Backoff{Initial: time.Millisecond}),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
+			// Fails twice, then succeeds, counting its runs in a file.
+			`n=$(cat ` + counter + ` 2>/dev/null || echo 0); echo run $n; echo $((n+1)) > ` + counter + `; [ $n -ge 2 ]`}}))
+	require.NoError(t, err)
+	var got []string
+	followed := make(chan error, 1)
+	go func() {
+		// Started before the pod: it waits for the first instance.
+		followed <- p.FollowLogs(context.Background(), "c", pod.LogOptions{}, func(e pod.LogEntry) error {
+			got = append(got, e.Text)
+			return nil
+		})
+	}()
+	require.NoError(t, p.Run(context.Background()))
+	select {
+	case err := <-followed:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("FollowLogs did not end with the container")
+	}
+	assert.Equal(t, []string{"run 0", "run 1", "run 2"}, got)
+
+	// On a finished pod it delivers the last lines and returns.
+	got = nil
+	require.NoError(t, p.FollowLogs(context.Background(), "c", pod.LogOptions{Tail: 1}, func(e pod.LogEntry) error {
+		got = append(got, e.Text)
+		return nil
+	}))
+	assert.Equal(t, []string{"run 2"}, got)
+	boom := errors.New("boom")
+	assert.ErrorIs(t, p.FollowLogs(context.Background(), "c", pod.LogOptions{}, func(pod.LogEntry) error { return boom }), boom)
+	assert.ErrorContains(t, p.FollowLogs(context.Background(), "c", pod.LogOptions{Previous: true}, nil), "previous: cannot be followed")
+}

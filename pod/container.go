@@ -104,6 +104,8 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		m.prevLogs = m.logs
 	}
 	m.logs = newLogBuffer(p.cfg.logBufferBytes)
+	close(m.logsSwapped)
+	m.logsSwapped = make(chan struct{})
 	logs := m.logs
 	infraFD := p.infra.PidFD()
 	p.mu.Unlock()

@@ -25,6 +25,8 @@ var (
 	// ErrSandboxDied is returned when the infra process holding the pod's
 	// namespaces ended while the pod was running.
 	ErrSandboxDied = errors.New("infra process died")
+	// ErrKilled is returned by Wait for a pod stopped by Kill.
+	ErrKilled = errors.New("pod killed")
 	// ErrInProcess is returned for what only a process can do, asked of an
 	// in-process container: Exec, or a signal other than its stop signal.
 	ErrInProcess = errors.New("in-process container")

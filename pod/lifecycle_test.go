@@ -349,3 +349,26 @@ func TestRestartRuleValidation(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+func TestKillDuringGracefulStop(t *testing.T) {
+	p, rec, cancel := startPod(t, "kill",
+		pod.WithTerminationGracePeriod(time.Hour),
+		pod.WithContainers(pod.Container{Name: "stubborn", Command: []string{"sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`}}))
+	rec.until("running", isPhase(pod.PhaseRunning))
+	cancel()
+	rec.until("stop signal", isReason(pod.EventKilling, "stubborn"))
+	p.Kill()
+	p.Kill() // idempotent
+	err := p.Wait()
+	require.ErrorIs(t, err, context.Canceled, "the stop had begun before Kill")
+	c, _ := p.Status().Container("stubborn")
+	assert.Equal(t, 137, c.State.Terminated.ExitCode)
+
+	q, rec2, _ := startPod(t, "kill-first", pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	rec2.until("running", isPhase(pod.PhaseRunning))
+	q.Kill()
+	require.ErrorIs(t, q.Wait(), pod.ErrKilled)
+	rec2.rest()
+	killing := rec2.reasons(func(e pod.Event) bool { return e.Reason == pod.EventKilling && e.Signal == syscall.SIGKILL })
+	assert.Equal(t, []string{"Killing c"}, killing, "Kill sends SIGKILL without waiting for the stop signal")
+}

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -108,6 +109,78 @@ func (p *Pod) Logs(container string, opts LogOptions) ([]LogEntry, error) {
 	return buf.tail(opts.Tail), nil
 }
 
+// FollowLogs calls fn with the named container's output as it comes, like
+// kubectl logs -f: first the buffered lines of the current instance (the
+// last opts.Tail of them, when Tail is set), then every new line, across
+// restarts: a new instance's output follows the old one's. opts.Previous is
+// not allowed. fn is called from the calling goroutine, one entry at a time.
+//
+// FollowLogs blocks until ctx is done (it returns nil then), the container
+// will not run again and its output has been delivered (nil), or fn returns
+// an error (that error). Lines that the log buffer dropped before fn read
+// them (a fast writer and a slow fn) are skipped, not waited for.
+func (p *Pod) FollowLogs(ctx context.Context, container string, opts LogOptions, fn func(LogEntry) error) error {
+	m := p.member(container)
+	if m == nil {
+		return fmt.Errorf("pod %q: logs: %w: %q", p.name, ErrNoContainer, container)
+	}
+	if opts.Tail < 0 {
+		return fmt.Errorf("pod %q: logs: tail %d: must not be negative", p.name, opts.Tail)
+	}
+	if opts.Previous {
+		return fmt.Errorf("pod %q: logs: previous: cannot be followed", p.name)
+	}
+	p.mu.Lock()
+	buf, swapped := m.logs, m.logsSwapped
+	p.mu.Unlock()
+	pos := 0
+	if buf != nil && opts.Tail > 0 {
+		pos = buf.count() - opts.Tail
+	}
+	for {
+		var changed <-chan struct{}
+		if buf != nil {
+			var entries []LogEntry
+			entries, pos, changed = buf.since(pos)
+			for _, e := range entries {
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-swapped:
+			// A new instance: its output follows what is left of the old.
+			p.mu.Lock()
+			next, nextSwapped := m.logs, m.logsSwapped
+			p.mu.Unlock()
+			if buf != nil {
+				entries, _, _ := buf.since(pos)
+				for _, e := range entries {
+					if err := fn(e); err != nil {
+						return err
+					}
+				}
+			}
+			buf, swapped, pos = next, nextSwapped, 0
+		case <-m.done:
+			// The last instance's output was all read before done closed.
+			if buf != nil {
+				entries, _, _ := buf.since(pos)
+				for _, e := range entries {
+					if err := fn(e); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+	}
+}
+
 // logBuffer keeps the most recent entries of one container instance, up to a
 // total size in bytes.
 type logBuffer struct {
@@ -116,14 +189,19 @@ type logBuffer struct {
 	size    int
 	entries []LogEntry // entries[head:] is live; compacted when head grows
 	head    int
+	added   int           // entries ever added
+	changed chan struct{} // closed, and replaced, at every add
 }
 
-func newLogBuffer(max int) *logBuffer { return &logBuffer{max: max} }
+func newLogBuffer(max int) *logBuffer { return &logBuffer{max: max, changed: make(chan struct{})} }
 
 func (b *logBuffer) add(e LogEntry) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.entries = append(b.entries, e)
+	b.added++
+	close(b.changed)
+	b.changed = make(chan struct{})
 	b.size += len(e.Text)
 	for b.size > b.max && b.head < len(b.entries) {
 		b.size -= len(b.entries[b.head].Text)
@@ -144,6 +222,25 @@ func (b *logBuffer) tail(n int) []LogEntry {
 		live = live[len(live)-n:]
 	}
 	return append([]LogEntry(nil), live...)
+}
+
+// count returns how many entries were ever added.
+func (b *logBuffer) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.added
+}
+
+// since returns the live entries from the pos-th ever added on (those
+// dropped already are skipped), the position after them, and a channel
+// closed at the next add.
+func (b *logBuffer) since(pos int) ([]LogEntry, int, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	live := b.entries[b.head:]
+	first := b.added - len(live)
+	pos = max(pos, first)
+	return append([]LogEntry(nil), live[pos-first:]...), b.added, b.changed
 }
 
 // copyLog reads r line by line into buf, and into tee when not nil, until r

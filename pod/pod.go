@@ -48,6 +48,8 @@ type Pod struct {
 	stopping    bool          // no more starts; set once
 	killed      bool          // the grace period is over: SIGKILL on sight
 	stopCh      chan struct{} // closed when stopping is set
+	killCh      chan struct{} // closed by Kill
+	killOnce    sync.Once
 	runners     int           // container goroutines still going
 	runnersEnd  chan struct{} // closed when runners drops to 0
 	mains       int           // main containers that may still run
@@ -68,12 +70,14 @@ type member struct {
 	index int // into Status.Containers
 
 	// Guarded by Pod.mu.
-	task     task             // the running instance, or nil
-	logs     *logBuffer       // the current instance's output
-	prevLogs *logBuffer       // the previous instance's output
-	lastExit *StateTerminated // how the last instance ended, nil before
-	backoff  backoffState
-	cgroup   cgroup.Group // created at the first start
+	task     task       // the running instance, or nil
+	logs     *logBuffer // the current instance's output
+	prevLogs *logBuffer // the previous instance's output
+	// logsSwapped is closed, and replaced, when logs is replaced.
+	logsSwapped chan struct{}
+	lastExit    *StateTerminated // how the last instance ended, nil before
+	backoff     backoffState
+	cgroup      cgroup.Group // created at the first start
 
 	started     chan struct{} // closed when the container first runs
 	everStarted bool          // started is closed
@@ -100,6 +104,7 @@ func New(name string, opts ...Option) (*Pod, error) {
 		cfg:        cfg,
 		clock:      cfg.clock,
 		stopCh:     make(chan struct{}),
+		killCh:     make(chan struct{}),
 		runnersEnd: make(chan struct{}),
 		mainsEnd:   make(chan struct{}),
 		done:       make(chan struct{}),
@@ -113,7 +118,7 @@ func New(name string, opts ...Option) (*Pod, error) {
 			c.StopSignal = syscall.SIGTERM
 		}
 		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members),
-			started: make(chan struct{}), done: make(chan struct{})})
+			logsSwapped: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})})
 	}
 	for _, c := range cfg.initContainers {
 		if c.RestartPolicy == RestartAlways {
@@ -338,6 +343,9 @@ func (p *Pod) supervise(ctx context.Context) {
 	case <-deadline:
 		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrDeadlineExceeded, p.cfg.activeDeadline)
 		failReason, why = ReasonDeadlineExceeded, "the pod's active deadline ("+p.cfg.activeDeadline.String()+") passed"
+	case <-p.killCh:
+		err = fmt.Errorf("pod %q: %w", p.name, ErrKilled)
+		why = "pod killed"
 	}
 	p.stop(why)
 	p.stopDialer()
@@ -383,12 +391,21 @@ func (p *Pod) stop(why string) {
 	go func() {
 		select {
 		case <-grace.C():
-			close(expired)
-			endHooks()
+		case <-p.killCh:
 		case <-hookCtx.Done():
+			return
 		}
+		close(expired)
+		endHooks()
 	}()
 	for _, wave := range waves {
+		select {
+		case <-p.killCh:
+			p.killAll()
+			<-p.runnersEnd
+			return
+		default:
+		}
 		p.runPreStopHooks(hookCtx, wave)
 		p.mu.Lock()
 		for _, m := range wave {
@@ -447,9 +464,15 @@ func (p *Pod) killAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.killed = true
+	why := "termination grace period (" + p.cfg.gracePeriod.String() + ") expired"
+	select {
+	case <-p.killCh:
+		why = "pod killed"
+	default:
+	}
 	for _, m := range p.members {
 		if m.task != nil {
-			p.signalLocked(m, syscall.SIGKILL, "termination grace period ("+p.cfg.gracePeriod.String()+") expired")
+			p.signalLocked(m, syscall.SIGKILL, why)
 		}
 	}
 }
@@ -505,6 +528,16 @@ func (p *Pod) finish(err error, reason, message string) {
 	p.mu.Unlock()
 	p.events.close()
 	close(p.done)
+}
+
+// Kill stops the pod at once, without a grace period: as when the ctx given
+// to Start is done, but preStop hooks are cut short and every container
+// still running is killed with SIGKILL, also during a graceful stop already
+// going on. Wait then returns an error wrapping ErrKilled, unless the pod
+// had already ended or was stopping for another reason. Kill does not
+// block, and may be called any number of times.
+func (p *Pod) Kill() {
+	p.killOnce.Do(func() { close(p.killCh) })
 }
 
 // member returns the named container, or nil.

@@ -1,0 +1,201 @@
+package podapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// ErrNoPod is returned for a pod that no running podkit serves.
+var ErrNoPod = errors.New("no such pod")
+
+// Client talks to one pod's API.
+type Client struct {
+	name string
+	path string
+	http *http.Client
+}
+
+// NewClient returns a client of the pod named name whose socket is in dir.
+// It does not connect until a method is called.
+func NewClient(dir, name string) *Client {
+	path := SocketPath(dir, name)
+	return &Client{name: name, path: path, http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		},
+	}}}
+}
+
+// List returns the names of the pods with a socket in dir, sorted. A socket
+// may be stale; its pod's Status then fails with ErrNoPod.
+func List(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("podapi: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".sock"); ok && e.Type()&os.ModeSocket != 0 {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// do sends a request and checks its status.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader) (*http.Response, error) {
+	u := "http://pod" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "dial" {
+			return nil, fmt.Errorf("pod %q: %w (%s)", c.name, ErrNoPod, filepath.Dir(c.path))
+		}
+		return nil, fmt.Errorf("pod %q: %w", c.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		var e apiError
+		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Error != "" {
+			return nil, errors.New(e.Error)
+		}
+		return nil, fmt.Errorf("pod %q: %s", c.name, resp.Status)
+	}
+	return resp, nil
+}
+
+// Status returns the pod's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	resp, err := c.do(ctx, http.MethodGet, "/v1/status", nil, nil)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("pod %q: status: %w", c.name, err)
+	}
+	return st, nil
+}
+
+// Logs calls fn with the container's log entries; with follow it goes on
+// until the container will not run again or ctx is done.
+func (c *Client) Logs(ctx context.Context, container string, opts pod.LogOptions, follow bool, fn func(pod.LogEntry) error) error {
+	q := url.Values{"container": {container}}
+	if opts.Previous {
+		q.Set("previous", "true")
+	}
+	if opts.Tail > 0 {
+		q.Set("tail", strconv.Itoa(opts.Tail))
+	}
+	if follow {
+		q.Set("follow", "true")
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/logs", q, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		e, err := pod.ParseLogEntry(sc.Text())
+		if err != nil {
+			return fmt.Errorf("pod %q: logs: %w", c.name, err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("pod %q: logs: %w", c.name, err)
+	}
+	return nil
+}
+
+// Exec runs argv in the container, copying stdin (when not nil) to it and
+// its output to stdout and stderr, and returns its exit status.
+func (c *Client) Exec(ctx context.Context, container string, argv []string, stdin io.Reader, stdout, stderr io.Writer) (ExitStatus, error) {
+	q := url.Values{"container": {container}, "arg": argv}
+	var body io.Reader = http.NoBody
+	if stdin != nil {
+		q.Set("stdin", "true")
+		body = stdin
+	}
+	resp, err := c.do(ctx, http.MethodPost, "/v1/exec", q, body)
+	if err != nil {
+		return ExitStatus{}, err
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return ExitStatus{}, fmt.Errorf("pod %q: exec: the stream ended without an exit status: %w", c.name, err)
+		}
+		n := binary.BigEndian.Uint32(hdr[4:])
+		data := make([]byte, n)
+		if _, err := io.ReadFull(br, data); err != nil {
+			return ExitStatus{}, fmt.Errorf("pod %q: exec: %w", c.name, err)
+		}
+		switch hdr[0] {
+		case StreamStdout:
+			_, _ = stdout.Write(data)
+		case StreamStderr:
+			_, _ = stderr.Write(data)
+		case StreamExit:
+			var st ExitStatus
+			if err := json.Unmarshal(data, &st); err != nil {
+				return st, fmt.Errorf("pod %q: exec: %w", c.name, err)
+			}
+			return st, nil
+		}
+	}
+}
+
+// Stop asks the pod to stop gracefully, and returns at once.
+func (c *Client) Stop(ctx context.Context) error {
+	resp, err := c.do(ctx, http.MethodPost, "/v1/stop", nil, nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// Kill asks the pod to stop at once, and returns at once.
+func (c *Client) Kill(ctx context.Context) error {
+	resp, err := c.do(ctx, http.MethodPost, "/v1/kill", nil, nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}

@@ -1,0 +1,297 @@
+// Package podapi is the local API of a pod run by the podkit command: an HTTP
+// server on a Unix socket per pod, in a directory only its owner can enter,
+// through which other podkit commands read the pod's status and logs, run
+// commands in its containers and stop it.
+package podapi
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// DefaultDir holds the sockets of running pods.
+const DefaultDir = "/run/podkit"
+
+// SocketPath returns the socket of the pod named name in dir.
+func SocketPath(dir, name string) string { return filepath.Join(dir, name+".sock") }
+
+// Listen creates the socket of the pod named name in dir, creating dir with
+// mode 0700 if needed. A socket left by a supervisor that died is replaced;
+// one that answers means a pod of that name runs already, an error.
+func Listen(dir, name string) (net.Listener, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("podapi: %w", err)
+	}
+	path := SocketPath(dir, name)
+	if _, err := os.Lstat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("podapi: a pod named %q is running already (%s)", name, path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("podapi: removing a stale socket: %w", err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("podapi: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("podapi: %w", err)
+	}
+	return &peerListener{Listener: ln}, nil
+}
+
+// peerListener accepts connections from root and from this program's own
+// user only, whatever the socket's permissions say.
+type peerListener struct{ net.Listener }
+
+func (l *peerListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if allowedPeer(c) {
+			return c, nil
+		}
+		c.Close()
+	}
+}
+
+func allowedPeer(c net.Conn) bool {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return false
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || credErr != nil {
+		return false
+	}
+	return cred.Uid == 0 || int(cred.Uid) == os.Geteuid()
+}
+
+// Server serves one pod's API.
+type Server struct {
+	// Pod is the pod served. Required.
+	Pod *pod.Pod
+	// Stop stops the pod gracefully, as Ctrl-C does; it must not block.
+	// Required.
+	Stop func()
+}
+
+// Status is what GET /v1/status returns.
+type Status struct {
+	Name   string     `json:"name"`
+	PID    int        `json:"pid"` // the supervising program's
+	Status pod.Status `json:"status"`
+}
+
+// Serve serves the API on ln until ctx is done, then closes ln, removes its
+// socket file, and returns once every request has ended (a request still
+// streaming logs or running a command is cut off). It blocks.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", s.status)
+	mux.HandleFunc("GET /v1/logs", s.logs)
+	mux.HandleFunc("POST /v1/exec", s.exec)
+	mux.HandleFunc("POST /v1/stop", func(w http.ResponseWriter, r *http.Request) { s.Stop() })
+	mux.HandleFunc("POST /v1/kill", func(w http.ResponseWriter, r *http.Request) { s.Pod.Kill() })
+	reqCtx, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	srv := &http.Server{Handler: mux, BaseContext: func(net.Listener) context.Context { return reqCtx }}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-done:
+		return fmt.Errorf("podapi: %w", err)
+	}
+	cancelRequests()
+	err := srv.Shutdown(context.Background())
+	<-done
+	if path := ln.Addr().String(); path != "" {
+		os.Remove(path)
+	}
+	return err
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, Status{Name: s.Pod.Name(), PID: os.Getpid(), Status: s.Pod.Status()})
+}
+
+// logs streams the container's log in the CRI format, one entry a line.
+func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	opts := pod.LogOptions{Previous: q.Get("previous") == "true"}
+	if t := q.Get("tail"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, fmt.Errorf("tail: %q is not a number", t))
+			return
+		}
+		opts.Tail = n
+	}
+	container := q.Get("container")
+	if q.Get("follow") != "true" {
+		entries, err := s.Pod.Logs(container, opts)
+		if err != nil {
+			httpError(w, statusOf(err), err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for _, e := range entries {
+			fmt.Fprintln(w, e.String())
+		}
+		return
+	}
+	// Errors found before the first entry still get a status code.
+	if _, err := s.Pod.Logs(container, opts); err != nil {
+		httpError(w, statusOf(err), err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	_ = s.Pod.FollowLogs(r.Context(), container, opts, func(e pod.LogEntry) error {
+		if _, err := fmt.Fprintln(w, e.String()); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+}
+
+// Stream numbers of the exec response frames.
+const (
+	StreamStdout = 1
+	StreamStderr = 2
+	// StreamExit is the last frame: an ExitStatus in JSON.
+	StreamExit = 3
+)
+
+// ExitStatus ends an exec response.
+type ExitStatus struct {
+	ExitCode int    `json:"exitCode"`
+	Error    string `json:"error,omitempty"`
+}
+
+// exec runs a command in a container: the request body is its standard
+// input, the response its output and exit status in frames of a 1-byte
+// stream number, 3 zero bytes and a 4-byte big-endian length, then the data.
+func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	argv := q["arg"]
+	if len(argv) == 0 {
+		httpError(w, http.StatusBadRequest, errors.New("no command"))
+		return
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.EnableFullDuplex(); err != nil {
+		httpError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.podkit.stream")
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	fw := &frameWriter{w: w, flush: rc.Flush}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = fw.stream(StreamStdout), fw.stream(StreamStderr)
+	if q.Get("stdin") == "true" {
+		cmd.Stdin = r.Body
+	}
+	var st ExitStatus
+	if err := s.Pod.Exec(r.Context(), q.Get("container"), cmd); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			st.ExitCode = exit.ExitCode()
+			if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				st.ExitCode = 128 + int(ws.Signal())
+			}
+		} else {
+			st.ExitCode, st.Error = 126, err.Error()
+		}
+	}
+	data, _ := json.Marshal(st)
+	_, _ = fw.write(StreamExit, data)
+}
+
+// frameWriter writes frames from several streams, one frame at a time.
+type frameWriter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	flush func() error
+}
+
+func (f *frameWriter) stream(n byte) io.Writer {
+	return writerFunc(func(p []byte) (int, error) { return f.write(n, p) })
+}
+
+func (f *frameWriter) write(stream byte, p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hdr [8]byte
+	hdr[0] = stream
+	binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
+	if _, err := f.w.Write(hdr[:]); err != nil {
+		return 0, err
+	}
+	if _, err := f.w.Write(p); err != nil {
+		return 0, err
+	}
+	return len(p), f.flush()
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// apiError is the body of an error response.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func httpError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(apiError{Error: err.Error()})
+}
+
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, pod.ErrNoContainer), errors.Is(err, pod.ErrNoPreviousInstance):
+		return http.StatusNotFound
+	case errors.Is(err, pod.ErrNotRunning), errors.Is(err, pod.ErrInProcess):
+		return http.StatusConflict
+	}
+	return http.StatusBadRequest
+}

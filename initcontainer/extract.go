@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -49,7 +50,15 @@ func (e Extract) Container(name string) (pod.Container, error) {
 	if err := e.validate(); err != nil {
 		return pod.Container{}, err
 	}
-	return Func(name, e.Run), nil
+	c := Func(name, e.Run)
+	c.ExportArgs = []string{"init", "extract", "--archive", e.Archive}
+	if e.Volume != "" {
+		c.ExportArgs = append(c.ExportArgs, "--volume", e.Volume)
+	}
+	if e.Dir != "" {
+		c.ExportArgs = append(c.ExportArgs, "--dir", e.Dir)
+	}
+	return c, nil
 }
 
 func (e Extract) validate() error {
@@ -65,22 +74,24 @@ func (e Extract) validate() error {
 }
 
 // Run extracts the archive and returns nil, or the first error; what was
-// extracted before an error stays. With Volume set, ctx must be an
-// in-process container's (see pod.FromContext). Run blocks; it stops
-// between entries when ctx is done.
+// extracted before an error stays. With Volume set, and ctx an in-process
+// container's (see pod.FromContext), the volume is the pod's; outside a pod
+// it is where an exported pod mounts it (pod.ExportVolumesDir). Run blocks;
+// it stops between entries when ctx is done.
 func (e Extract) Run(ctx context.Context) error {
 	if err := e.validate(); err != nil {
 		return err
 	}
 	dest := e.Dir
 	if e.Volume != "" {
-		self, ok := pod.FromContext(ctx)
-		if !ok {
-			return fmt.Errorf("initcontainer: extract: volume %q: not running as an in-process container of a pod (pod.FromContext)", e.Volume)
-		}
-		dir, err := self.Pod.VolumePath(e.Volume)
-		if err != nil {
-			return fmt.Errorf("initcontainer: extract: %w", err)
+		// Outside a pod (the process form) the volume is where an exported
+		// pod mounts it.
+		dir := exported.VolumePath(e.Volume)
+		if self, ok := pod.FromContext(ctx); ok {
+			var err error
+			if dir, err = self.Pod.VolumePath(e.Volume); err != nil {
+				return fmt.Errorf("initcontainer: extract: %w", err)
+			}
 		}
 		dest = filepath.Join(dir, e.Dir)
 	}

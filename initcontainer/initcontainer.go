@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -66,7 +67,18 @@ func (w WaitForTCP) Container(name string) (pod.Container, error) {
 	if err := w.validate(); err != nil {
 		return pod.Container{}, err
 	}
-	return Func(name, w.Run), nil
+	c := Func(name, w.Run)
+	c.ExportArgs = []string{"init", "wait-for-tcp", "--address", w.Address}
+	if w.FromHost {
+		c.ExportArgs = append(c.ExportArgs, "--from-host")
+	}
+	if w.Interval != 0 {
+		c.ExportArgs = append(c.ExportArgs, "--interval", w.Interval.String())
+	}
+	if w.Timeout != 0 {
+		c.ExportArgs = append(c.ExportArgs, "--timeout", w.Timeout.String())
+	}
+	return c, nil
 }
 
 func (w WaitForTCP) validate() error {
@@ -83,23 +95,22 @@ func (w WaitForTCP) validate() error {
 }
 
 // Run tries to connect every interval until a connection succeeds (nil),
-// the timeout passes or ctx is done (an error). Dialing inside the pod
-// needs ctx to be an in-process container's (see pod.FromContext). Each
-// failed attempt is reported on the container's standard output. Run
-// blocks, and leaves no connection open.
+// the timeout passes or ctx is done (an error). It dials inside the pod
+// when ctx is an in-process container's (see pod.FromContext); outside a
+// pod (the process form, in a pod exported to Kubernetes) it dials from
+// where it runs. Each failed attempt is reported on the container's
+// standard output (this program's outside a pod). Run blocks, and leaves no connection open.
 func (w WaitForTCP) Run(ctx context.Context) error {
 	if err := w.validate(); err != nil {
 		return err
 	}
 	dial := (&net.Dialer{}).DialContext
-	out := func(string, ...any) {}
+	out := func(format string, args ...any) { fmt.Fprintf(os.Stdout, format, args...) }
 	if self, ok := pod.FromContext(ctx); ok {
 		if !w.FromHost {
 			dial = self.Pod.DialContext
 		}
 		out = func(format string, args ...any) { fmt.Fprintf(self.Stdout, format, args...) }
-	} else if !w.FromHost {
-		return errors.New("initcontainer: wait for TCP: dialing inside the pod needs an in-process container's context (pod.FromContext)")
 	}
 	clk := w.Clock
 	if clk == nil {

@@ -49,7 +49,8 @@ type Container struct {
 	// "log-shipper", "--pattern", "*.log"): a pod exported to Kubernetes
 	// runs them as a container of the podkit image. The ready-made
 	// sidecars and init steps set it; a Func container without it cannot be
-	// exported.
+	// exported. The exported container mounts every volume of the pod at
+	// ExportVolumesDir/<volume name>.
 	ExportArgs []string
 	// Args follow Command on the command line, like Kubernetes' args.
 	Args []string
@@ -121,6 +122,12 @@ type Container struct {
 	Stdout io.Writer
 	Stderr io.Writer
 }
+
+// ExportVolumesDir is where the container that runs an in-process
+// container's ExportArgs, in a pod exported to Kubernetes, finds the pod's
+// volumes: each at ExportVolumesDir/<volume name>. The environment variable
+// PODKIT_VOLUMES_DIR overrides it for the podkit command.
+const ExportVolumesDir = "/podkit/volumes"
 
 // RestartPolicy says which exits of a container lead to a restart, as in
 // Kubernetes.

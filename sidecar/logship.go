@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/podkit/podkit/internal/tail"
@@ -28,7 +29,8 @@ type LogShipper struct {
 	// (wildcards may be in directories too), such as "*.log". Required.
 	Patterns []string
 	// Output receives the lines, written one line per Write from one
-	// goroutine. Required.
+	// goroutine. Nil means the shipper's own standard output: the
+	// container's log (see pod.FromContext).
 	Output io.Writer
 	// Format turns a line into the bytes written to Output. Nil writes
 	// the line's text and a newline.
@@ -59,7 +61,9 @@ type Line struct {
 }
 
 // Container returns an in-process sidecar named name that runs s. It checks
-// s, and names the first bad field.
+// s, and names the first bad field. Unless s has a Format, the container can
+// be exported to Kubernetes, as a "podkit sidecar log-shipper" container
+// writing to its own log.
 func (s LogShipper) Container(name string) (pod.Container, error) {
 	if err := validName("log shipper", name); err != nil {
 		return pod.Container{}, err
@@ -68,7 +72,33 @@ func (s LogShipper) Container(name string) (pod.Container, error) {
 		return pod.Container{}, err
 	}
 	s.Patterns = append([]string(nil), s.Patterns...)
-	return Func(name, s.Run), nil
+	c := Func(name, s.Run)
+	if s.Format == nil {
+		c.ExportArgs = s.args()
+	}
+	return c, nil
+}
+
+// args returns the podkit command line that runs s as a process, writing
+// to its standard output.
+func (s LogShipper) args() []string {
+	args := []string{"sidecar", "log-shipper"}
+	if s.Volume != "" {
+		args = append(args, "--volume", s.Volume)
+	}
+	for _, p := range s.Patterns {
+		args = append(args, "--pattern", p)
+	}
+	if s.FromStart {
+		args = append(args, "--from-start")
+	}
+	if s.MaxLineBytes != 0 {
+		args = append(args, "--max-line-bytes", strconv.Itoa(s.MaxLineBytes))
+	}
+	if s.PollInterval != 0 {
+		args = append(args, "--poll-interval", s.PollInterval.String())
+	}
+	return args
 }
 
 func (s LogShipper) validate() error {
@@ -82,9 +112,6 @@ func (s LogShipper) validate() error {
 		if s.Volume != "" && filepath.IsAbs(p) {
 			return fmt.Errorf("sidecar: log shipper: patterns[%d]: %q must be relative to volume %q", i, p, s.Volume)
 		}
-	}
-	if s.Output == nil {
-		return errors.New("sidecar: log shipper: output: required")
 	}
 	if s.MaxLineBytes < 0 {
 		return fmt.Errorf("sidecar: log shipper: maxLineBytes: %d is negative", s.MaxLineBytes)
@@ -118,6 +145,14 @@ func (s LogShipper) Run(ctx context.Context) error {
 			patterns[i] = p
 		}
 	}
+	out := s.Output
+	if out == nil {
+		self, ok := pod.FromContext(ctx)
+		if !ok {
+			return fmt.Errorf("sidecar: log shipper: output: nil, and %w", errNoPod)
+		}
+		out = self.Stdout
+	}
 	format := s.Format
 	if format == nil {
 		format = func(l Line) []byte { return append([]byte(l.Text), '\n') }
@@ -134,7 +169,7 @@ func (s LogShipper) Run(ctx context.Context) error {
 				path = rel
 			}
 		}
-		_, err := s.Output.Write(format(Line{Path: path, Text: l.Text, Time: l.Time}))
+		_, err := out.Write(format(Line{Path: path, Text: l.Text, Time: l.Time}))
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +39,12 @@ type ConfigReloader struct {
 	Path   string
 	// Target is the name of the container to signal. Required.
 	Target string
+	// TargetProcess is, for the process form of the reloader (the podkit
+	// sidecar config-reloader command, in a pod exported to Kubernetes),
+	// the name of the target's process (its /proc/PID/comm), by which the
+	// process form finds it; that pod needs shareProcessNamespace. The
+	// in-process reloader signals Target and ignores it.
+	TargetProcess string
 	// Signal is the signal sent. Zero means SIGHUP.
 	Signal syscall.Signal
 	// Debounce is the quiet time after the last change before the signal
@@ -52,7 +63,30 @@ func (r ConfigReloader) Container(name string) (pod.Container, error) {
 	if err := r.validate(); err != nil {
 		return pod.Container{}, err
 	}
-	return Func(name, r.Run), nil
+	c := Func(name, r.Run)
+	c.ExportArgs = r.args()
+	return c, nil
+}
+
+// args returns the podkit command line that runs r as a process.
+func (r ConfigReloader) args() []string {
+	args := []string{"sidecar", "config-reloader", "--target", r.Target}
+	if r.Volume != "" {
+		args = append(args, "--volume", r.Volume)
+	}
+	if r.Path != "" {
+		args = append(args, "--path", r.Path)
+	}
+	if r.TargetProcess != "" {
+		args = append(args, "--process", r.TargetProcess)
+	}
+	if r.Signal != 0 {
+		args = append(args, "--signal", strconv.Itoa(int(r.Signal)))
+	}
+	if r.Debounce != 0 {
+		args = append(args, "--debounce", r.Debounce.String())
+	}
+	return args
 }
 
 func (r ConfigReloader) validate() error {
@@ -69,46 +103,58 @@ func (r ConfigReloader) validate() error {
 	return nil
 }
 
-// Run watches until ctx is done, and returns nil then. ctx must be an
-// in-process container's (see pod.FromContext): its pod is the one whose
-// container is signalled. A change while the container is not running
-// (between restarts) sends nothing: it starts with the new configuration.
-// Run returns an error if r is invalid, the container is not in the pod, or
+// Run watches until ctx is done, and returns nil then. When ctx is an
+// in-process container's (see pod.FromContext), Run signals the container
+// Target of its pod, and reports on its output streams; a change while the
+// target is not running (between restarts) sends nothing: it starts with the
+// new configuration. Outside a pod (the process form, in a pod exported to
+// Kubernetes) it signals every process whose name (/proc/PID/comm) is
+// TargetProcess, and reports on this program's standard output and error.
+// Run returns an error if r is invalid, the target is not in the pod, or
 // the watch cannot be set up. It blocks, and leaves no goroutine or inotify
 // watch behind.
 func (r ConfigReloader) Run(ctx context.Context) error {
 	if err := r.validate(); err != nil {
 		return err
 	}
-	self, ok := pod.FromContext(ctx)
-	if !ok {
-		return fmt.Errorf("sidecar: config reloader: %w", errNoPod)
+	sig := r.Signal
+	if sig == 0 {
+		sig = syscall.SIGHUP
 	}
-	if _, ok := self.Pod.Status().Container(r.Target); !ok {
-		return fmt.Errorf("sidecar: config reloader: target: pod %q has no container %q", self.Pod.Name(), r.Target)
+	var (
+		stdout, stderr io.Writer = os.Stdout, os.Stderr
+		signal         func() error
+	)
+	if self, ok := pod.FromContext(ctx); ok {
+		if _, ok := self.Pod.Status().Container(r.Target); !ok {
+			return fmt.Errorf("sidecar: config reloader: target: pod %q has no container %q", self.Pod.Name(), r.Target)
+		}
+		stdout, stderr = self.Stdout, self.Stderr
+		signal = func() error { return self.Pod.Signal(r.Target, sig) }
+	} else {
+		if r.TargetProcess == "" {
+			return errors.New("sidecar: config reloader: targetProcess: required outside a pod, where the target is found by its process name")
+		}
+		signal = func() error { return signalProcesses(r.TargetProcess, sig) }
 	}
 	path, err := inVolume(ctx, r.Volume, r.Path)
 	if err != nil {
 		return fmt.Errorf("sidecar: config reloader: %w", err)
 	}
-	sig := r.Signal
-	if sig == 0 {
-		sig = syscall.SIGHUP
-	}
 	err = watch.Watch(ctx, watch.Options{
 		Path:     path,
 		Debounce: r.Debounce,
 		Clock:    r.Clock,
-		Ready:    func() { fmt.Fprintf(self.Stdout, "watching %s\n", path) },
+		Ready:    func() { fmt.Fprintf(stdout, "watching %s\n", path) },
 	}, func() error {
-		err := self.Pod.Signal(r.Target, sig)
+		err := signal()
 		switch {
 		case errors.Is(err, pod.ErrNotRunning):
-			fmt.Fprintf(self.Stdout, "%s changed; container %s is not running\n", path, r.Target)
+			fmt.Fprintf(stdout, "%s changed; container %s is not running\n", path, r.Target)
 		case err != nil:
-			fmt.Fprintf(self.Stderr, "%s changed; cannot signal container %s: %v\n", path, r.Target, err)
+			fmt.Fprintf(stderr, "%s changed; cannot signal container %s: %v\n", path, r.Target, err)
 		default:
-			fmt.Fprintf(self.Stdout, "%s changed; sent %s to container %s\n", path, unixSignalName(sig), r.Target)
+			fmt.Fprintf(stdout, "%s changed; sent %s to container %s\n", path, unixSignalName(sig), r.Target)
 		}
 		return nil
 	})
@@ -116,6 +162,36 @@ func (r ConfigReloader) Run(ctx context.Context) error {
 		return fmt.Errorf("sidecar: config reloader: %w", err)
 	}
 	return nil
+}
+
+// signalProcesses sends sig to every process named comm; none is an error
+// wrapping pod.ErrNotRunning.
+func signalProcesses(comm string, sig syscall.Signal) error {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	sent := 0
+	var errs []error
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		name, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err != nil || strings.TrimSpace(string(name)) != comm {
+			continue
+		}
+		if err := syscall.Kill(pid, sig); err != nil {
+			errs = append(errs, fmt.Errorf("pid %d: %w", pid, err))
+			continue
+		}
+		sent++
+	}
+	if sent == 0 && len(errs) == 0 {
+		return fmt.Errorf("no process named %q: %w", comm, pod.ErrNotRunning)
+	}
+	return errors.Join(errs...)
 }
 
 // unixSignalName names sig the way kill -l does, with its SIG prefix.

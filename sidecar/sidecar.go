@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -42,14 +43,15 @@ func With(sidecars ...pod.Container) pod.Option {
 var errNoPod = errors.New("not running as an in-process container of a pod (pod.FromContext)")
 
 // inVolume resolves path: relative to the pod's volume when volume is set,
-// otherwise as it is.
+// otherwise as it is. Outside a pod (the process form of a ready-made
+// sidecar) the volume is where an exported pod mounts it.
 func inVolume(ctx context.Context, volume, path string) (string, error) {
 	if volume == "" {
 		return path, nil
 	}
 	self, ok := pod.FromContext(ctx)
 	if !ok {
-		return "", fmt.Errorf("volume %q: %w", volume, errNoPod)
+		return filepath.Join(exported.VolumePath(volume), path), nil
 	}
 	dir, err := self.Pod.VolumePath(volume)
 	if err != nil {

@@ -201,8 +201,6 @@ func TestValidation(t *testing.T) {
 		{func() (pod.Container, error) {
 			return sidecar.LogShipper{Volume: "v", Patterns: []string{"/abs/*.log"}, Output: os.Stdout}.Container("s")
 		}, `patterns[0]: "/abs/*.log" must be relative to volume "v"`},
-		{func() (pod.Container, error) { return sidecar.LogShipper{Patterns: []string{"*"}}.Container("s") },
-			"sidecar: log shipper: output: required"},
 		{func() (pod.Container, error) { return sidecar.ConfigReloader{Path: "/etc/app"}.Container("r") },
 			"sidecar: config reloader: target: required"},
 		{func() (pod.Container, error) { return sidecar.ConfigReloader{Target: "app"}.Container("r") },

@@ -80,6 +80,9 @@ func (s ContentSyncer) Container(name string) (pod.Container, error) {
 		}
 		return nil
 	}
+	if s.Sync == nil {
+		c.ExportArgs = s.args()
+	}
 	c.ReadinessProbe = &pod.Probe{Func: synced, Period: syncProbePeriod, FailureThreshold: 1}
 	if s.WaitForFirstSync {
 		// A failing sync is retried on the interval; it is no reason to
@@ -87,6 +90,27 @@ func (s ContentSyncer) Container(name string) (pod.Container, error) {
 		c.StartupProbe = &pod.Probe{Func: synced, Period: syncProbePeriod, FailureThreshold: 1 << 30}
 	}
 	return c, nil
+}
+
+// args returns the podkit command line that runs s as a process.
+func (s ContentSyncer) args() []string {
+	args := []string{"sidecar", "content-syncer"}
+	if s.Volume != "" {
+		args = append(args, "--volume", s.Volume)
+	}
+	if s.Dir != "" {
+		args = append(args, "--dir", s.Dir)
+	}
+	if s.Interval != 0 {
+		args = append(args, "--interval", s.Interval.String())
+	}
+	if s.Timeout != 0 {
+		args = append(args, "--timeout", s.Timeout.String())
+	}
+	if s.WaitForFirstSync {
+		args = append(args, "--wait-for-first-sync")
+	}
+	return append(append(args, "--"), s.Command...)
 }
 
 func (s ContentSyncer) validate() error {
@@ -108,8 +132,8 @@ func (s ContentSyncer) validate() error {
 }
 
 // Run syncs until ctx is done, then returns nil; a sync that fails is
-// logged to the container's standard error (with pod.FromContext) and
-// retried on the interval, and never ends Run. It returns an error only if
+// reported on the container's standard error (with pod.FromContext; this
+// program's outside a pod) and retried on the interval, and never ends Run. It returns an error only if
 // s is invalid or its volume cannot be found. It blocks; a sync command
 // still running when ctx is done is killed and waited for.
 func (s ContentSyncer) Run(ctx context.Context) error {
@@ -133,7 +157,7 @@ func (r *syncRun) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sidecar: content syncer: %w", err)
 	}
-	stdout, stderr := io.Discard, io.Discard
+	var stdout, stderr io.Writer = os.Stdout, os.Stderr
 	if self, ok := pod.FromContext(ctx); ok {
 		stdout, stderr = self.Stdout, self.Stderr
 	}

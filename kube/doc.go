@@ -1,0 +1,176 @@
+// Package kube converts between Kubernetes v1 Pod manifests and pod.Spec,
+// both ways, so that a pod can be written once and run by podkit on one
+// machine or by a cluster.
+//
+// Load decodes one Pod from YAML or JSON and maps it onto a pod.Spec for
+// pod.New (FromPod does the same for a decoded *corev1.Pod). Export maps a
+// pod.Spec back onto a Pod, ExportDeployment and ExportJob onto the pod
+// template of a one-replica Deployment or a Job, and Marshal prints any of
+// them as YAML. Validate checks a Pod against the rules of Kubernetes' API
+// validation that concern these fields. The types are those of
+// k8s.io/api/core/v1, so a Pod from client-go or a generator works as is.
+//
+// # Refuse rather than run something else
+//
+// Load is strict. A field that the v1 Pod type does not have is an error
+// naming its path (spec.containers[0].imagePullPolicyy: unknown field), as
+// are a key given twice, a kind other than Pod and input holding several
+// YAML documents (ErrInvalid). A field that podkit cannot honour is refused
+// (ErrUnsupported), and one error names every such field, not just the
+// first, so a manifest is fixed in one pass. So is a field this package
+// does not know, such as one a newer API adds: it is better to refuse a
+// manifest than to run something different from what it says. Fields that
+// are harmless on one machine, such as scheduling and image pulls, are
+// accepted with a warning each (Manifest.Warnings). Finally the spec goes
+// through pod.New, whose checks look at this machine (a hostPath or a mount
+// path must exist on it, runAsUser must be one of its users); Load never
+// returns a spec that pod.New rejects.
+//
+// Each warning and error names a Kubernetes field path:
+// spec.initContainers[1].livenessProbe.httpGet.port.
+//
+// # What maps to what
+//
+//	Kubernetes field                      pod.Spec / pod.Container field
+//	metadata.name (required)              Manifest.Name, the name for pod.New
+//	spec.containers                       Containers
+//	spec.initContainers                   InitContainers; restartPolicy: Always makes a
+//	                                      native sidecar (RestartPolicy RestartAlways)
+//	spec.restartPolicy                    RestartPolicy
+//	spec.terminationGracePeriodSeconds    TerminationGracePeriod
+//	spec.activeDeadlineSeconds            ActiveDeadline
+//	spec.hostname, spec.hostnameOverride  Hostname (the override wins, as in Kubernetes)
+//	spec.shareProcessNamespace            ShareProcessNamespace
+//	spec.resources (pod-level)            Resources
+//	spec.securityContext: runAsUser,      each container's SecurityContext, unless the
+//	  runAsGroup, runAsNonRoot,           container sets its own (supplementalGroups
+//	  supplementalGroups                  are the pod's in Kubernetes)
+//	spec.os.name: linux                   (nothing: podkit runs Linux processes)
+//	spec.volumes: emptyDir (medium ""     Volumes: EmptyDir (Medium, SizeLimit)
+//	  or Memory, sizeLimit)
+//	spec.volumes: hostPath (path; type    Volumes: HostPath (the type is checked when
+//	  checked by Load)                    Load runs: podkit creates nothing on the host)
+//	container name, image                 Name, Image (kept for Export; podkit ignores it)
+//	command (required), args              Command, Args ($(VAR) expanded, as the kubelet does)
+//	env (name and value)                  Env, "NAME=value" ($(VAR) expanded)
+//	workingDir                            WorkingDir
+//	ports                                 (names resolve the probes' and hooks' named ports)
+//	resources.limits.cpu, .memory         Resources.CPULimit (millicores), MemoryLimit (bytes)
+//	resources.requests.cpu                Resources.CPURequest (millicores)
+//	restartPolicy, restartPolicyRules     RestartPolicy, RestartRules (action Restart)
+//	volumeMounts: name, mountPath,        VolumeMounts
+//	  readOnly
+//	startupProbe, livenessProbe,          StartupProbe, LivenessProbe, ReadinessProbe:
+//	  readinessProbe: exec, tcpSocket,    the handlers, InitialDelay, Period, Timeout,
+//	  httpGet (path, port, host), grpc    SuccessThreshold, FailureThreshold,
+//	  (port, service), the timings,       TerminationGracePeriod
+//	  thresholds and
+//	  terminationGracePeriodSeconds
+//	lifecycle.postStart, .preStop:        Lifecycle.PostStart, PreStop
+//	  exec, httpGet, sleep
+//	lifecycle.stopSignal                  StopSignal (SIGRTMIN+n and SIGRTMAX-n too)
+//	securityContext: runAsUser,           SecurityContext
+//	  runAsGroup, allowPrivilegeEscalation,
+//	  capabilities (add, drop),
+//	  readOnlyRootFilesystem
+//
+// A named port of a probe or hook is resolved against the container's
+// ports; a name the container does not declare is an error. Kubernetes'
+// $(VAR) references in command, args and env values are expanded by Load
+// with the kubelet's rules (an unknown reference stays as it is, $$ is $),
+// so the spec holds what the kubelet would run. Probe and hook commands
+// are not expanded, by Kubernetes either.
+//
+// # Warnings: accepted, but meaningless on one machine
+//
+//	metadata (other than name): namespace, labels, annotations, uid, ...
+//	status
+//	spec: nodeSelector, nodeName, affinity, tolerations, schedulerName,
+//	  priorityClassName, priority, preemptionPolicy,
+//	  topologySpreadConstraints, schedulingGates, schedulingGroup,
+//	  evictionResponders, overhead
+//	spec: serviceAccountName, serviceAccount, automountServiceAccountToken
+//	  (no token is mounted), enableServiceLinks
+//	spec: imagePullSecrets, dnsPolicy, subdomain, readinessGates
+//	spec.securityContext: fsGroupChangePolicy, seLinuxChangePolicy
+//	container: image, imagePullPolicy, ports, terminationMessagePath,
+//	  terminationMessagePolicy, resizePolicy
+//	container resources.requests: memory, ephemeral-storage (podkit reserves
+//	  nothing)
+//	emptyDir sizeLimit with the default medium (not enforced: podkit bounds
+//	  a Memory emptyDir only)
+//
+// # Refused: podkit cannot honour them
+//
+//	spec: hostNetwork: true (not supported yet), hostPID: true,
+//	  hostIPC: true, hostUsers: false, setHostnameAsFQDN: true,
+//	  os.name other than linux
+//	spec: ephemeralContainers, dnsConfig, hostAliases, runtimeClassName,
+//	  resourceClaims
+//	spec.securityContext: fsGroup, sysctls
+//	spec.initContainers[*].restartPolicy other than Always, unless it is
+//	  what the pod's policy gives an init container anyway (OnFailure, or
+//	  Never in a pod whose policy is Never)
+//	container: command missing (podkit has no image to take it from), env
+//	  valueFrom, envFrom, volumeDevices, stdin, stdinOnce, tty: true
+//	container ports: hostPort, hostIP
+//	resources: limits other than cpu and memory (ephemeral-storage,
+//	  hugepages, extended resources), requests other than cpu, memory and
+//	  ephemeral-storage, claims
+//	restartPolicyRules: an action other than Restart
+//	volumes: every source but emptyDir and hostPath; emptyDir medium other
+//	  than "" and Memory, mode other than 0777; hostPath type
+//	  DirectoryOrCreate or FileOrCreate for a path that does not exist
+//	volumeMounts: subPath, subPathExpr, mountPropagation other than None,
+//	  recursiveReadOnly other than Disabled, bindMountOptions
+//	probes and hooks: httpGet scheme HTTPS, httpHeaders, protocol HTTP2;
+//	  grpc mode TLS; a tcpSocket hook
+//	securityContext (either level): privileged: true, seccompProfile and
+//	  appArmorProfile other than Unconfined, seLinuxOptions,
+//	  windowsOptions, procMount other than Default, runAsNonRoot: true
+//	  without a runAsUser (podkit cannot check an image's user)
+//	any field not named in this documentation
+//
+// # Export
+//
+// Export maps every field of pod.Spec back, so that Load gives the same
+// spec again; Container.RootFS, Stdout and Stderr only make sense on this
+// machine and are left out. A process container needs an Image. An
+// in-process container (Func) becomes a container of the podkit image
+// (ExportOptions.PodkitImage, DefaultPodkitImage by default) that runs
+// "podkit" with the container's ExportArgs, with every volume of the pod
+// mounted at VolumesDir/<volume name>, where the podkit subcommands resolve
+// their --volume NAME arguments; without ExportArgs it cannot be exported.
+// A Func probe has no Kubernetes counterpart and is refused. (Load reads
+// such a container back as a process container running podkit, whose
+// mount paths under VolumesDir must then exist on the machine.)
+//
+// Kubernetes counts probe timings, grace periods, deadlines and sleeps in
+// whole seconds. Export refuses a duration that is not a whole number of
+// seconds, naming the field, rather than round it: a rounded timeout or
+// period would be a different probe. Also refused: a pids limit (Kubernetes
+// has none per pod or container), a gRPC probe's Host (the kubelet always
+// probes the pod's IP), signal 32 or 33 as a stop signal (they have no
+// Kubernetes name), and containers whose supplementary groups differ (they
+// are the pod's in Kubernetes). Command, args and env values are escaped
+// (each $ followed by "(" or "$" is doubled) so that the kubelet's
+// expansion leaves them as they are. A container with restart rules but no restart policy
+// gets the policy it follows anyway stated, as Kubernetes requires; a stop
+// signal makes the pod name its OS (spec.os.name: linux), as Kubernetes
+// requires too. Every exported pod passes Validate.
+//
+// # Where podkit differs
+//
+//   - Containers are host processes: they run Command from the host's
+//     filesystem (the image is not pulled), see the host's /etc/hosts and
+//     resolver configuration, and the pod's network namespace has only its
+//     loopback, so no port is reachable from outside the pod.
+//   - A container without a securityContext keeps the supervising
+//     program's user and capabilities; Kubernetes' runtimes drop to a
+//     default set of capabilities. Supplementary groups are exactly the
+//     ones given: none are added from the user's groups on the host.
+//   - HTTP probes and hooks without a host go to 127.0.0.1, the pod's own
+//     loopback, where Kubernetes uses the pod's IP: the same server.
+//   - The environment of a container is PATH, HOSTNAME and its env, with no
+//     variables from an image or from services.
+package kube

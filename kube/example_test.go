@@ -1,0 +1,114 @@
+package kube_test
+
+import (
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/podkit/podkit/kube"
+	"github.com/podkit/podkit/pod"
+)
+
+// Load maps a manifest onto a pod.Spec for pod.New, and says which fields
+// mean nothing on one machine.
+func ExampleLoad() {
+	m, err := kube.Load([]byte(`
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  restartPolicy: Never
+  nodeSelector:
+    disk: ssd
+  containers:
+  - name: hello
+    image: busybox:1.36
+    command: ["sh", "-c", "echo $(GREETING)"]
+    env:
+    - name: GREETING
+      value: hello
+    livenessProbe:
+      exec:
+        command: ["true"]
+      periodSeconds: 5
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := m.Spec.Containers[0]
+	fmt.Println(m.Name, m.Spec.RestartPolicy, c.Command, c.LivenessProbe.Period)
+	for _, w := range m.Warnings {
+		fmt.Println("warning:", w)
+	}
+	p, err := pod.New(m.Name, pod.WithSpec(m.Spec))
+	fmt.Println(p != nil, err)
+	// Output:
+	// hello Never [sh -c echo hello] 5s
+	// warning: spec.containers[0].image: ignored: podkit pulls no image; the command runs from the host's filesystem
+	// warning: spec.nodeSelector: ignored: scheduling does not apply, podkit runs the pod on this machine
+	// true <nil>
+}
+
+// Export turns a pod.Spec into a manifest that Kubernetes runs the same
+// way, and Load reads back.
+func ExampleExport() {
+	spec := pod.Spec{
+		RestartPolicy: pod.RestartOnFailure,
+		Volumes:       []pod.Volume{{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}},
+		Containers: []pod.Container{{
+			Name:         "app",
+			Image:        "example.com/app:1.0",
+			Command:      []string{"app", "--data=/data"},
+			Env:          []string{"PRICE=$(not a reference)"},
+			Resources:    pod.Resources{CPULimit: 500, MemoryLimit: 128 << 20},
+			VolumeMounts: []pod.VolumeMount{{Name: "data", MountPath: "/data"}},
+			ReadinessProbe: &pod.Probe{
+				HTTPGet: &pod.HTTPGetAction{Path: "/ready", Port: 8080},
+				Period:  5 * time.Second,
+			},
+		}},
+	}
+	kp, err := kube.Export("app", spec, kube.ExportOptions{Labels: map[string]string{"team": "shop"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := kube.Marshal(kp)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(string(out))
+	// Output:
+	// apiVersion: v1
+	// kind: Pod
+	// metadata:
+	//   labels:
+	//     team: shop
+	//   name: app
+	// spec:
+	//   containers:
+	//   - command:
+	//     - app
+	//     - --data=/data
+	//     env:
+	//     - name: PRICE
+	//       value: $$(not a reference)
+	//     image: example.com/app:1.0
+	//     name: app
+	//     readinessProbe:
+	//       httpGet:
+	//         path: /ready
+	//         port: 8080
+	//       periodSeconds: 5
+	//     resources:
+	//       limits:
+	//         cpu: 500m
+	//         memory: 128Mi
+	//     volumeMounts:
+	//     - mountPath: /data
+	//       name: data
+	//   restartPolicy: OnFailure
+	//   volumes:
+	//   - emptyDir: {}
+	//     name: data
+}

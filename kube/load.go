@@ -40,11 +40,32 @@ type Manifest struct {
 // holding several YAML documents, are errors wrapping ErrInvalid, naming
 // the field (spec.containers[0].imagePullPolicyy: unknown field).
 func Load(data []byte) (*Manifest, error) {
+	return LoadOptions{}.Load(data)
+}
+
+// LoadOptions change how a manifest is mapped. The zero value is Load's and
+// FromPod's.
+type LoadOptions struct {
+	// Container, when not nil, rewrites each container (init containers
+	// first, in order) once it is mapped and before pod.New checks the
+	// spec; the warnings it returns join the manifest's, and its error,
+	// which should name the container, fails the load. The podkit command
+	// uses it to run its ready-made members in-process.
+	Container func(c pod.Container) (pod.Container, []string, error)
+}
+
+// Load is the package's Load with o.
+func (o LoadOptions) Load(data []byte) (*Manifest, error) {
 	kp, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
-	return FromPod(kp)
+	return o.FromPod(kp)
+}
+
+// FromPod is the package's FromPod with o.
+func (o LoadOptions) FromPod(kp *corev1.Pod) (*Manifest, error) {
+	return o.fromPod(kp)
 }
 
 // FromPod maps a Pod onto a pod.Spec, with the rules of the package
@@ -59,6 +80,10 @@ func Load(data []byte) (*Manifest, error) {
 //
 // FromPod does not modify kp; the Manifest keeps it.
 func FromPod(kp *corev1.Pod) (*Manifest, error) {
+	return LoadOptions{}.fromPod(kp)
+}
+
+func (o LoadOptions) fromPod(kp *corev1.Pod) (*Manifest, error) {
 	var pr problems
 	name := kp.Name
 	what := fmt.Sprintf("pod %q", name)
@@ -78,6 +103,18 @@ func FromPod(kp *corev1.Pod) (*Manifest, error) {
 	spec := mapPodSpec(&pr, "spec", &kp.Spec)
 	if err := pr.err(what); err != nil {
 		return nil, err
+	}
+	if o.Container != nil {
+		for _, list := range [][]pod.Container{spec.InitContainers, spec.Containers} {
+			for i := range list {
+				c, warnings, err := o.Container(list[i])
+				if err != nil {
+					return nil, fmt.Errorf("kube: %s: %w", what, err)
+				}
+				list[i] = c
+				pr.warnings = append(pr.warnings, warnings...)
+			}
+		}
 	}
 	if _, err := pod.New(name, pod.WithSpec(spec)); err != nil {
 		return nil, fmt.Errorf("kube: %s: podkit rejects the spec: %w", what, err)

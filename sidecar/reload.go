@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"k8s.io/utils/clock"
 
 	"github.com/podkit/podkit/internal/watch"
@@ -196,13 +197,8 @@ func signalProcesses(comm string, sig syscall.Signal) error {
 
 // unixSignalName names sig the way kill -l does, with its SIG prefix.
 func unixSignalName(sig syscall.Signal) string {
-	if name := unixSignalNames[sig]; name != "" {
+	if name := unix.SignalName(sig); name != "" {
 		return name
 	}
 	return fmt.Sprintf("signal %d", int(sig))
-}
-
-var unixSignalNames = map[syscall.Signal]string{
-	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
-	syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGTERM: "SIGTERM",
 }

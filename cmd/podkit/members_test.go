@@ -1,0 +1,68 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/initcontainer"
+	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/sidecar"
+)
+
+// The command line a ready-made member exports is the one podkit parses
+// back into the same member.
+func TestExportArgsRoundTrip(t *testing.T) {
+	build := []func() (pod.Container, error){
+		func() (pod.Container, error) {
+			return sidecar.LogShipper{Volume: "logs", Patterns: []string{"*.log", "app/*.txt"}, FromStart: true,
+				MaxLineBytes: 4096, PollInterval: 2 * time.Second}.Container("shipper")
+		},
+		func() (pod.Container, error) {
+			return sidecar.ConfigReloader{Volume: "conf", Path: "app.yaml", Target: "app", TargetProcess: "nginx",
+				Signal: 10, Debounce: time.Second}.Container("reloader")
+		},
+		func() (pod.Container, error) {
+			return sidecar.ContentSyncer{Volume: "site", Dir: "html", Interval: time.Minute, Timeout: 30 * time.Second,
+				WaitForFirstSync: true, Command: []string{"git", "pull", "--ff-only"}}.Container("sync")
+		},
+		func() (pod.Container, error) {
+			return initcontainer.WaitForTCP{Address: "db:5432", FromHost: true, Interval: time.Second, Timeout: time.Minute}.Container("wait")
+		},
+		func() (pod.Container, error) {
+			return initcontainer.Extract{Archive: "/srv/site.tar.gz", Volume: "www", Dir: "site"}.Container("unpack")
+		},
+	}
+	for _, b := range build {
+		want, err := b()
+		require.NoError(t, err)
+		require.NotEmpty(t, want.ExportArgs, want.Name)
+		t.Run(want.Name, func(t *testing.T) {
+			manifest := pod.Container{Name: want.Name, Command: []string{"podkit"}, Args: want.ExportArgs,
+				RestartPolicy: want.RestartPolicy, VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/podkit/volumes/v"}}}
+			got, warnings, ok, err := inProcess(manifest)
+			require.NoError(t, err)
+			require.True(t, ok)
+			assert.Equal(t, want.ExportArgs, got.ExportArgs)
+			assert.NotNil(t, got.Func)
+			assert.Equal(t, want.RestartPolicy, got.RestartPolicy)
+			assert.Equal(t, want.ReadinessProbe != nil, got.ReadinessProbe != nil)
+			assert.Equal(t, want.StartupProbe != nil, got.StartupProbe != nil)
+			assert.Empty(t, got.VolumeMounts)
+			assert.Len(t, warnings, 1, "the dropped volume mount")
+		})
+	}
+
+	_, _, ok, err := inProcess(pod.Container{Name: "x", Command: []string{"podkit", "sidecar", "nope"}})
+	assert.True(t, ok)
+	assert.ErrorContains(t, err, `container "x": podkit sidecar: unknown member "nope"`)
+	_, _, ok, err = inProcess(pod.Container{Name: "x", Command: []string{"/usr/bin/podkit"}, Args: []string{"init", "extract", "--dir", "d"}})
+	assert.True(t, ok)
+	assert.ErrorContains(t, err, "archive: required")
+	c, _, ok, err := inProcess(pod.Container{Name: "x", Command: []string{"sh", "-c", "podkit sidecar log-shipper"}})
+	assert.False(t, ok)
+	assert.NoError(t, err)
+	assert.Nil(t, c.Func)
+}

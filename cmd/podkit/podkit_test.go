@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/podkit/podkit/internal/testenv"
+)
+
+// podkitBin is the podkit command built for the tests.
+var podkitBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "podkit-cli")
+	if err != nil {
+		panic(err)
+	}
+	podkitBin = filepath.Join(dir, "podkit")
+	if out, err := exec.Command("go", "build", "-o", podkitBin, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic("building podkit: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// podkit runs the podkit command with its own run directory.
+type podkit struct {
+	t      *testing.T
+	runDir string
+}
+
+func newPodkit(t *testing.T) *podkit {
+	testenv.RequireRoot(t)
+	return &podkit{t: t, runDir: t.TempDir()}
+}
+
+func (k *podkit) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, podkitBin, args...)
+	cmd.Env = append(os.Environ(), "PODKIT_RUN_DIR="+k.runDir)
+	return cmd
+}
+
+// run runs podkit to its end and returns its output and exit status.
+func (k *podkit) run(args ...string) (stdout, stderr string, code int) {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := k.command(ctx, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); ok {
+		return out.String(), errb.String(), exit.ExitCode()
+	}
+	require.NoError(k.t, err)
+	return out.String(), errb.String(), 0
+}
+
+func TestRunJobWithEventsJSON(t *testing.T) {
+	k := newPodkit(t)
+	stdout, stderr, code := k.run("run", "-f", "testdata/job.yaml", "--events", "json")
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+
+	var events []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev), "not JSON: %s", sc.Text())
+		events = append(events, ev)
+	}
+	require.NotEmpty(t, events)
+	allowed := map[string]bool{"time": true, "pod": true, "container": true, "role": true, "type": true, "reason": true,
+		"exitCode": true, "signal": true, "phase": true, "ready": true, "delaySeconds": true, "message": true}
+	var lifecycle []string
+	for _, ev := range events {
+		for key := range ev {
+			assert.True(t, allowed[key], "field %q is not in the documented schema", key)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, ev["time"].(string))
+		require.NoError(t, err)
+		assert.False(t, ts.IsZero())
+		assert.Equal(t, "job", ev["pod"])
+		assert.Contains(t, []any{"Normal", "Warning"}, ev["type"])
+		switch {
+		case ev["role"] == "infra":
+		case ev["reason"] == "Started", ev["reason"] == "Exited":
+			lifecycle = append(lifecycle, ev["reason"].(string)+" "+ev["container"].(string)+" "+ev["role"].(string))
+		}
+		if ev["reason"] == "Exited" {
+			assert.Contains(t, ev, "exitCode", "an Exited event without its exit code")
+		}
+		if ev["reason"] == "PodPhase" {
+			assert.Contains(t, ev, "phase")
+		}
+	}
+	assert.Equal(t, []string{"Started prepare init", "Exited prepare init", "Started shipper sidecar",
+		"Started work main", "Exited work main", "Exited shipper sidecar"}, lifecycle)
+	last := events[len(events)-1]
+	assert.Equal(t, "PodPhase", last["reason"])
+	assert.Equal(t, "Succeeded", last["phase"])
+
+	// Container output went to standard error, prefixed by container name;
+	// the in-process log shipper shipped the job's log file.
+	assert.Contains(t, stderr, "prepare | prepared\n")
+	assert.Contains(t, stderr, "work    | working\n")
+	assert.Contains(t, stderr, "shipper | line one\n")
+	assert.Contains(t, stderr, "shipper | line two\n")
+}
+
+func TestRunExitStatus(t *testing.T) {
+	k := newPodkit(t)
+	stdout, stderr, code := k.run("run", "-f", "testdata/fail.yaml", "--events", "none")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "app | bad\n", stdout)
+	assert.Contains(t, stderr, `container "app": exited with code 3`)
+
+	_, stderr, code = k.run("run", "-f", "testdata/invalid.yaml")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "spec.containers[0].imagePullPolicyy")
+
+	_, stderr, code = k.run("validate", "-f", "testdata/invalid.yaml")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "imagePullPolicyy")
+	stdout, _, code = k.run("validate", "-f", "testdata/job.yaml")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "pod \"job\" is valid\n", stdout)
+}
+
+// startServer starts podkit run on the server manifest and waits until its
+// container runs.
+func startServer(t *testing.T, k *podkit) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := k.command(context.Background(), "run", "-f", "testdata/server.yaml", "--events", "json")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	require.Eventually(t, func() bool {
+		stdout, _, _ := k.run("logs", "server", "-c", "app")
+		return stdout == "hello\nworld\n"
+	}, 20*time.Second, 50*time.Millisecond)
+	return cmd, out
+}
+
+func TestInspectRunningPod(t *testing.T) {
+	k := newPodkit(t)
+	cmd, _ := startServer(t, k)
+
+	stdout, _, code := k.run("ps")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^NAME\s+PHASE\s+READY\s+RESTARTS\s+AGE\s+PID$`, stdout)
+	assert.Regexp(t, `(?m)^server\s+Running\s+1/1\s+0\s+`, stdout)
+
+	stdout, _, code = k.run("status", "server")
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "Phase:     Running")
+	assert.Regexp(t, `(?m)^app\s+main\s+Running\s+true\s+0\s+\d+$`, stdout)
+	stdout, _, _ = k.run("status", "server", "-o", "json")
+	var st map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &st))
+	assert.Equal(t, "server", st["name"])
+
+	stdout, _, code = k.run("logs", "server", "-c", "app", "--tail", "1")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "world\n", stdout)
+
+	stdout, stderr, code := k.run("exec", "server", "-c", "app", "--", "sh", "-c", "hostname; echo oops >&2; exit 4")
+	assert.Equal(t, 4, code)
+	assert.Equal(t, "server\n", stdout)
+	assert.Equal(t, "oops\n", stderr)
+
+	_, stderr, code = k.run("logs", "nope", "-c", "app")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `pod "nope": no such pod`)
+
+	// A follower sees the container's last words when the pod stops.
+	follow := k.command(context.Background(), "logs", "server", "-c", "app", "-f")
+	var followed bytes.Buffer
+	follow.Stdout = &followed
+	require.NoError(t, follow.Start())
+
+	_, stderr, code = k.run("stop", "server")
+	require.Equal(t, 0, code, stderr)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 143, exit.ExitCode(), "podkit stop ends podkit run with 128+SIGTERM")
+	require.NoError(t, follow.Wait())
+	assert.Equal(t, "hello\nworld\nbye\n", followed.String())
+
+	stdout, _, _ = k.run("ps")
+	assert.NotContains(t, stdout, "server", "a stopped pod is still listed")
+}
+
+func TestInterruptStopsGracefully(t *testing.T) {
+	k := newPodkit(t)
+	cmd, out := startServer(t, k)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 130, exit.ExitCode())
+	assert.Contains(t, out.String(), "app | bye\n", "the container was not stopped gracefully")
+	_, statErr := os.Stat(filepath.Join(k.runDir, "server.sock"))
+	assert.True(t, os.IsNotExist(statErr), "the API socket was left behind")
+}
+
+func TestSecondInterruptKills(t *testing.T) {
+	k := newPodkit(t)
+	cmd := k.command(context.Background(), "run", "-f", "testdata/stubborn.yaml", "--events", "json")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "app | up") }, 20*time.Second, 20*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), `"signal":"SIGTERM"`) }, 20*time.Second, 20*time.Millisecond)
+	// The container ignores its stop signal and the grace period is an
+	// hour: only the second Ctrl-C ends it.
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit)
+		assert.Equal(t, 130, exit.ExitCode())
+	case <-time.After(20 * time.Second):
+		t.Fatal("a second Ctrl-C did not kill the pod")
+	}
+	assert.Contains(t, out.String(), `"reason":"Killing","signal":"SIGKILL"`)
+}
+
+// syncBuffer is a bytes.Buffer that a process and the test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestMemberProcessForms(t *testing.T) {
+	k := newPodkit(t)
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site")
+	require.NoError(t, os.MkdirAll(site, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(site, "index.html"), []byte("hi\n"), 0o644))
+	archive := filepath.Join(dir, "site.tar.gz")
+	out, err := exec.Command("tar", "-czf", archive, "-C", dir, "site").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	// Outside a pod, volumes are directories of $PODKIT_VOLUMES_DIR.
+	volumes := filepath.Join(dir, "volumes")
+	cmd := k.command(context.Background(), "init", "extract", "--archive", archive, "--volume", "www")
+	cmd.Env = append(cmd.Env, "PODKIT_VOLUMES_DIR="+volumes)
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	data, err := os.ReadFile(filepath.Join(volumes, "www", "site", "index.html"))
+	require.NoError(t, err)
+	assert.Equal(t, "hi\n", string(data))
+
+	_, stderr, code := k.run("init", "wait-for-tcp", "--address", "nohost")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `address: "nohost"`)
+	_, stderr, code = k.run("sidecar", "log-shipper", "--bogus")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "unknown flag: --bogus")
+}

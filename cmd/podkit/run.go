@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podkit/podkit/internal/podapi"
+	"github.com/podkit/podkit/kube"
+	"github.com/podkit/podkit/pod"
+)
+
+// Exit statuses of podkit run, besides a signal's 128+n.
+const (
+	exitSucceeded = 0
+	exitFailed    = 1
+	exitUsage     = 2 // a bad command line or manifest: nothing ran
+)
+
+func runCommand(e *env) *cobra.Command {
+	var (
+		file, events, logDir string
+	)
+	c := &cobra.Command{
+		Use:   "run -f FILE",
+		Short: "Run a Kubernetes Pod manifest in the foreground until the pod ends",
+		Long: `Run a Kubernetes Pod manifest (YAML or JSON, - for standard input) as a podkit pod
+in the foreground, until the pod is Succeeded or Failed. Container output is shown
+prefixed by container name. Ctrl-C or SIGTERM stops the pod gracefully within its
+grace period; a second one kills it at once.
+
+Exit status: 0 if the pod Succeeded; 1 if it Failed; 2 if the manifest is invalid;
+128+N if signal N stopped it; 143 if podkit stop did, 137 if podkit stop --now did.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if events != "text" && events != "json" && events != "none" {
+				return fmt.Errorf("--events: %q: must be text, json or none", events)
+			}
+			return runManifest(cmd.Context(), e, file, events, logDir)
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
+	c.Flags().StringVar(&events, "events", "text", "events on standard output as text, json (one object per line) or none")
+	c.Flags().StringVar(&logDir, "log-dir", "", "write each container's output to DIR/<container>.log (CRI format) instead of the terminal")
+	_ = c.MarkFlagRequired("file")
+	return c
+}
+
+// runInProcess turns the containers that run ready-made members into
+// in-process ones, as podkit run runs them.
+func runInProcess(c pod.Container) (pod.Container, []string, error) {
+	ip, warnings, _, err := inProcess(c)
+	return ip, warnings, err
+}
+
+// readManifest reads and loads a manifest, as podkit run runs it, printing
+// its warnings.
+func readManifest(e *env, file string) (*kube.Manifest, error) {
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(e.stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := kube.LoadOptions{Container: runInProcess}.Load(data)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintln(e.stderr, "warning:", w)
+	}
+	return m, nil
+}
+
+// runManifest runs the pod of a manifest until it ends.
+func runManifest(ctx context.Context, e *env, file, events, logDir string) error {
+	m, err := readManifest(e, file)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "podkit:", err)
+		return exitError{exitUsage}
+	}
+	spec := m.Spec
+	// Container output goes to the terminal, or to standard error when
+	// standard output carries JSON events, or to a log directory.
+	out := e.stdout
+	if events == "json" {
+		out = e.stderr
+	}
+	var names []string
+	for _, c := range append(append([]pod.Container(nil), spec.InitContainers...), spec.Containers...) {
+		names = append(names, c.Name)
+	}
+	prefix := newPrefixer(out, names)
+	var logs logFiles
+	defer logs.close()
+	i := 0
+	for _, list := range [][]pod.Container{spec.InitContainers, spec.Containers} {
+		for j := range list {
+			c := &list[j]
+			if logDir != "" {
+				if c.Stdout, err = logs.writer(logDir, c.Name, pod.Stdout); err != nil {
+					return err
+				}
+				if c.Stderr, err = logs.writer(logDir, c.Name, pod.Stderr); err != nil {
+					return err
+				}
+			} else {
+				c.Stdout = prefix.writer(i, c.Name)
+				c.Stderr = c.Stdout
+			}
+			i++
+		}
+	}
+	p, err := pod.New(m.Name, pod.WithSpec(spec))
+	if err != nil {
+		fmt.Fprintln(e.stderr, "podkit:", err)
+		return exitError{exitUsage}
+	}
+
+	ln, err := podapi.Listen(e.runDir, m.Name)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	srvCtx, endServer := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- (&podapi.Server{Pod: p, Stop: func() { stop(errStopRequested) }}).Serve(srvCtx, ln) }()
+	defer func() {
+		endServer()
+		<-served
+	}()
+
+	var wg sync.WaitGroup
+	if events != "none" {
+		evs := p.Subscribe(context.Background())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ev := range evs {
+				if events == "json" {
+					_ = writeEventJSON(e.stdout, ev)
+				} else {
+					_ = writeEventText(e.stderr, ev)
+				}
+			}
+		}()
+	}
+
+	// The first signal stops the pod gracefully, the second kills it.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var stoppedBy syscall.Signal
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case s := <-sigs:
+				if n == 0 {
+					stoppedBy = s.(syscall.Signal)
+					stop(fmt.Errorf("%w: %s", errStopSignal, signalName(stoppedBy)))
+				} else {
+					p.Kill()
+				}
+			case <-p.Done():
+				return
+			}
+		}
+	}()
+	if err := p.Start(runCtx); err != nil {
+		wg.Wait()
+		return err
+	}
+	err = p.Wait()
+	wg.Wait()
+	switch {
+	case errors.Is(err, errStopSignal):
+		return exitError{128 + int(stoppedBy)}
+	case errors.Is(err, errStopRequested):
+		return exitError{128 + int(syscall.SIGTERM)}
+	case errors.Is(err, pod.ErrKilled):
+		return exitError{128 + int(syscall.SIGKILL)}
+	case p.Status().Phase == pod.PhaseSucceeded:
+		return nil
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "podkit:", err)
+	}
+	return exitError{exitFailed}
+}
+
+var (
+	errStopSignal    = errors.New("stopped by a signal")
+	errStopRequested = errors.New("stopped by podkit stop")
+)

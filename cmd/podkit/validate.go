@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/podkit/podkit/kube"
+)
+
+func validateCommand(e *env) *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   "validate -f FILE",
+		Short: "Report every problem of a Pod manifest, with its field path",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := readManifest(e, file)
+			if err != nil {
+				fmt.Fprintln(e.stderr, err)
+				return exitError{exitUsage}
+			}
+			fmt.Fprintf(e.stdout, "pod %q is valid\n", m.Name)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
+	_ = c.MarkFlagRequired("file")
+	return c
+}
+
+func exportCommand(e *env) *cobra.Command {
+	var (
+		file, kind, image string
+	)
+	c := &cobra.Command{
+		Use:   "export -f FILE",
+		Short: "Print the Kubernetes manifest of a pod: a Pod, or the template of a Deployment or Job",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := readManifest(e, file)
+			if err != nil {
+				return err
+			}
+			opts := kube.ExportOptions{PodkitImage: image}
+			var obj runtime.Object
+			switch kind {
+			case "Pod":
+				obj, err = kube.Export(m.Name, m.Spec, opts)
+			case "Deployment":
+				obj, err = kube.ExportDeployment(m.Name, m.Spec, opts)
+			case "Job":
+				obj, err = kube.ExportJob(m.Name, m.Spec, opts)
+			default:
+				return fmt.Errorf("--kind: %q: must be Pod, Deployment or Job", kind)
+			}
+			if err != nil {
+				return err
+			}
+			data, err := kube.Marshal(obj)
+			if err != nil {
+				return err
+			}
+			_, err = e.stdout.Write(data)
+			return err
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
+	c.Flags().StringVar(&kind, "kind", "Pod", "Pod, Deployment or Job")
+	c.Flags().StringVar(&image, "podkit-image", "", "image of the podkit command, for in-process members")
+	_ = c.MarkFlagRequired("file")
+	return c
+}

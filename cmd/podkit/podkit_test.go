@@ -305,3 +305,26 @@ func TestMemberProcessForms(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "unknown flag: --bogus")
 }
+
+func TestExportRoundTrip(t *testing.T) {
+	k := &podkit{t: t, runDir: t.TempDir()}
+	stdout, stderr, code := k.run("export", "-f", "testdata/job.yaml", "--podkit-image", "example.com/podkit:1")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "kind: Pod")
+	// The manifest names the member's image, which wins over --podkit-image.
+	assert.Contains(t, stdout, "image: ghcr.io/podkit/podkit:latest")
+	assert.Contains(t, stdout, "mountPath: /podkit/volumes/logs")
+	exported := filepath.Join(t.TempDir(), "exported.yaml")
+	require.NoError(t, os.WriteFile(exported, []byte(stdout), 0o644))
+	// The exported manifest runs here too: its podkit container in-process.
+	stdout, stderr, code = k.run("validate", "-f", exported)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "pod \"job\" is valid\n", stdout)
+
+	stdout, _, code = k.run("export", "-f", "testdata/job.yaml", "--kind", "Job")
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "kind: Job")
+	_, stderr, code = k.run("export", "-f", "testdata/server.yaml", "--kind", "Job")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "spec.template.spec.restartPolicy")
+}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -305,14 +306,20 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 	kc.LivenessProbe = exportProbe(pr, p, "livenessProbe", c.LivenessProbe, unsupported)
 	kc.ReadinessProbe = exportProbe(pr, p, "readinessProbe", c.ReadinessProbe, unsupported)
 
-	if l := c.Lifecycle; l != nil || c.StopSignal != 0 {
+	// SIGTERM is Kubernetes' default too: leaving it out keeps the manifest
+	// valid on clusters without the ContainerStopSignals feature.
+	stopSignal := c.StopSignal
+	if stopSignal == syscall.SIGTERM {
+		stopSignal = 0
+	}
+	if l := c.Lifecycle; l != nil || stopSignal != 0 {
 		kl := &corev1.Lifecycle{}
 		if l != nil {
 			kl.PostStart = exportHandler(pr, field(p, "lifecycle.postStart"), l.PostStart)
 			kl.PreStop = exportHandler(pr, field(p, "lifecycle.preStop"), l.PreStop)
 		}
-		if c.StopSignal != 0 {
-			name, err := signalName(c.StopSignal)
+		if stopSignal != 0 {
+			name, err := signalName(stopSignal)
 			if err != nil {
 				unsupported("lifecycle.stopSignal", "%v", err)
 			}
@@ -323,7 +330,7 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 		}
 	}
 	kc.SecurityContext = exportSecurity(c.SecurityContext)
-	return kc, c.StopSignal != 0
+	return kc, stopSignal != 0
 }
 
 func exportResources(pr *problems, p string, r pod.Resources) corev1.ResourceRequirements {

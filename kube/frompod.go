@@ -419,7 +419,9 @@ func mapLifecycle(pr *problems, path string, l *corev1.Lifecycle, ports map[stri
 		if !ok {
 			pr.invalidf(field(path, "stopSignal"), "%q: not a signal", *l.StopSignal)
 		}
-		sig = s
+		if s != syscall.SIGTERM { // the default of both: zero in pod.Container
+			sig = s
+		}
 	}
 	handler := func(name string, h *corev1.LifecycleHandler) *pod.LifecycleHandler {
 		if h == nil {

@@ -328,3 +328,44 @@ func TestExportRoundTrip(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "spec.template.spec.restartPolicy")
 }
+
+func TestBadManifests(t *testing.T) {
+	k := newPodkit(t)
+	dir := t.TempDir()
+	huge := make([]byte, 4<<20)
+	for i := range huge {
+		huge[i] = 'a'
+	}
+	tests := []struct {
+		name, content, want string
+	}{
+		{"malformed", "apiVersion: v1\nkind: Pod\nmetadata: [unclosed\n", "yaml"},
+		{"deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", "kind \"Deployment\": Load takes a v1 Pod"},
+		{"duplicate", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, command: [\"true\"]}\n  - {name: a, command: [\"true\"]}\n",
+			"spec.containers[1].name"},
+		{"no-command", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: nginx}\n",
+			"spec.containers[0].command: required"},
+		{"unknown-field", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containerz: []\n", "spec.containerz: unknown field"},
+		{"binary", "\x00\x01\x02\xff\xfe garbage", "kube:"},
+		{"huge", string(huge), "larger than 3 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(dir, tt.name+".yaml")
+			require.NoError(t, os.WriteFile(file, []byte(tt.content), 0o644))
+			stdout, stderr, code := k.run("run", "-f", file)
+			assert.Equal(t, 2, code, "stderr: %s", stderr)
+			assert.Contains(t, stderr, tt.want)
+			assert.NotContains(t, stderr, "goroutine", "a stack trace")
+			assert.Empty(t, stdout, "something ran")
+			names, _ := os.ReadDir(k.runDir)
+			assert.Empty(t, names, "a pod was started")
+		})
+	}
+	_, stderr, code := k.run("run", "-f", filepath.Join(dir, "missing.yaml"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "no such file or directory")
+	stdout, _, code := k.run("run", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "Exit status: 0 if the pod Succeeded")
+}

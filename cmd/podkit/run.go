@@ -17,6 +17,10 @@ import (
 	"github.com/podkit/podkit/pod"
 )
 
+// maxManifestBytes bounds a manifest file; Kubernetes' API server takes
+// requests of up to 3 MiB.
+const maxManifestBytes = 3 << 20
+
 // Exit statuses of podkit run, besides a signal's 128+n.
 const (
 	exitSucceeded = 0
@@ -63,15 +67,21 @@ func runInProcess(c pod.Container) (pod.Container, []string, error) {
 // readManifest reads and loads a manifest, as podkit run runs it, printing
 // its warnings.
 func readManifest(e *env, file string) (*kube.Manifest, error) {
-	var data []byte
-	var err error
-	if file == "-" {
-		data, err = io.ReadAll(e.stdin)
-	} else {
-		data, err = os.ReadFile(file)
+	in := e.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
 	}
+	data, err := io.ReadAll(io.LimitReader(in, maxManifestBytes+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > maxManifestBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a Pod manifest", file, maxManifestBytes>>20)
 	}
 	m, err := kube.LoadOptions{Container: runInProcess}.Load(data)
 	if err != nil {

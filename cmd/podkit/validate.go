@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/podkit/podkit/kube"
+	"github.com/podkit/podkit/pod"
 )
 
 func validateCommand(e *env) *cobra.Command {
@@ -36,22 +37,28 @@ func exportCommand(e *env) *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "export -f FILE",
-		Short: "Print the Kubernetes manifest of a pod: a Pod, or the template of a Deployment or Job",
+		Short: "Print the Kubernetes manifest of a pod file with podkit's defaults applied: a Pod, or the template of a Deployment or Job",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := readManifest(e, file)
 			if err != nil {
 				return err
 			}
+			// Export what podkit runs: the spec with podkit's defaults.
+			p, err := pod.New(m.Name, pod.WithSpec(m.Spec))
+			if err != nil {
+				return err
+			}
+			spec := p.Spec()
 			opts := kube.ExportOptions{PodkitImage: image}
 			var obj runtime.Object
 			switch kind {
 			case "Pod":
-				obj, err = kube.Export(m.Name, m.Spec, opts)
+				obj, err = kube.Export(m.Name, spec, opts)
 			case "Deployment":
-				obj, err = kube.ExportDeployment(m.Name, m.Spec, opts)
+				obj, err = kube.ExportDeployment(m.Name, spec, opts)
 			case "Job":
-				obj, err = kube.ExportJob(m.Name, m.Spec, opts)
+				obj, err = kube.ExportJob(m.Name, spec, opts)
 			default:
 				return fmt.Errorf("--kind: %q: must be Pod, Deployment or Job", kind)
 			}

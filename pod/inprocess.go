@@ -25,6 +25,11 @@ type InProcess struct {
 	// container's Stdout and Stderr writers, as a process's output is.
 	// Writes fail once the function has returned.
 	Stdout, Stderr io.Writer
+	// Killed is closed when the container gets SIGKILL, after its context
+	// was cancelled: the grace period has ended (or the pod was killed). A
+	// function that drains work after its context is done (open
+	// connections, say) abandons it then, and returns at once.
+	Killed <-chan struct{}
 }
 
 type inProcessKey struct{}
@@ -71,6 +76,8 @@ type funcTask struct {
 	cancel     context.CancelCauseFunc
 	done       chan struct{}
 
+	killed chan struct{} // closed at SIGKILL
+
 	mu     sync.Mutex
 	signal syscall.Signal // the first stop signal, or SIGKILL once sent
 	cause  error          // the context's cause, from the first signal
@@ -83,9 +90,9 @@ type funcTask struct {
 // startFunc runs m's function in a goroutine of its own, its output going
 // to outW and errW, which it closes when the function has returned.
 func (p *Pod) startFunc(m *member, outW, errW io.WriteCloser) *funcTask {
-	t := &funcTask{stopSignal: m.spec.StopSignal, done: make(chan struct{})}
+	t := &funcTask{stopSignal: m.spec.StopSignal, done: make(chan struct{}), killed: make(chan struct{})}
 	ctx := context.WithValue(context.Background(), inProcessKey{},
-		InProcess{Pod: p, Container: m.spec.Name, Stdout: outW, Stderr: errW})
+		InProcess{Pod: p, Container: m.spec.Name, Stdout: outW, Stderr: errW, Killed: t.killed})
 	ctx, t.cancel = context.WithCancelCause(ctx)
 	go func() {
 		defer close(t.done)
@@ -119,6 +126,9 @@ func (t *funcTask) Signal(sig syscall.Signal) error {
 	if t.signal == 0 {
 		t.cause = fmt.Errorf("pod: container stopped with %s", signalName(sig))
 		t.cancel(t.cause)
+	}
+	if sig == syscall.SIGKILL && t.signal != syscall.SIGKILL {
+		close(t.killed)
 	}
 	if t.signal == 0 || sig == syscall.SIGKILL {
 		t.signal = sig

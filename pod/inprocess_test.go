@@ -138,9 +138,16 @@ func TestFuncSidecarRestartsAndGates(t *testing.T) {
 
 func TestFuncSidecarStopsAfterMainAndOutlivesGrace(t *testing.T) {
 	returned := make(chan struct{})
+	var killedInTime atomic.Bool
 	stubborn := funcSidecar("stubborn", func(ctx context.Context) error {
+		self, _ := pod.FromContext(ctx)
 		<-ctx.Done()
-		time.Sleep(400 * time.Millisecond) // longer than the grace period
+		select {
+		case <-self.Killed: // the grace period ended
+			killedInTime.Store(true)
+		case <-time.After(10 * time.Second):
+		}
+		time.Sleep(300 * time.Millisecond) // and outlives it
 		close(returned)
 		return nil
 	})
@@ -157,6 +164,7 @@ func TestFuncSidecarStopsAfterMainAndOutlivesGrace(t *testing.T) {
 		t.Fatal("Wait returned before the function did")
 	}
 	rec.rest()
+	assert.True(t, killedInTime.Load(), "Killed was not closed at the end of the grace period")
 	assert.Equal(t, []string{"Started stubborn", "Started app", "Killing app", "Exited app", "Killing stubborn", "Killing stubborn", "Exited stubborn"}, lifecycle(rec))
 	c, _ := p.Status().Container("stubborn")
 	assert.Equal(t, 137, c.State.Terminated.ExitCode)

@@ -41,6 +41,8 @@
 //	spec.activeDeadlineSeconds            ActiveDeadline
 //	spec.hostname, spec.hostnameOverride  Hostname (the override wins, as in Kubernetes)
 //	spec.shareProcessNamespace            ShareProcessNamespace
+//	spec.hostNetwork: true                Network.Mode NetworkHost (the pod keeps its own
+//	                                      UTS namespace and hostname)
 //	spec.resources (pod-level)            Resources
 //	spec.securityContext: runAsUser,      each container's SecurityContext, unless the
 //	  runAsGroup, runAsNonRoot,           container sets its own (supplementalGroups
@@ -102,9 +104,8 @@
 //
 // # Refused: podkit cannot honour them
 //
-//	spec: hostNetwork: true (not supported yet), hostPID: true,
-//	  hostIPC: true, hostUsers: false, setHostnameAsFQDN: true,
-//	  os.name other than linux
+//	spec: hostPID: true, hostIPC: true, hostUsers: false,
+//	  setHostnameAsFQDN: true, os.name other than linux
 //	spec: ephemeralContainers, dnsConfig, hostAliases, runtimeClassName,
 //	  resourceClaims
 //	spec.securityContext: fsGroup, sysctls
@@ -145,6 +146,11 @@
 // such a container back as a process container running podkit, whose
 // mount paths under VolumesDir must then exist on the machine.)
 //
+// A pod on the host's network (NetworkHost) exports as hostNetwork: true,
+// an isolated one as Kubernetes' default, a pod on the cluster's network.
+// A bridged pod is refused: Kubernetes has no such mode, and Load could
+// not give it back.
+//
 // Kubernetes counts probe timings, grace periods, deadlines and sleeps in
 // whole seconds. Export refuses a duration that is not a whole number of
 // seconds, naming the field, rather than round it: a rounded timeout or
@@ -164,7 +170,9 @@
 //   - Containers are host processes: they run Command from the host's
 //     filesystem (the image is not pulled), see the host's /etc/hosts and
 //     resolver configuration, and the pod's network namespace has only its
-//     loopback, so no port is reachable from outside the pod.
+//     loopback, so no port is reachable from outside the pod, unless
+//     hostNetwork: true puts the pod on the host's network. Such a pod
+//     keeps its own hostname, where Kubernetes gives it the node's.
 //   - A container without a securityContext keeps the supervising
 //     program's user and capabilities; Kubernetes' runtimes drop to a
 //     default set of capabilities. Supplementary groups are exactly the

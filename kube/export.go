@@ -63,7 +63,8 @@ type ExportOptions struct {
 // refused, rather than rounded. Other refusals: a Func probe, a gRPC probe's
 // Host, a pids limit, a stop signal with no Kubernetes name, containers
 // whose supplementary groups differ (Kubernetes sets them for the whole
-// pod). The error names every such field, wrapping ErrUnsupported, or
+// pod), a Bridged network (a host network is hostNetwork: true, an
+// isolated one is Kubernetes' default). The error names every such field, wrapping ErrUnsupported, or
 // ErrInvalid for what is missing. The result passes Validate.
 func Export(name string, spec pod.Spec, opts ExportOptions) (*corev1.Pod, error) {
 	var pr problems
@@ -172,6 +173,14 @@ func exportSpec(pr *problems, base string, spec pod.Spec, opts ExportOptions) co
 	ps.Hostname = spec.Hostname
 	if spec.ShareProcessNamespace {
 		ps.ShareProcessNamespace = ptr(true)
+	}
+	switch spec.Network.Mode {
+	case pod.NetworkHost:
+		ps.HostNetwork = true
+	case pod.NetworkBridged:
+		// Load could not give it back: a Kubernetes pod is on the
+		// cluster's network, with an address its CNI plugin picks.
+		pr.unsupportedf(field(base, "hostNetwork"), "a Bridged network: Kubernetes has no such mode (its pods are on the cluster's network); export the pod as Isolated or Host")
 	}
 	if spec.Resources != (pod.Resources{}) {
 		ps.Resources = ptr(exportResources(pr, field(base, "resources"), spec.Resources))

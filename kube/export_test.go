@@ -99,6 +99,16 @@ func TestExportErrors(t *testing.T) {
 			want:     []string{`spec.securityContext.supplementalGroups: Kubernetes sets supplementary groups for the whole pod, and containers "a" and "b" have different ones`},
 		},
 		{
+			name: "bridged network",
+			spec: func() pod.Spec {
+				s := app(nil)
+				s.Network = pod.Network{Mode: pod.NetworkBridged}
+				return s
+			}(),
+			sentinel: kube.ErrUnsupported,
+			want:     []string{"spec.hostNetwork: a Bridged network: Kubernetes has no such mode"},
+		},
+		{
 			name:     "kubernetes validation",
 			spec:     app(func(c *pod.Container) { c.Name = "Not_A_Label" }),
 			sentinel: kube.ErrInvalid,

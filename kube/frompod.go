@@ -39,7 +39,7 @@ func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
 		spec.ShareProcessNamespace = *s.ShareProcessNamespace
 	}
 	if s.HostNetwork {
-		pr.unsupportedf(field(path, "hostNetwork"), "not supported yet: a pod has its own network namespace")
+		spec.Network = pod.Network{Mode: pod.NetworkHost}
 	}
 	if s.HostPID {
 		pr.unsupportedf(field(path, "hostPID"), "podkit gives a pod its own PID namespaces")

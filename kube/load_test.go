@@ -165,6 +165,24 @@ func TestLoadJSON(t *testing.T) {
 	require.Empty(t, m.Warnings)
 }
 
+// hostNetwork: true puts the pod on the host's network, and exports back;
+// an isolated pod, podkit's default, exports as Kubernetes' default.
+func TestHostNetwork(t *testing.T) {
+	m, err := kube.Load(manifest("  hostNetwork: true\n" + hello))
+	require.NoError(t, err)
+	require.Equal(t, pod.Network{Mode: pod.NetworkHost}, m.Spec.Network)
+	require.Empty(t, m.Warnings)
+	m.Spec.Containers[0].Image = "example.com/app:1" // Export needs one
+	kp, err := kube.Export("p", m.Spec, kube.ExportOptions{})
+	require.NoError(t, err)
+	require.True(t, kp.Spec.HostNetwork)
+
+	m.Spec.Network = pod.Network{Mode: pod.NetworkIsolated}
+	kp, err = kube.Export("p", m.Spec, kube.ExportOptions{})
+	require.NoError(t, err)
+	require.False(t, kp.Spec.HostNetwork)
+}
+
 // manifest returns a Pod manifest named "p" whose spec is spec, indented
 // by two spaces.
 func manifest(spec string) []byte {
@@ -210,7 +228,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name: "every unsupported field",
-			data: string(manifest(`  hostNetwork: true
+			data: string(manifest(`  hostPID: true
   containers:
   - name: c
     command: ["true"]
@@ -228,7 +246,7 @@ func TestLoadErrors(t *testing.T) {
 `)),
 			sentinel: kube.ErrUnsupported,
 			want: []string{
-				"spec.hostNetwork: not supported yet",
+				"spec.hostPID: podkit gives a pod its own PID namespaces",
 				"spec.containers[0].env[0].valueFrom: podkit has no API server",
 				"spec.containers[0].volumeMounts[0].subPath: podkit mounts whole volumes only",
 			},

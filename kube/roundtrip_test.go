@@ -68,6 +68,7 @@ func richSpec() pod.Spec {
 		Hostname:               "rich",
 		ShareProcessNamespace:  true,
 		Resources:              pod.Resources{CPULimit: 1500, CPURequest: 100, MemoryLimit: 512 << 20},
+		Network:                pod.Network{Mode: pod.NetworkHost},
 		Volumes: []pod.Volume{
 			{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{}},
 			{Name: "shm", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory, SizeLimit: 16 << 20}},

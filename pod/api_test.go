@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -392,6 +393,7 @@ func TestSpecRoundTrip(t *testing.T) {
 		Hostname:               "host",
 		ShareProcessNamespace:  true,
 		Resources:              pod.Resources{MemoryLimit: 64 << 20},
+		Network:                pod.Network{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("10.9.8.4/30")},
 	}
 	p, err := pod.New("spec", pod.WithSpec(spec))
 	require.NoError(t, err)
@@ -408,6 +410,7 @@ func TestSpecRoundTrip(t *testing.T) {
 	require.NotNil(t, got.TerminationGracePeriod)
 	assert.Equal(t, pod.DefaultGracePeriod, *got.TerminationGracePeriod)
 	assert.Equal(t, "spec-defaults", got.Hostname)
+	assert.Equal(t, pod.Network{Mode: pod.NetworkIsolated}, got.Network)
 	assert.Equal(t, syscall.SIGTERM, got.Containers[0].StopSignal)
 }
 

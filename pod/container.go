@@ -330,7 +330,7 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 		// the infra.
 		cmd = &exec.Cmd{Path: path, Args: argv, Env: env}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		join = proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)
+		join = proc.Join(infraFD, p.sandboxNamespaces()|unix.CLONE_NEWPID)
 	default:
 		if statusR, statW, err = pipes.new(); err != nil {
 			return nil, err
@@ -343,12 +343,12 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 		cmd.ExtraFiles = []*os.File{statW}
 		if shared {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: newNS}
-			join = proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)
+			join = proc.Join(infraFD, p.sandboxNamespaces()|unix.CLONE_NEWPID)
 		} else {
 			// PID 1 of a new PID namespace: it dies with this program
 			// through its parent-death signal, and its namespace with it.
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: unix.CLONE_NEWPID | newNS, Pdeathsig: syscall.SIGKILL}
-			join = proc.Join(infraFD, sandboxNamespaces)
+			join = proc.Join(infraFD, p.sandboxNamespaces())
 		}
 	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, outW, errW

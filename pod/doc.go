@@ -1,8 +1,9 @@
 // Package pod runs a group of host processes as a Kubernetes-style pod on one
-// Linux machine: they share network (with its own loopback), IPC and UTS (the
-// pod's hostname) namespaces, and optionally a PID namespace, and they are
-// supervised with the kubelet's semantics for phases, conditions, restart
-// policies, crash-loop back-off and graceful termination.
+// Linux machine: they share network (with its own loopback, or the host's;
+// see Network modes), IPC and UTS (the pod's hostname) namespaces, and
+// optionally a PID namespace, and they are supervised with the kubelet's
+// semantics for phases, conditions, restart policies, crash-loop back-off
+// and graceful termination.
 //
 // # Life of a pod
 //
@@ -11,7 +12,7 @@
 //  1. An infra process, the counterpart of Kubernetes' pause container,
 //     creates the pod's namespaces, sets the hostname and brings loopback up.
 //     When the pod shares a PID namespace the infra is its PID 1 and reaps
-//     every orphan.
+//     every orphan. A bridged pod's veth pair is then set up.
 //  2. Each container's process joins those namespaces before it executes a
 //     single instruction of its own: it is started from an OS thread that has
 //     already entered them with setns.
@@ -34,12 +35,53 @@
 //     gets its own, one at a time, in reverse order of declaration; whatever
 //     is alive when the one termination grace period of the pod (default
 //     30s) ends is killed with SIGKILL. A sidecar's exit status does not
-//     count toward the pod's phase. Finally the infra is killed, which takes every orphan of
-//     the pod with it, and Run returns once all of them have been reaped.
+//     count toward the pod's phase. Finally a bridged pod's veth pair is
+//     removed and the infra is killed, which takes every orphan of the pod
+//     with it, and Run returns once all of them have been reaped.
 //
 // An idle pod uses no CPU: the supervisor waits for process exits in blocking
 // waitid calls on pidfds, and for timers only while a back-off or grace
 // period runs.
+//
+// # Network modes
+//
+// WithNetwork picks one of three network modes:
+//
+//   - NetworkIsolated, the default: the pod has a network namespace of its
+//     own with only a loopback. Its containers reach each other on
+//     127.0.0.1, and nothing else; nothing outside reaches them but this
+//     program, through DialContext and Listen. Status.PodIP is empty:
+//     127.0.0.1 would name the host's loopback, not the pod's.
+//   - NetworkHost, Kubernetes' hostNetwork: the pod has no network
+//     namespace. The infra does not create one, containers stay in the
+//     host's (the supervising program's), and probes, HTTP hooks,
+//     DialContext and Listen use it: 127.0.0.1 is the host's loopback, a
+//     container's server there is reachable from the host, and its ports
+//     clash with the host's. Status.PodIP and HostIP are 127.0.0.1. Unlike
+//     Kubernetes, which gives such a pod the node's hostname, podkit keeps
+//     the pod's own UTS namespace, with the pod's hostname, and its own IPC
+//     namespace: only the network is the host's.
+//   - NetworkBridged: the pod has a network namespace of its own, with its
+//     loopback and eth0, one end of a veth pair whose other end is on the
+//     host, named "pk" and 8 hex digits of a hash of the pod's cgroup
+//     name, which its alias holds. The pair has a /30 or /31 of its own
+//     (Network.Subnet; by default the first /30 of 10.213.0.0/16 that
+//     overlaps no address or route of the host, other bridged pods'
+//     included): the host end takes its first address (Status.HostIP),
+//     the pod end the second (Status.PodIP), and the pod's default route
+//     goes through the host end. The host reaches the pod's servers at
+//     PodIP, and the pod the host's servers at HostIP (or at any address
+//     of the host). Nothing is forwarded or translated beyond the host:
+//     podkit sets up no NAT, and egress to the rest of the world goes
+//     through an ambassador. IPv6 is not configured. The pair is set up
+//     after the infra has created the namespace and before any container
+//     starts: it is created with its pod end already in the pod's
+//     namespace, and configured there from a thread that has entered it.
+//     When the pod ends the pair is removed, even if a socket made by
+//     Listen still holds the namespace. If the supervisor dies, the kernel
+//     removes the pair with the namespace; if something still holds the
+//     namespace, the next bridged pod started on the machine finds the
+//     pair by its alias and removes it, as it does stale cgroups.
 //
 // # Probes
 //
@@ -48,8 +90,9 @@
 // failure threshold 3) and handlers: exec (run in the container, as Exec
 // does, killed at the timeout), TCP connect, HTTP GET and gRPC health
 // (grpc.health.v1 Check; SERVING is success), the last three from inside the
-// pod's network namespace, so 127.0.0.1 is the pod's loopback; 200-399 is an
-// HTTP success. A func handler runs a Go check in this program. A startup
+// pod's network namespace, so 127.0.0.1 is the pod's loopback (the host's,
+// for a pod on the host's network); 200-399 is an HTTP success. A func
+// handler runs a Go check in this program. A startup
 // probe holds the other probes, the container's Started status and, for a
 // sidecar, the start of the next container, until it succeeds. A failed
 // startup or liveness probe kills the container as the kubelet does: its
@@ -170,7 +213,9 @@
 // container double-forked. If the supervising program dies, even by SIGKILL,
 // the kernel kills the infra and each init (they have a parent-death signal
 // tied to a thread that lives exactly as long as they do), and with them the
-// PID namespaces holding every other process of the pod.
+// PID namespaces holding every other process of the pod. A bridged pod's
+// veth pair is removed when the pod ends, or by the kernel with the pod's
+// network namespace, or else by the next bridged pod's start.
 //
 // # Status, events and logs
 //
@@ -201,6 +246,10 @@
 //     exited 0, Failed otherwise.
 //   - The environment of a container is PATH, HOSTNAME and its Env; nothing
 //     is inherited from the supervising program.
+//   - A pod is isolated by default, with only a loopback, where a
+//     Kubernetes pod has an address on the cluster's network; a bridged
+//     pod has an address that only its host reaches. A pod on the host's
+//     network keeps its own hostname (see Network modes).
 //
 // # Requirements
 //

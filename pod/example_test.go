@@ -1,11 +1,14 @@
 package pod_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/podkit/podkit/pod"
 )
@@ -109,4 +112,62 @@ func ExamplePod_Logs() {
 	// Unordered output:
 	// stdout F one
 	// stderr F two
+}
+
+// A bridged pod has an address of its own, where the host reaches it: here
+// an in-process container serves on the pod's port 8080, which the
+// program dials at the pod's IP.
+func ExampleWithNetwork() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	serve := func(ctx context.Context) error {
+		in, _ := pod.FromContext(ctx)
+		ln, err := in.Pod.Listen(ctx, "tcp", ":8080") // every address of the pod
+		if err != nil {
+			return err
+		}
+		go func() {
+			<-ctx.Done()
+			ln.Close()
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return nil
+			}
+			fmt.Fprintln(c, "hello from", in.Pod.Hostname())
+			c.Close()
+		}
+	}
+	p, err := pod.New("bridged",
+		pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged}),
+		pod.WithContainers(pod.Container{Name: "web", Func: serve,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 8080}, Period: 10 * time.Millisecond}}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	events := p.Subscribe(ctx)
+	if err := p.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for ev := range events {
+		if ev.Reason == pod.EventReady && ev.Container == "web" && ev.Ready {
+			break
+		}
+	}
+	c, err := net.Dial("tcp", net.JoinHostPort(p.Status().PodIP, "8080"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	fmt.Print(line)
+	cancel()
+	fmt.Println(p.Wait())
+	// Output:
+	// hello from bridged
+	// context canceled
 }

@@ -88,9 +88,9 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	}
 	join := func() error {
 		if p.cfg.shareProcessNamespace {
-			return proc.Join(infraFD, sandboxNamespaces|unix.CLONE_NEWPID)()
+			return proc.Join(infraFD, p.sandboxNamespaces()|unix.CLONE_NEWPID)()
 		}
-		if err := proc.Join(infraFD, sandboxNamespaces)(); err != nil {
+		if err := proc.Join(infraFD, p.sandboxNamespaces())(); err != nil {
 			return err
 		}
 		return proc.Join(pidFD, unix.CLONE_NEWPID)()

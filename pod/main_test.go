@@ -115,6 +115,18 @@ func runHelper(name string, args []string) int {
 		select {}
 	case "supervisor": // supervisor SHARED: run a pod, print its PIDs, block
 		return runSupervisor(args[0] == "true")
+	case "bridged-supervisor": // bridged-supervisor: run a bridged pod, print its infra's PID and its IP, block
+		p, err := pod.New("orphaned-net", pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged}),
+			pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+		if err == nil {
+			err = p.Start(context.Background())
+		}
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		fmt.Println(p.Status().InfraPID, p.Status().PodIP)
+		select {}
 	case "newpod": // newpod: run a pod and print the error
 		p, err := pod.New("unprivileged", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
 		if err == nil {

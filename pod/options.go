@@ -33,6 +33,7 @@ type config struct {
 	cgroupNested          bool
 	volumes               []Volume
 	stateDir              string
+	network               Network
 }
 
 // WithContainers adds main containers to the pod, in order. It may be given
@@ -174,6 +175,9 @@ type Spec struct {
 	ShareProcessNamespace bool
 	// Resources bound the pod as a whole. (WithResources)
 	Resources Resources
+	// Network is the pod's network mode; the zero value is an isolated
+	// pod. (WithNetwork)
+	Network Network
 }
 
 // WithSpec sets every part of the pod that Spec holds, replacing what
@@ -195,11 +199,13 @@ func WithSpec(s Spec) Option {
 		c.hostname = s.Hostname
 		c.shareProcessNamespace = s.ShareProcessNamespace
 		c.resources = s.Resources
+		c.network = s.Network
 	})
 }
 
 // Spec returns the pod's spec as New validated it, with the defaults
-// filled in: the restart policy, the grace period and the hostname. The
+// filled in: the restart policy, the grace period, the hostname and the
+// network mode. The
 // slices are the caller's; the pointers in containers (probes, hooks,
 // security contexts) are shared with the pod and must not be modified.
 func (p *Pod) Spec() Spec {
@@ -212,6 +218,7 @@ func (p *Pod) Spec() Spec {
 		Hostname:               p.cfg.hostname,
 		ShareProcessNamespace:  p.cfg.shareProcessNamespace,
 		Resources:              p.cfg.resources,
+		Network:                p.cfg.network,
 	}
 	for _, m := range p.members {
 		if m.role == RoleMain {

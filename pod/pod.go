@@ -14,11 +14,13 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/podkit/podkit/internal/cgroup"
+	"github.com/podkit/podkit/internal/podnet"
 	"github.com/podkit/podkit/internal/proc"
 )
 
-// Pod is a group of host processes sharing network, IPC and UTS namespaces
-// (and optionally a PID namespace), supervised with Kubernetes' semantics.
+// Pod is a group of host processes sharing network (unless the pod uses the
+// host's), IPC and UTS namespaces (and optionally a PID namespace),
+// supervised with Kubernetes' semantics.
 //
 // A Pod is created with New, started once with Run or Start, and is finished
 // when Run or Wait returns: by then every process it started has exited and
@@ -33,7 +35,7 @@ type Pod struct {
 	events  broker
 
 	// Set by Start before any container starts, then only read.
-	ownerName   string            // names the pod's cgroup and state directory
+	ownerName   string            // names the pod's cgroup, state directory and veth
 	volumePaths map[string]string // volume name to its directory on the host
 
 	mu      sync.Mutex
@@ -43,6 +45,7 @@ type Pod struct {
 	dialer  *dialer      // dials from inside the pod; started by DialContext
 	client  *http.Client // for HTTP probes and hooks; made at first use
 	cgroup  cgroup.Group // the pod's cgroup while it exists
+	link    *podnet.Link // the bridged pod's veth pair while it exists
 	// The infra's cgroup, in the pod's, while it exists.
 	infraCgroup cgroup.Group
 	stopping    bool          // no more starts; set once
@@ -98,6 +101,9 @@ func New(name string, opts ...Option) (*Pod, error) {
 	}
 	for _, o := range opts {
 		o.apply(&cfg)
+	}
+	if cfg.network.Mode == "" {
+		cfg.network.Mode = NetworkIsolated
 	}
 	p := &Pod{
 		name:       name,
@@ -349,9 +355,12 @@ func (p *Pod) supervise(ctx context.Context) {
 	}
 	p.stop(why)
 	p.stopDialer()
+	// The veth pair goes first, while the infra still holds the pod's
+	// network namespace: its removal cannot race the kernel's then.
+	nerr := p.removeNetwork()
 	p.teardownInfra()
-	if cerr := p.cleanupHost(); cerr != nil {
-		p.log.Warn("cannot remove the pod's cgroups or volumes", zap.Error(cerr))
+	if cerr := errors.Join(nerr, p.cleanupHost()); cerr != nil {
+		p.log.Warn("cannot remove the pod's veth pair, cgroups or volumes", zap.Error(cerr))
 		err = errors.Join(err, cerr)
 	}
 	p.finish(err, failReason, "")

@@ -22,11 +22,9 @@ import (
 // label, so no container can have the name.
 const infraCgroup = "_infra"
 
-// sandboxNamespaces are the namespaces every container joins.
-const sandboxNamespaces = unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
-
 // startInfra creates the pod's cgroup, then starts the infra process in it
-// and in new namespaces, and waits until the infra has set them up.
+// and in new namespaces, waits until the infra has set them up, and
+// connects the pod's network namespace as its mode asks.
 func (p *Pod) startInfra(ctx context.Context) error {
 	if err := context.Cause(ctx); ctx.Err() != nil {
 		return fmt.Errorf("pod %q: start: %w", p.name, err)
@@ -47,9 +45,9 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		return fmt.Errorf("pod %q: infra: %w", p.name, err)
 	}
 	defer r.Close()
-	cmd := shim.InfraCommand(p.cfg.hostname)
+	cmd := shim.InfraCommand(p.cfg.hostname, p.cfg.network.Mode == NetworkHost)
 	cmd.ExtraFiles = []*os.File{w}
-	flags := uintptr(sandboxNamespaces)
+	flags := uintptr(p.sandboxNamespaces())
 	if p.cfg.shareProcessNamespace {
 		flags |= unix.CLONE_NEWPID
 	}
@@ -88,7 +86,7 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	if err != nil {
 		if errorsIsPermission(err) {
 			return fmt.Errorf("pod %q: creating the pod's namespaces (%s) needs root or CAP_SYS_ADMIN: %w",
-				p.name, namespaceNames(p.cfg.shareProcessNamespace), err)
+				p.name, p.namespaceNames(), err)
 		}
 		return fmt.Errorf("pod %q: start infra: %w", p.name, err)
 	}
@@ -109,6 +107,14 @@ func (p *Pod) startInfra(ctx context.Context) error {
 			msg = aerr.Error()
 		}
 		return fmt.Errorf("pod %q: infra: %s", p.name, msg)
+	}
+	// Before any container starts, so that none sees the network half
+	// made.
+	if err := p.setupNetwork(infra); err != nil {
+		_ = infra.Signal(syscall.SIGKILL)
+		<-infra.Done()
+		infra.Release()
+		return err
 	}
 	p.mu.Lock()
 	p.infra = infra
@@ -146,11 +152,15 @@ func (p *Pod) teardownInfra() {
 	p.mu.Unlock()
 }
 
-func namespaceNames(sharedPID bool) string {
-	if sharedPID {
-		return "net, uts, ipc, pid"
+func (p *Pod) namespaceNames() string {
+	names := "net, uts, ipc"
+	if p.cfg.network.Mode == NetworkHost {
+		names = "uts, ipc"
 	}
-	return "net, uts, ipc"
+	if p.cfg.shareProcessNamespace {
+		names += ", pid"
+	}
+	return names
 }
 
 // exitCode and exitSignal read a reaped process's status the way Kubernetes
@@ -212,9 +222,9 @@ func (p *Pod) createCgroup() error {
 }
 
 // cleanupHost removes what the pod made on the host besides processes: its
-// cgroups and its volumes.
+// veth pair, its cgroups and its volumes.
 func (p *Pod) cleanupHost() error {
-	return errors.Join(p.removeCgroups(), p.removeVolumes())
+	return errors.Join(p.removeNetwork(), p.removeCgroups(), p.removeVolumes())
 }
 
 // removeCgroups kills whatever is left in the pod's cgroups and removes

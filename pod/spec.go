@@ -287,6 +287,7 @@ func (p *Pod) validate() error {
 		errs.add("logBufferBytes", fmt.Sprint(p.cfg.logBufferBytes), "must not be negative")
 	}
 	p.cfg.resources.validate(&errs, "resources")
+	p.cfg.network.validate(&errs)
 	if strings.Contains(p.cfg.cgroupParent, "..") {
 		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
 	}

@@ -73,7 +73,15 @@ type Status struct {
 	// StartTime is when Start was called; zero before.
 	StartTime time.Time
 	// InfraPID is the host PID of the infra process while it runs.
-	InfraPID   int
+	InfraPID int
+	// PodIP, like Kubernetes' status.podIP, is the address at which this
+	// machine reaches the pod's servers, and HostIP the one at which the
+	// pod reaches the machine's, while the pod's network is up: for a
+	// bridged pod the addresses of its veth pair's ends, for a pod on the
+	// host's network 127.0.0.1 for both. An isolated pod has neither
+	// (both are empty): only DialContext and Listen reach its loopback.
+	PodIP      string
+	HostIP     string
 	Conditions []Condition
 	// Containers are in the order they were given to New.
 	Containers []ContainerStatus

@@ -83,7 +83,11 @@ func statusCommand(e *env) *cobra.Command {
 			if s.Reason != "" {
 				fmt.Fprintf(e.stdout, "Reason:    %s\n", s.Reason)
 			}
-			fmt.Fprintf(e.stdout, "Started:   %s\nInfra PID: %d\nConditions:\n", s.StartTime.Format(time.RFC3339), s.InfraPID)
+			fmt.Fprintf(e.stdout, "Started:   %s\nInfra PID: %d\n", s.StartTime.Format(time.RFC3339), s.InfraPID)
+			if s.PodIP != "" {
+				fmt.Fprintf(e.stdout, "Pod IP:    %s (host: %s)\n", s.PodIP, s.HostIP)
+			}
+			fmt.Fprintln(e.stdout, "Conditions:")
 			for _, cond := range s.Conditions {
 				fmt.Fprintf(e.stdout, "  %-26s %v\n", cond.Type, cond.Status)
 			}

@@ -8,20 +8,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// infraMain runs the pod's infra process. It is started in fresh network, UTS
-// and IPC namespaces (and a PID namespace when the pod shares one), sets them
-// up, reports readiness, and then only reaps children until it is killed: as
-// PID 1 it inherits every orphan of the pod.
+// infraMain runs the pod's infra process. It is started in fresh network
+// (unless the pod uses the host's), UTS and IPC namespaces (and a PID
+// namespace when the pod shares one), sets them up, reports readiness, and
+// then only reaps children until it is killed: as PID 1 it inherits every
+// orphan of the pod.
 func infraMain(args []string) int {
-	if len(args) != 1 {
-		report(Report{Err: fmt.Sprintf("infra: want 1 argument (hostname), got %d", len(args))})
+	if len(args) < 1 || len(args) > 2 || (len(args) == 2 && args[1] != hostNetworkArg) {
+		report(Report{Err: fmt.Sprintf("infra: want arguments HOSTNAME [%s], got %q", hostNetworkArg, args)})
 		return 2
 	}
+	ownNet := len(args) == 1
 	// Subscribe before reporting ready, so no SIGCHLD is missed, and so that
 	// SIGTERM and friends, which PID 1 would otherwise ignore, end the infra.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
-	if err := setupSandbox(args[0]); err != nil {
+	if err := setupSandbox(args[0], ownNet); err != nil {
 		report(Report{Err: err.Error()})
 		return 1
 	}
@@ -36,9 +38,12 @@ func infraMain(args []string) int {
 	return 0
 }
 
-func setupSandbox(hostname string) error {
+func setupSandbox(hostname string, ownNet bool) error {
 	if err := unix.Sethostname([]byte(hostname)); err != nil {
 		return fmt.Errorf("set hostname %q: %w", hostname, err)
+	}
+	if !ownNet {
+		return nil // the host's loopback is not the infra's to change
 	}
 	if err := loopbackUp(); err != nil {
 		return fmt.Errorf("bring up loopback: %w", err)

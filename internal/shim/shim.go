@@ -61,11 +61,20 @@ func init() {
 
 // InfraCommand returns the command that starts an infra process which sets the
 // hostname of its UTS namespace to hostname and brings up loopback in its
-// network namespace. The caller adds clone flags and the report pipe as
-// ExtraFiles[0].
-func InfraCommand(hostname string) *exec.Cmd {
-	return helper(InfraArg0, []string{hostname}, nil)
+// network namespace, unless hostNetwork says that it runs in the host's,
+// which it then leaves alone. The caller adds clone flags and the report
+// pipe as ExtraFiles[0].
+func InfraCommand(hostname string, hostNetwork bool) *exec.Cmd {
+	args := []string{hostname}
+	if hostNetwork {
+		args = append(args, hostNetworkArg)
+	}
+	return helper(InfraArg0, args, nil)
 }
+
+// hostNetworkArg tells an infra that it has no network namespace of its
+// own.
+const hostNetworkArg = "--host-network"
 
 // InitCommand returns the command that starts an init running the executable
 // at path, with argv and env, as its only child. The caller sets the working

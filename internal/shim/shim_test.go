@@ -26,10 +26,11 @@ func TestReadReports(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
-	infra := InfraCommand("host")
+	infra := InfraCommand("host", false)
 	assert.Equal(t, "/proc/self/exe", infra.Path)
 	assert.Equal(t, []string{InfraArg0, "host"}, infra.Args)
 	assert.Contains(t, infra.Env, EnvMarker+"="+InfraArg0)
+	assert.Equal(t, []string{InfraArg0, "host", "--host-network"}, InfraCommand("host", true).Args)
 
 	init := InitCommand("/bin/echo", []string{"echo", "hi"}, []string{"A=1"})
 	assert.Equal(t, []string{InitArg0, "/bin/echo", "--", "echo", "hi"}, init.Args)

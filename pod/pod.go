@@ -416,6 +416,15 @@ func (p *Pod) stop(why string) {
 		default:
 		}
 		p.runPreStopHooks(hookCtx, wave)
+		select {
+		case <-expired:
+			// The hooks used the whole grace period: no stop signal
+			// now, only SIGKILL.
+			p.killAll()
+			<-p.runnersEnd
+			return
+		default:
+		}
 		p.mu.Lock()
 		for _, m := range wave {
 			if m.task != nil {

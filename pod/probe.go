@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -33,7 +34,10 @@ type Probe struct {
 	// InitialDelay is the time after the container starts before the first
 	// check. Default 0.
 	InitialDelay time.Duration
-	// Period is the time between checks. Default 10s.
+	// Period is the time between checks. Default 10s. As the kubelet's
+	// probes tick from when it adds the pod, checks after the first fall on a
+	// grid of the period from the pod's start, so that the probes of a pod
+	// are checked together.
 	Period time.Duration
 	// Timeout bounds each check. Default 1s.
 	Timeout time.Duration
@@ -86,11 +90,6 @@ type GRPCAction struct {
 	// always probes the pod's IP; a host is a podkit extension.)
 	Host string
 }
-
-// probeUserAgent identifies probe and hook requests. It starts like the
-// kubelet's ("kube-probe/1.x"), so applications that tell probe traffic
-// apart by that prefix treat podkit's the same.
-const probeUserAgent = "kube-probe/podkit"
 
 // Probe defaults, as in Kubernetes.
 const (
@@ -196,9 +195,24 @@ func portOfGRPC(a *GRPCAction) int {
 // that "127.0.0.1" is the pod's loopback. The connection can then be used
 // from any goroutine. It fails when the pod is not running. Sockets are
 // made one at a time by a thread that stays in the pod's network namespace,
-// so a dial to a peer that does not answer holds other dials and listens up
-// to its ctx's deadline.
+// A TCP dial to an IP address takes one of the sockets that thread keeps
+// ready and connects it in the caller; other dials are served one at a time
+// by that thread, so such a dial to a peer that does not answer holds other
+// dials and listens up to its ctx's deadline.
 func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if family, sa, ok := tcpSockaddr(network, addr); ok {
+		d, err := p.podDialer()
+		if err != nil {
+			return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+		}
+		conn, err := d.dialTCP(ctx, family, sa)
+		if err != nil {
+			ap, _ := netip.ParseAddrPort(addr)
+			err = &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(ap), Err: err}
+			return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+		}
+		return conn, nil
+	}
 	var conn net.Conn
 	err := p.inNetNS(ctx, func() (err error) {
 		conn, err = (&net.Dialer{}).DialContext(ctx, network, addr)
@@ -263,8 +277,12 @@ func (p *Pod) inNetNS(ctx context.Context, fn func() error) error {
 // dialer is a goroutine locked to a thread in the pod's network namespace,
 // where sockets are created: a socket belongs to the namespace of the thread
 // that creates it, and entering it anew for every socket costs a thread.
+// Waking that thread costs more than a socket, so it makes TCP sockets a
+// batch at a time, and DialContext and probes connect them themselves.
 type dialer struct {
 	requests chan nsCall
+	sockets  chan socketRequest
+	pool     [2]chan int   // unconnected TCP sockets, IPv4 and IPv6
 	stop     chan struct{} // closed to end the dialer
 	done     chan struct{} // closed when it has ended
 }
@@ -289,7 +307,9 @@ func (p *Pod) podDialer() (*dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &dialer{requests: make(chan nsCall), stop: make(chan struct{}), done: make(chan struct{})}
+	d := &dialer{requests: make(chan nsCall), sockets: make(chan socketRequest),
+		pool: [2]chan int{make(chan int, socketBatch), make(chan int, socketBatch)},
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go thread.Run(func() {
 		defer close(d.done)
 		err := unix.Setns(fd, unix.CLONE_NEWNET)
@@ -302,6 +322,8 @@ func (p *Pod) podDialer() (*dialer, error) {
 					continue
 				}
 				call.done <- call.fn()
+			case req := <-d.sockets:
+				d.makeSockets(req, err)
 			case <-d.stop:
 				return
 			}
@@ -319,6 +341,7 @@ func (p *Pod) stopDialer() {
 	if d != nil {
 		close(d.stop)
 		<-d.done
+		d.drainPool()
 	}
 }
 
@@ -340,13 +363,9 @@ func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
 		}
 		return nil
 	case pr.TCPSocket != nil:
-		conn, err := p.DialContext(ctx, "tcp", net.JoinHostPort(host(pr.TCPSocket.Host), strconv.Itoa(pr.TCPSocket.Port)))
-		if err != nil {
-			return err
-		}
-		return conn.Close()
+		return p.probeTCP(ctx, net.JoinHostPort(host(pr.TCPSocket.Host), strconv.Itoa(pr.TCPSocket.Port)))
 	case pr.HTTPGet != nil:
-		return p.httpGet(ctx, pr.HTTPGet)
+		return p.probeHTTP(ctx, pr.HTTPGet)
 	case pr.GRPC != nil:
 		return p.grpcCheck(ctx, host(pr.GRPC.Host), pr.GRPC)
 	case pr.Func != nil:
@@ -436,8 +455,8 @@ func (p *Pod) probeLoop(ctx context.Context, m *member, inst *instance, kind str
 			return false
 		case <-t.C():
 		}
-		wait = pr.Period
 		err := p.check(ctx, m, pr)
+		wait = p.nextCheck(pr.Period)
 		if ctx.Err() != nil {
 			return false
 		}
@@ -532,7 +551,7 @@ func (p *Pod) stopInstance(m *member, inst *instance, grace time.Duration, why s
 	}
 }
 
-// httpClient returns the pod's client for HTTP probes and hooks: it dials
+// httpClient returns the pod's client for HTTP hooks: it dials
 // from inside the pod, and keeps no connection open between requests.
 func (p *Pod) httpClient() *http.Client {
 	p.mu.Lock()

@@ -2,6 +2,7 @@ package ambassador
 
 import (
 	"strconv"
+	"time"
 )
 
 // args returns the podkit command line that runs h as a process.
@@ -53,4 +54,42 @@ func (c *ClientTLS) args() []string {
 		args = append(args, "--tls-insecure-skip-verify")
 	}
 	return args
+}
+
+// args returns the podkit command line that runs t as a process.
+func (t TCP) args() []string {
+	args := []string{"ambassador", "tcp", "--listen", t.Listen}
+	for _, u := range t.Upstreams {
+		args = append(args, "--upstream", weighted(u.Addr, u.Weight))
+	}
+	if t.Balance != "" {
+		args = append(args, "--balance", string(t.Balance))
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--connect-timeout", t.ConnectTimeout}, {"--idle-timeout", t.IdleTimeout},
+		{"--health-interval", t.HealthCheck.Interval}, {"--health-timeout", t.HealthCheck.Timeout},
+		{"--retry-timeout", t.RetryTimeout},
+	} {
+		if d.v != 0 {
+			args = append(args, d.flag, d.v.String())
+		}
+	}
+	for _, n := range []struct {
+		flag string
+		v    int
+	}{
+		{"--max-conns", t.MaxConns}, {"--retries", t.Retries}, {"--rise", t.HealthCheck.Rise},
+		{"--fall", t.HealthCheck.Fall}, {"--eject-after", t.EjectAfter},
+	} {
+		if n.v != 0 {
+			args = append(args, n.flag, strconv.Itoa(n.v))
+		}
+	}
+	if s := t.ListenTLS; s != nil {
+		args = append(args, "--listen-tls-cert-file", s.CertFile, "--listen-tls-key-file", s.KeyFile)
+	}
+	return append(args, t.TLS.args()...)
 }

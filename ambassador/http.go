@@ -176,11 +176,11 @@ type compiledRoute struct {
 }
 
 type compiledMirror struct {
-	target      *url.URL
-	percent     float64
-	maxBody     int64
-	inFlight    chan struct{}
-	client      *http.Client
+	target   *url.URL
+	percent  float64
+	maxBody  int64
+	inFlight chan struct{}
+	client   *http.Client
 }
 
 // upstreamKey is the context key of the upstream a request goes to.

@@ -35,7 +35,9 @@ func runPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
 // podClient is an HTTP client whose connections start inside the pod.
 func podClient(p *pod.Pod) *http.Client {
 	return &http.Client{Transport: &http.Transport{
-		DialContext:       func(ctx context.Context, network, addr string) (net.Conn, error) { return p.DialContext(ctx, network, addr) },
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return p.DialContext(ctx, network, addr)
+		},
 		DisableKeepAlives: true,
 	}}
 }

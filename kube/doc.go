@@ -114,7 +114,8 @@
 //	  Never in a pod whose policy is Never)
 //	container: command missing (podkit has no image to take it from), env
 //	  valueFrom, envFrom, volumeDevices, stdin, stdinOnce, tty: true
-//	container ports: hostPort, hostIP
+//	container ports: a hostPort of a protocol other than TCP, a hostIP
+//	  without a hostPort
 //	resources: limits other than cpu and memory (ephemeral-storage,
 //	  hugepages, extended resources), requests other than cpu, memory and
 //	  ephemeral-storage, claims

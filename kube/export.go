@@ -219,6 +219,20 @@ func exportSpec(pr *problems, base string, spec pod.Spec, opts ExportOptions) co
 		ps.Containers = append(ps.Containers, kc)
 		needsOS = needsOS || sig
 	}
+	// Published ports are the pod's in podkit, a container's hostPorts in
+	// Kubernetes: they go to the first main container.
+	for i, pt := range spec.Ports {
+		pp := index(base, "ports", i)
+		switch {
+		case pt.TLS != nil:
+			pr.unsupportedf(field(pp, "tls"), "Kubernetes terminates no TLS on a hostPort")
+		case pt.HostPort == 0:
+			pr.unsupportedf(field(pp, "hostPort"), "0: Kubernetes picks no hostPort")
+		case len(ps.Containers) > 0:
+			ps.Containers[0].Ports = append(ps.Containers[0].Ports, corev1.ContainerPort{
+				ContainerPort: int32(pt.ContainerPort), HostPort: int32(pt.HostPort), HostIP: pt.HostIP, Protocol: corev1.ProtocolTCP})
+		}
+	}
 	if needsOS {
 		// Kubernetes takes a stop signal only from a pod that names its OS.
 		ps.OS = &corev1.PodOS{Name: corev1.Linux}

@@ -89,11 +89,40 @@ func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
 	for i := range s.Containers {
 		spec.Containers = append(spec.Containers, mapContainer(pr, index(path, "containers", i), &s.Containers[i], psc))
 	}
+	spec.Ports = mapHostPorts(pr, path, s)
 	pr.others(path, s, podSpecRules,
 		"volumes", "initContainers", "containers", "restartPolicy", "terminationGracePeriodSeconds",
 		"activeDeadlineSeconds", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace",
 		"securityContext", "hostname", "hostnameOverride", "setHostnameAsFQDN", "os", "hostUsers", "resources")
 	return spec
+}
+
+// mapHostPorts gathers the containers' ports with a hostPort: the pod's
+// published ports.
+func mapHostPorts(pr *problems, path string, s *corev1.PodSpec) []pod.Port {
+	var ports []pod.Port
+	for _, list := range []struct {
+		name string
+		cs   []corev1.Container
+	}{{"initContainers", s.InitContainers}, {"containers", s.Containers}} {
+		for i, c := range list.cs {
+			for j, p := range c.Ports {
+				pp := index(index(path, list.name, i), "ports", j)
+				if p.HostPort == 0 {
+					if p.HostIP != "" {
+						pr.unsupportedf(field(pp, "hostIP"), "a hostIP without a hostPort publishes nothing")
+					}
+					continue
+				}
+				if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP {
+					pr.unsupportedf(field(pp, "protocol"), "%s: podkit publishes TCP ports only", p.Protocol)
+					continue
+				}
+				ports = append(ports, pod.Port{ContainerPort: int(p.ContainerPort), HostPort: int(p.HostPort), HostIP: p.HostIP})
+			}
+		}
+	}
+	return ports
 }
 
 // podSecurity is what a pod's securityContext gives each container that
@@ -174,7 +203,7 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 		if p.Name != "" {
 			ports[p.Name] = int(p.ContainerPort)
 		}
-		pr.others(index(path, "ports", i), p, portRules, "name", "containerPort", "protocol")
+		pr.others(index(path, "ports", i), p, portRules, "name", "containerPort", "protocol", "hostPort", "hostIP")
 	}
 	if len(c.Ports) > 0 {
 		pr.warnf(field(path, "ports"), "informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)")

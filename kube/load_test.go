@@ -431,7 +431,7 @@ func TestLoadErrorCollectsEverything(t *testing.T) {
   - name: c
     tty: true
     envFrom: [{configMapRef: {name: x}}]
-    ports: [{containerPort: 80, hostPort: 80}]
+    ports: [{containerPort: 80, hostPort: 80, protocol: UDP}]
     livenessProbe: {tcpSocket: {port: admin}}
 `))
 	require.ErrorIs(t, err, kube.ErrUnsupported)
@@ -439,7 +439,7 @@ func TestLoadErrorCollectsEverything(t *testing.T) {
 	for _, path := range []string{
 		"spec.containers[0].livenessProbe.tcpSocket.port",
 		"spec.hostPID", "spec.hostIPC", "spec.dnsConfig", "spec.containers[0].tty", "spec.containers[0].envFrom",
-		"spec.containers[0].ports[0].hostPort", "spec.containers[0].command",
+		"spec.containers[0].ports[0].protocol", "spec.containers[0].command",
 	} {
 		assert.Contains(t, err.Error(), path+":")
 	}

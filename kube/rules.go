@@ -96,7 +96,4 @@ var resourceRules = map[string]rule{
 	"claims": {refuse: "podkit has no dynamic resource allocation"},
 }
 
-var portRules = map[string]rule{
-	"hostPort": {refuse: "podkit publishes no port: the pod's network namespace has only its loopback"},
-	"hostIP":   {refuse: "podkit publishes no port: the pod's network namespace has only its loopback"},
-}
+var portRules = map[string]rule{}

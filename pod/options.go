@@ -3,6 +3,7 @@ package pod
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
 )
@@ -34,6 +35,8 @@ type config struct {
 	volumes               []Volume
 	stateDir              string
 	network               Network
+	ports                 []Port
+	registerer            prometheus.Registerer
 }
 
 // WithContainers adds main containers to the pod, in order. It may be given
@@ -175,6 +178,8 @@ type Spec struct {
 	ShareProcessNamespace bool
 	// Resources bound the pod as a whole. (WithResources)
 	Resources Resources
+	// Ports are published on the host. (WithPorts)
+	Ports []Port
 	// Network is the pod's network mode; the zero value is an isolated
 	// pod. (WithNetwork)
 	Network Network

@@ -43,6 +43,7 @@ type Pod struct {
 	status  Status
 	infra   *proc.Process
 	dialer  *dialer      // dials from inside the pod; started by DialContext
+	ports   *publisher   // the published ports, once they listen
 	client  *http.Client // for HTTP probes and hooks; made at first use
 	cgroup  cgroup.Group // the pod's cgroup while it exists
 	link    *podnet.Link // the bridged pod's veth pair while it exists
@@ -231,6 +232,18 @@ func (p *Pod) Start(ctx context.Context) error {
 		return err
 	}
 
+	if err := p.publishPorts(); err != nil {
+		p.mu.Lock()
+		p.stopping, p.killed = true, true
+		close(p.stopCh)
+		p.mu.Unlock()
+		p.stopDialer()
+		p.teardownInfra()
+		err = errors.Join(err, p.cleanupHost())
+		p.finish(err, "PortPublishingFailed", err.Error())
+		return err
+	}
+
 	p.mu.Lock()
 	for _, m := range p.members {
 		p.runners++
@@ -353,7 +366,17 @@ func (p *Pod) supervise(ctx context.Context) {
 		err = fmt.Errorf("pod %q: %w", p.name, ErrKilled)
 		why = "pod killed"
 	}
+	// The published ports stop accepting now, and keep their open
+	// connections until the containers have ended.
+	portsCtx, endPorts := context.WithCancel(context.Background())
+	portsDone := make(chan struct{})
+	go func() {
+		defer close(portsDone)
+		p.stopPorts(portsCtx)
+	}()
 	p.stop(why)
+	endPorts()
+	<-portsDone
 	p.stopDialer()
 	// The veth pair goes first, while the infra still holds the pod's
 	// network namespace: its removal cannot race the kernel's then.

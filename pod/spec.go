@@ -292,6 +292,7 @@ func (p *Pod) validate() error {
 		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
 	}
 	p.validateVolumes(&errs)
+	p.validatePorts(&errs)
 	if len(p.cfg.containers) == 0 {
 		errs.add("containers", "[]", "a pod needs at least one container")
 	}

@@ -15,6 +15,7 @@
 //
 //	podkit sidecar log-shipper|config-reloader|content-syncer ...
 //	podkit init wait-for-tcp|extract ...
+//	podkit ambassador tcp|http ...
 //
 // See docs/cli.md for the exit statuses and the JSON event schema.
 package main
@@ -66,7 +67,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.PersistentFlags().StringVar(&e.runDir, "run-dir", e.runDir, "directory of the pods' API sockets ($PODKIT_RUN_DIR)")
 	root.AddCommand(runCommand(e), validateCommand(e), exportCommand(e),
 		psCommand(e), statusCommand(e), logsCommand(e), execCommand(e), stopCommand(e),
-		sidecarCommand(e), initCommand(e))
+		sidecarCommand(e), initCommand(e), ambassadorCommand(e))
 	err := root.Execute()
 	var exit exitError
 	switch {

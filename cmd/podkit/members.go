@@ -206,6 +206,8 @@ func inProcess(c pod.Container) (_ pod.Container, warnings []string, ok bool, er
 		members = sidecarMembers
 	case "init":
 		members = initMembers
+	case "ambassador":
+		members = ambassadorMembers
 	default:
 		return c, nil, false, nil
 	}

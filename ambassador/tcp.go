@@ -1,0 +1,194 @@
+package ambassador
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/podkit/podkit/internal/proxy"
+	"github.com/podkit/podkit/pod"
+)
+
+// TCP is a TCP ambassador: the application connects to Listen inside its
+// pod (127.0.0.1:6379, as if its Redis were local), and the ambassador
+// carries each connection to one of the upstreams outside, picked by a load
+// balancer, with health checks, ejection of failing upstreams, retries and,
+// where asked, TLS. Bytes are moved by splice(2) between the two sockets
+// when neither side speaks TLS.
+//
+// A TCP is configuration; Container and Run do not change it.
+type TCP struct {
+	// Listen is the address the ambassador listens on, inside the pod when
+	// it runs in-process: "127.0.0.1:6379". Required.
+	Listen string
+	// Upstreams are the servers the traffic goes to, host:port with a
+	// weight (0 means 1). Required.
+	Upstreams []Upstream
+	// Balance picks an upstream per connection; empty means RoundRobin.
+	Balance Balance
+	// ConnectTimeout bounds a connection to an upstream. Zero means 5s.
+	ConnectTimeout time.Duration
+	// IdleTimeout closes a connection with no bytes either way for this
+	// long. Zero means never.
+	IdleTimeout time.Duration
+	// MaxConns bounds the open connections; at the limit the ambassador
+	// stops accepting until one ends, and clients wait in the kernel's
+	// accept queue. Zero means no limit.
+	MaxConns int
+	// Retries is how many times a failed connect moves on to the next
+	// healthy upstream. Zero means 2.
+	Retries int
+	// HealthCheck actively checks the upstreams with TCP connects.
+	HealthCheck HealthCheck
+	// EjectAfter ejects an upstream after this many connect failures in a
+	// row, for RetryTimeout (twemproxy's auto_eject_hosts). Zero means 3,
+	// negative never.
+	EjectAfter   int
+	RetryTimeout time.Duration
+	// TLS originates TLS to the upstreams; the application speaks
+	// plaintext.
+	TLS *ClientTLS
+	// ListenTLS terminates TLS from the clients; the upstreams get
+	// plaintext.
+	ListenTLS *ServerTLS
+	// Registerer, when set, receives the ambassador's metrics
+	// (podkit_proxy_...), labelled ambassador=<container name>.
+	Registerer prometheus.Registerer
+	// Logger logs upstream failures; nil means none.
+	Logger *zap.Logger
+}
+
+// Upstream is a server a TCP ambassador forwards to.
+type Upstream = proxy.Upstream
+
+// HealthCheck configures active TCP health checks: every Interval, a
+// connect within Timeout; Rise successes in a row make an upstream healthy,
+// Fall failures unhealthy. Zero Interval means no checks.
+type HealthCheck = proxy.HealthCheck
+
+// Balance is a load-balancing algorithm.
+type Balance = proxy.Balance
+
+// Load-balancing algorithms.
+const (
+	// RoundRobin takes the upstreams in turn, by weight (smooth weighted
+	// round robin).
+	RoundRobin = proxy.RoundRobin
+	// LeastConn takes the upstream with the fewest open connections, by
+	// weight.
+	LeastConn = proxy.LeastConn
+	// RandomTwo takes the less loaded of two upstreams picked at random.
+	RandomTwo = proxy.RandomTwo
+	// Hash sticks each client (by IP) to an upstream by consistent
+	// hashing; weights split the clients, as a 90/10 experiment does,
+	// stably.
+	Hash = proxy.Hash
+)
+
+// Container returns an in-process sidecar named name that runs t, with a
+// startup probe that passes once it listens (so the containers after it
+// start once the application can connect). It checks t, and names the
+// first bad field.
+func (t TCP) Container(name string) (pod.Container, error) {
+	if name == "" {
+		return pod.Container{}, errors.New("ambassador: tcp: name: required")
+	}
+	if _, err := t.config(name); err != nil {
+		return pod.Container{}, err
+	}
+	if _, err := t.ListenTLS.config(); err != nil {
+		return pod.Container{}, fmt.Errorf("ambassador: tcp: listenTLS: %w", err)
+	}
+	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: t.Run, ExportArgs: t.args()}
+	c.StartupProbe = listenProbe(t.Listen)
+	return c, nil
+}
+
+// config returns the proxy's configuration, checked, without metrics.
+func (t TCP) config(name string) (proxy.Config, error) {
+	if _, _, err := net.SplitHostPort(t.Listen); err != nil {
+		return proxy.Config{}, fmt.Errorf("ambassador: tcp: listen: %q: %w", t.Listen, err)
+	}
+	tlsConfig, err := t.TLS.config()
+	if err != nil {
+		return proxy.Config{}, fmt.Errorf("ambassador: tcp: tls: %w", err)
+	}
+	cfg := proxy.Config{
+		Upstreams:      t.Upstreams,
+		Balance:        t.Balance,
+		ConnectTimeout: t.ConnectTimeout,
+		IdleTimeout:    t.IdleTimeout,
+		MaxConns:       t.MaxConns,
+		Retries:        t.Retries,
+		HealthCheck:    t.HealthCheck,
+		EjectAfter:     t.EjectAfter,
+		RetryTimeout:   t.RetryTimeout,
+		TLS:            tlsConfig,
+		ConstLabels:    prometheus.Labels{"ambassador": name},
+		Logger:         t.Logger,
+	}
+	// Validate now, so that Container names a bad field.
+	if _, err := proxy.New(cfg); err != nil {
+		return proxy.Config{}, fmt.Errorf("ambassador: tcp: %w", err)
+	}
+	return cfg, nil
+}
+
+// Run proxies until ctx is done, then stops accepting, lets the open
+// connections finish until the container is killed (pod.InProcess.Killed;
+// outside a pod, until they are done), closes what is left and returns.
+// In-process (see pod.FromContext) it listens inside the pod's network
+// namespace and connects to the upstreams from the supervising program's:
+// the pod's only way out. Outside a pod (the process form, in a pod
+// exported to Kubernetes) it does both where it runs. Run returns an error
+// if t is invalid or it cannot listen; it leaves no goroutine, connection or
+// metric registered behind.
+func (t TCP) Run(ctx context.Context) error {
+	name := "tcp"
+	if self, ok := pod.FromContext(ctx); ok {
+		name = self.Container
+	}
+	cfg, err := t.config(name)
+	if err != nil {
+		return err
+	}
+	cfg.Registerer = t.Registerer
+	serverTLS, err := t.ListenTLS.config()
+	if err != nil {
+		return fmt.Errorf("ambassador: tcp: listenTLS: %w", err)
+	}
+	px, err := proxy.New(cfg)
+	if err != nil {
+		return fmt.Errorf("ambassador: tcp: %w", err)
+	}
+	ln, killed, err := listen(ctx, t.Listen, serverTLS)
+	if err != nil {
+		px.Close()
+		return fmt.Errorf("ambassador: tcp: %w", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- px.Serve(ln) }()
+	select {
+	case err := <-served:
+		px.Close()
+		return fmt.Errorf("ambassador: tcp: %w", err)
+	case <-ctx.Done():
+	}
+	drainCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-killed:
+			cancel()
+		case <-drainCtx.Done():
+		}
+	}()
+	_ = px.Shutdown(drainCtx)
+	<-served
+	return nil
+}

@@ -1,0 +1,96 @@
+package pod_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// selfSigned returns a server TLS config and a pool that trusts it.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+func TestPublishedPorts(t *testing.T) {
+	server, env := helperCommand(t, "listen", "127.0.0.1:8000")
+	serverTLS, roots := selfSigned(t)
+	p, rec, _ := startPod(t, "ports",
+		pod.WithPorts(pod.Port{ContainerPort: 8000}, pod.Port{ContainerPort: 8000, TLS: serverTLS}),
+		pod.WithContainers(pod.Container{Name: "web", Command: server, Env: env,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 8000}, Period: 20 * time.Millisecond}}))
+	rec.until("ready", isReason(pod.EventReady, "web"))
+	addrs := p.PublishedAddrs()
+	require.Len(t, addrs, 2)
+	host, _, _ := net.SplitHostPort(addrs[0])
+	assert.Equal(t, "127.0.0.1", host, "published on the loopback by default")
+
+	c, err := net.Dial("tcp", addrs[0])
+	require.NoError(t, err)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "hello from ports\n", line, "the host reached the pod's loopback")
+
+	// The second publishes the same port with TLS terminated on the host.
+	tc, err := tls.Dial("tcp", addrs[1], &tls.Config{RootCAs: roots})
+	require.NoError(t, err)
+	line, err = bufio.NewReader(tc).ReadString('\n')
+	tc.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "hello from ports\n", line)
+}
+
+func TestPublishedPortInUse(t *testing.T) {
+	requireRoot(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	p, err := pod.New("port-in-use", pod.WithPorts(pod.Port{ContainerPort: 80, HostPort: ln.Addr().(*net.TCPAddr).Port}),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	require.NoError(t, err)
+	err = p.Start(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "publish port 80")
+	assert.Contains(t, err.Error(), "address already in use")
+	assert.Equal(t, err, p.Wait())
+	c, _ := p.Status().Container("c")
+	assert.Nil(t, c.State.Running, "a container started")
+	assert.Equal(t, pod.PhaseFailed, p.Status().Phase)
+}
+
+func TestPortValidation(t *testing.T) {
+	_, err := pod.New("p", pod.WithPorts(pod.Port{ContainerPort: 0}, pod.Port{ContainerPort: 80, HostIP: "localhost"},
+		pod.Port{ContainerPort: 81, HostPort: 8080}, pod.Port{ContainerPort: 82, HostPort: 8080}),
+		pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	require.ErrorIs(t, err, pod.ErrInvalidSpec)
+	for _, want := range []string{`ports[0].containerPort: invalid value "0"`, `ports[1].hostIP: invalid value "localhost": not an IP address`,
+		`ports[3].hostPort: invalid value "127.0.0.1:8080": published twice`} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,4 +370,92 @@ func TestBadManifests(t *testing.T) {
 	stdout, _, code := k.run("run", "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "Exit status: 0 if the pod Succeeded")
+}
+
+// echoServer greets each connection, echoes until EOF and says bye.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				fmt.Fprintln(c, "upstream")
+				_, _ = io.Copy(c, c)
+				fmt.Fprintln(c, "bye")
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestAmbassadorManifestRunsInProcess(t *testing.T) {
+	k := newPodkit(t)
+	manifest := `apiVersion: v1
+kind: Pod
+metadata: {name: amb}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: redis-ambassador
+    image: ghcr.io/podkit/podkit:latest
+    restartPolicy: Always
+    command: ["podkit", "ambassador", "tcp", "--listen", "127.0.0.1:6379", "--upstream", "` + echoServer(t) + `"]
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "echo ping | busybox nc 127.0.0.1 6379"]
+`
+	file := filepath.Join(t.TempDir(), "amb.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(manifest), 0o644))
+	stdout, stderr, code := k.run("run", "-f", file, "--events", "none")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "app              | upstream\napp              | ping\napp              | bye\n", stdout)
+}
+
+func TestAmbassadorProcessForm(t *testing.T) {
+	k := newPodkit(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	listen := ln.Addr().String()
+	ln.Close()
+	cmd := k.command(context.Background(), "ambassador", "tcp", "--listen", listen, "--upstream", echoServer(t))
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	var c net.Conn
+	require.Eventually(t, func() bool {
+		c, err = net.Dial("tcp", listen)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	defer c.Close()
+	_, err = c.Write([]byte("hi\n"))
+	require.NoError(t, err)
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	data, err := io.ReadAll(c)
+	require.NoError(t, err)
+	assert.Equal(t, "upstream\nhi\nbye\n", string(data))
+	// SIGTERM stops it gracefully.
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+
+	_, stderr, code := k.run("ambassador", "tcp", "--listen", "127.0.0.1:1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "upstreams")
 }

@@ -109,3 +109,17 @@ func listenProbe(addr string) *pod.Probe {
 	return &pod.Probe{TCPSocket: &pod.TCPSocketAction{Host: host, Port: n},
 		Period: 50 * time.Millisecond, FailureThreshold: 200}
 }
+
+// untilKilled returns a context that ends when killed is closed, or when
+// cancel is called: the time an ambassador drains its connections.
+func untilKilled(killed <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-killed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}

@@ -140,15 +140,8 @@ func (h HTTP) Run(ctx context.Context) error {
 		return fmt.Errorf("ambassador: http: %w", err)
 	case <-ctx.Done():
 	}
-	drainCtx, cancel := context.WithCancel(context.Background())
+	drainCtx, cancel := untilKilled(killed)
 	defer cancel()
-	go func() {
-		select {
-		case <-killed:
-			cancel()
-		case <-drainCtx.Done():
-		}
-	}()
 	if err := srv.Shutdown(drainCtx); err != nil {
 		srv.Close()
 	}

@@ -179,15 +179,8 @@ func (t TCP) Run(ctx context.Context) error {
 		return fmt.Errorf("ambassador: tcp: %w", err)
 	case <-ctx.Done():
 	}
-	drainCtx, cancel := context.WithCancel(context.Background())
+	drainCtx, cancel := untilKilled(killed)
 	defer cancel()
-	go func() {
-		select {
-		case <-killed:
-			cancel()
-		case <-drainCtx.Done():
-		}
-	}()
 	_ = px.Shutdown(drainCtx)
 	<-served
 	return nil

@@ -1,4 +1,4 @@
-package main
+package members_test
 
 import (
 	"testing"
@@ -6,14 +6,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
+	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/initcontainer"
+	"github.com/podkit/podkit/internal/members"
 	"github.com/podkit/podkit/pod"
 	"github.com/podkit/podkit/sidecar"
 )
 
 // The command line a ready-made member exports is the one podkit parses
 // back into the same member.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
 func TestExportArgsRoundTrip(t *testing.T) {
 	build := []func() (pod.Container, error){
 		func() (pod.Container, error) {
@@ -34,6 +41,20 @@ func TestExportArgsRoundTrip(t *testing.T) {
 		func() (pod.Container, error) {
 			return initcontainer.Extract{Archive: "/srv/site.tar.gz", Volume: "www", Dir: "site"}.Container("unpack")
 		},
+		func() (pod.Container, error) {
+			return ambassador.TCP{Listen: "127.0.0.1:6379", Upstreams: []ambassador.Upstream{{Addr: "10.0.0.1:6379", Weight: 3}, {Addr: "10.0.0.2:6379"}},
+				Balance: ambassador.Hash, ConnectTimeout: time.Second, IdleTimeout: time.Minute, MaxConns: 100, Retries: 1,
+				HealthCheck: ambassador.HealthCheck{Interval: time.Second, Timeout: 500 * time.Millisecond, Rise: 2, Fall: 3},
+				EjectAfter: 5, RetryTimeout: 10 * time.Second,
+				TLS: &ambassador.ClientTLS{ServerName: "redis.example", InsecureSkipVerify: true}}.Container("redis")
+		},
+		func() (pod.Container, error) {
+			return ambassador.HTTP{Listen: "127.0.0.1:8080",
+				Upstreams: []ambassador.HTTPUpstream{{URL: "http://a:80", Weight: 9}, {URL: "http://b:80?x=1", Weight: 1}},
+				Routes:    []ambassador.Route{{Header: "X-Canary", Value: "1", Upstream: "http://b:80?x=1"}},
+				Mirror:    &ambassador.Mirror{URL: "http://shadow:80", Percent: 12.5, MaxInFlight: 8},
+				Timeout:   5 * time.Second}.Container("web")
+		},
 	}
 	for _, b := range build {
 		want, err := b()
@@ -42,7 +63,7 @@ func TestExportArgsRoundTrip(t *testing.T) {
 		t.Run(want.Name, func(t *testing.T) {
 			manifest := pod.Container{Name: want.Name, Command: []string{"podkit"}, Args: want.ExportArgs,
 				RestartPolicy: want.RestartPolicy, VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/podkit/volumes/v"}}}
-			got, warnings, ok, err := inProcess(manifest)
+			got, warnings, ok, err := members.InProcess(manifest)
 			require.NoError(t, err)
 			require.True(t, ok)
 			assert.Equal(t, want.ExportArgs, got.ExportArgs)
@@ -55,13 +76,13 @@ func TestExportArgsRoundTrip(t *testing.T) {
 		})
 	}
 
-	_, _, ok, err := inProcess(pod.Container{Name: "x", Command: []string{"podkit", "sidecar", "nope"}})
+	_, _, ok, err := members.InProcess(pod.Container{Name: "x", Command: []string{"podkit", "sidecar", "nope"}})
 	assert.True(t, ok)
 	assert.ErrorContains(t, err, `container "x": podkit sidecar: unknown member "nope"`)
-	_, _, ok, err = inProcess(pod.Container{Name: "x", Command: []string{"/usr/bin/podkit"}, Args: []string{"init", "extract", "--dir", "d"}})
+	_, _, ok, err = members.InProcess(pod.Container{Name: "x", Command: []string{"/usr/bin/podkit"}, Args: []string{"init", "extract", "--dir", "d"}})
 	assert.True(t, ok)
 	assert.ErrorContains(t, err, "archive: required")
-	c, _, ok, err := inProcess(pod.Container{Name: "x", Command: []string{"sh", "-c", "podkit sidecar log-shipper"}})
+	c, _, ok, err := members.InProcess(pod.Container{Name: "x", Command: []string{"sh", "-c", "podkit sidecar log-shipper"}})
 	assert.False(t, ok)
 	assert.NoError(t, err)
 	assert.Nil(t, c.Func)

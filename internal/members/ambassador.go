@@ -1,4 +1,4 @@
-package main
+package members
 
 import (
 	"context"
@@ -6,22 +6,16 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/pod"
 )
 
-var ambassadorMembers = []member{
+// Ambassadors are the members of "podkit ambassador".
+var Ambassadors = []Member{
 	{"tcp", "proxy TCP connections from a pod's loopback to a pool of upstreams", parseTCPAmbassador},
 	{"http", "proxy HTTP requests from a pod's loopback: weighted split, header routes, mirroring", parseHTTPAmbassador},
-}
-
-func ambassadorCommand(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "ambassador", Short: "Run an ambassador as a process (the form an exported pod runs)"}
-	c.AddCommand(memberCommands(e, ambassadorMembers)...)
-	return c
 }
 
 // tlsFlags are the flags of ambassador.ClientTLS.

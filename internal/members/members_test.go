@@ -45,7 +45,7 @@ func TestExportArgsRoundTrip(t *testing.T) {
 			return ambassador.TCP{Listen: "127.0.0.1:6379", Upstreams: []ambassador.Upstream{{Addr: "10.0.0.1:6379", Weight: 3}, {Addr: "10.0.0.2:6379"}},
 				Balance: ambassador.Hash, ConnectTimeout: time.Second, IdleTimeout: time.Minute, MaxConns: 100, Retries: 1,
 				HealthCheck: ambassador.HealthCheck{Interval: time.Second, Timeout: 500 * time.Millisecond, Rise: 2, Fall: 3},
-				EjectAfter: 5, RetryTimeout: 10 * time.Second,
+				EjectAfter:  5, RetryTimeout: 10 * time.Second,
 				TLS: &ambassador.ClientTLS{ServerName: "redis.example", InsecureSkipVerify: true}}.Container("redis")
 		},
 		func() (pod.Container, error) {

@@ -393,6 +393,7 @@ func TestSpecRoundTrip(t *testing.T) {
 		Hostname:               "host",
 		ShareProcessNamespace:  true,
 		Resources:              pod.Resources{MemoryLimit: 64 << 20},
+		Ports:                  []pod.Port{{ContainerPort: 80, HostPort: 8080}},
 		Network:                pod.Network{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("10.9.8.4/30")},
 	}
 	p, err := pod.New("spec", pod.WithSpec(spec))

@@ -205,14 +205,15 @@ func WithSpec(s Spec) Option {
 		c.shareProcessNamespace = s.ShareProcessNamespace
 		c.resources = s.Resources
 		c.network = s.Network
+		c.ports = append([]Port(nil), s.Ports...)
 	})
 }
 
 // Spec returns the pod's spec as New validated it, with the defaults
 // filled in: the restart policy, the grace period, the hostname and the
-// network mode. The
-// slices are the caller's; the pointers in containers (probes, hooks,
-// security contexts) are shared with the pod and must not be modified.
+// network mode. The slices are the caller's; the pointers in containers
+// (probes, hooks, security contexts) and ports (TLS) are shared with the
+// pod and must not be modified.
 func (p *Pod) Spec() Spec {
 	grace := p.cfg.gracePeriod
 	s := Spec{
@@ -224,6 +225,7 @@ func (p *Pod) Spec() Spec {
 		ShareProcessNamespace:  p.cfg.shareProcessNamespace,
 		Resources:              p.cfg.resources,
 		Network:                p.cfg.network,
+		Ports:                  append([]Port(nil), p.cfg.ports...),
 	}
 	for _, m := range p.members {
 		if m.role == RoleMain {

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -54,7 +55,8 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
+func run(ctx context.Context, w io.Writer) error {
+	out := &lockedWriter{w: w} // the events and the app's output share it
 	exists := func(file string) *pod.ExecAction {
 		return &pod.ExecAction{Command: []string{"test", "-e", file}}
 	}
@@ -105,6 +107,18 @@ func prefix(w io.Writer, p string) io.Writer {
 		_, err := fmt.Fprintf(w, "%s%s", p, b)
 		return len(b), err
 	})
+}
+
+// lockedWriter serializes writes.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 type writerFunc func([]byte) (int, error)

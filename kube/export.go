@@ -325,9 +325,18 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 		kc.RestartPolicyRules = append(kc.RestartPolicyRules, kr)
 	}
 
-	kc.StartupProbe = exportProbe(pr, p, "startupProbe", c.StartupProbe, unsupported)
-	kc.LivenessProbe = exportProbe(pr, p, "livenessProbe", c.LivenessProbe, unsupported)
-	kc.ReadinessProbe = exportProbe(pr, p, "readinessProbe", c.ReadinessProbe, unsupported)
+	if c.Func != nil {
+		// An in-process member's probes are podkit's own helpers (is it
+		// listening yet? has it synced?): its process form gets the
+		// nearest Kubernetes probe, in whole seconds, or none.
+		kc.StartupProbe = exportMemberProbe(c.StartupProbe)
+		kc.LivenessProbe = exportMemberProbe(c.LivenessProbe)
+		kc.ReadinessProbe = exportMemberProbe(c.ReadinessProbe)
+	} else {
+		kc.StartupProbe = exportProbe(pr, p, "startupProbe", c.StartupProbe, unsupported)
+		kc.LivenessProbe = exportProbe(pr, p, "livenessProbe", c.LivenessProbe, unsupported)
+		kc.ReadinessProbe = exportProbe(pr, p, "readinessProbe", c.ReadinessProbe, unsupported)
+	}
 
 	// SIGTERM is Kubernetes' default too: leaving it out keeps the manifest
 	// valid on clusters without the ContainerStopSignals feature.
@@ -412,6 +421,34 @@ func exportProbe(pr *problems, cp, name string, pp *pod.Probe, unsupported func(
 	}
 	if pp.Func != nil {
 		unsupported(name+".func", "a func probe has no Kubernetes counterpart")
+	}
+	return kp
+}
+
+// exportMemberProbe exports a probe of an in-process member, with its
+// durations rounded up to whole seconds; a func probe has no counterpart
+// and is left out.
+func exportMemberProbe(pp *pod.Probe) *corev1.Probe {
+	if pp == nil || pp.Func != nil {
+		return nil
+	}
+	up := func(d time.Duration) int32 { return int32((d + time.Second - 1) / time.Second) }
+	kp := &corev1.Probe{
+		InitialDelaySeconds: up(pp.InitialDelay),
+		PeriodSeconds:       max(up(pp.Period), 1),
+		TimeoutSeconds:      up(pp.Timeout),
+		SuccessThreshold:    int32(pp.SuccessThreshold),
+		FailureThreshold:    int32(pp.FailureThreshold),
+	}
+	switch {
+	case pp.TCPSocket != nil:
+		kp.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromInt32(int32(pp.TCPSocket.Port)), Host: pp.TCPSocket.Host}
+	case pp.HTTPGet != nil:
+		kp.HTTPGet = exportHTTPGet(pp.HTTPGet)
+	case pp.GRPC != nil:
+		kp.GRPC = &corev1.GRPCAction{Port: int32(pp.GRPC.Port), Service: ptr(pp.GRPC.Service)}
+	default:
+		return nil
 	}
 	return kp
 }

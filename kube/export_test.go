@@ -46,7 +46,9 @@ func TestExportErrors(t *testing.T) {
 		},
 		{
 			name: "func probe",
-			spec: pod.Spec{Containers: []pod.Container{{Name: "f", Func: fn, ExportArgs: []string{"x"},
+			// An in-process member's func probes are its own, and left
+			// out; a process's have no counterpart.
+			spec: pod.Spec{Containers: []pod.Container{{Name: "f", Image: "i", Command: []string{"true"},
 				ReadinessProbe: &pod.Probe{Func: fn}}}},
 			sentinel: kube.ErrUnsupported,
 			want:     []string{`spec.containers[0].readinessProbe.func: a func probe has no Kubernetes counterpart (container "f")`},

@@ -15,6 +15,7 @@ import (
 	"github.com/podkit/podkit/internal/podapi"
 	"github.com/podkit/podkit/kube"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/timeline"
 )
 
 // maxManifestBytes bounds a manifest file; Kubernetes' API server takes
@@ -30,7 +31,7 @@ const (
 
 func runCommand(e *env) *cobra.Command {
 	var (
-		file, events, logDir string
+		file, events, logDir, timelineFile string
 	)
 	c := &cobra.Command{
 		Use:   "run -f FILE",
@@ -47,12 +48,13 @@ Exit status: 0 if the pod Succeeded; 1 if it Failed; 2 if the manifest is invali
 			if events != "text" && events != "json" && events != "none" {
 				return fmt.Errorf("--events: %q: must be text, json or none", events)
 			}
-			return runManifest(cmd.Context(), e, file, events, logDir)
+			return runManifest(cmd.Context(), e, file, events, logDir, timelineFile)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
 	c.Flags().StringVar(&events, "events", "text", "events on standard output as text, json (one object per line) or none")
 	c.Flags().StringVar(&logDir, "log-dir", "", "write each container's output to DIR/<container>.log (CRI format) instead of the terminal")
+	c.Flags().StringVar(&timelineFile, "timeline", "", "when the pod ends, draw its life as an SVG timeline in FILE")
 	_ = c.MarkFlagRequired("file")
 	return c
 }
@@ -94,7 +96,7 @@ func readManifest(e *env, file string) (*kube.Manifest, error) {
 }
 
 // runManifest runs the pod of a manifest until it ends.
-func runManifest(ctx context.Context, e *env, file, events, logDir string) error {
+func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile string) error {
 	m, err := readManifest(e, file)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "podkit:", err)
@@ -168,6 +170,11 @@ func runManifest(ctx context.Context, e *env, file, events, logDir string) error
 		}()
 	}
 
+	var rec *timeline.Recorder
+	if timelineFile != "" {
+		rec = timeline.Record(context.Background(), p)
+	}
+
 	// The first signal stops the pod gracefully, the second kills it.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -194,6 +201,11 @@ func runManifest(ctx context.Context, e *env, file, events, logDir string) error
 	}
 	err = p.Wait()
 	wg.Wait()
+	if rec != nil {
+		if terr := writeTimeline(timelineFile, rec.Events()); terr != nil {
+			fmt.Fprintln(e.stderr, "podkit: timeline:", terr)
+		}
+	}
 	switch {
 	case errors.Is(err, errStopSignal):
 		return exitError{128 + int(stoppedBy)}
@@ -208,6 +220,19 @@ func runManifest(ctx context.Context, e *env, file, events, logDir string) error
 		fmt.Fprintln(e.stderr, "podkit:", err)
 	}
 	return exitError{exitFailed}
+}
+
+// writeTimeline draws events as an SVG timeline in file.
+func writeTimeline(file string, events []pod.Event) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := timeline.Render(f, events); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 var (

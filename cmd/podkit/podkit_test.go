@@ -459,3 +459,16 @@ func TestAmbassadorProcessForm(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "upstreams")
 }
+
+func TestRunTimeline(t *testing.T) {
+	k := newPodkit(t)
+	svg := filepath.Join(t.TempDir(), "job.svg")
+	_, stderr, code := k.run("run", "-f", "testdata/job.yaml", "--events", "none", "--timeline", svg)
+	require.Equal(t, 0, code, stderr)
+	data, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "<svg")
+	for _, name := range []string{"prepare", "shipper", "work"} {
+		assert.Contains(t, string(data), ">"+name+" <tspan")
+	}
+}

@@ -1,7 +1,38 @@
-// Package adapter implements the adapter pattern: it presents an application
-// to the outside world in a standard form (Prometheus metrics, structured
-// logs, health endpoints) without changing the application.
+// Package adapter implements the adapter pattern, the ambassador's mirror:
+// heterogeneous applications are presented to the outside world through one
+// uniform interface — health, monitoring, logging — without changing the
+// application. Each adapter is an in-process sidecar (its Container method
+// returns a pod.Container running it in the supervising program), reaches
+// the application inside its pod, and runs as "podkit adapter …" with the
+// same options (its configuration as JSON in --config) in a pod exported to
+// Kubernetes.
 //
-// The package has no API yet; it will read container output in the CRI log
-// format that package pod stores (pod.LogEntry).
+// # Health adapter
+//
+// Health turns an application's own checks into the standard health
+// endpoints of a Kubernetes component, in kube-apiserver's format. The
+// checks are a command run in one of the pod's containers, a TCP connect, a
+// Redis PING, or an HTTP GET whose 2xx status, and optionally a JSON field
+// such as Spring Boot's {"status":"UP"}, is checked.
+//
+// /livez, /readyz and /healthz answer 200 "ok", or 500 with a [+]/[-] line
+// per check. ?verbose adds reasons and durations, ?exclude=name skips a
+// check, and /readyz/<name> runs a single check. A check is in both /livez
+// and /readyz unless it is marked Liveness or Readiness only, and /healthz
+// runs every check.
+//
+// A request runs its checks concurrently, each bounded by Timeout. A check
+// never runs twice at once, and CacheFor reuses results so that a flood of
+// requests is not a flood of checks. Health serves Listen on the host for
+// outside monitors, and optionally PodListen inside the pod, so the pod's
+// own HTTPGet probes can target 127.0.0.1:<port>/readyz. Its connections
+// and commands run inside the pod.
+//
+// Run blocks until its context is done, then drains the requests in flight
+// and waits for the checks it started. Metrics
+// podkit_adapter_health_check_up and
+// podkit_adapter_health_check_duration_seconds go to an optional
+// Registerer. Kubernetes' counterpart is an application's /healthz handler
+// and the kubelet's probes; the adapter provides them without changing the
+// application.
 package adapter

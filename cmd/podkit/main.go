@@ -16,6 +16,7 @@
 //	podkit sidecar log-shipper|config-reloader|content-syncer ...
 //	podkit init wait-for-tcp|extract ...
 //	podkit ambassador tcp|http ...
+//	podkit adapter health|metrics|logs --config JSON
 //
 // See docs/cli.md for the exit statuses and the JSON event schema.
 package main
@@ -67,7 +68,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.PersistentFlags().StringVar(&e.runDir, "run-dir", e.runDir, "directory of the pods' API sockets ($PODKIT_RUN_DIR)")
 	root.AddCommand(runCommand(e), validateCommand(e), exportCommand(e),
 		psCommand(e), statusCommand(e), logsCommand(e), execCommand(e), stopCommand(e),
-		sidecarCommand(e), initCommand(e), ambassadorCommand(e))
+		sidecarCommand(e), initCommand(e), ambassadorCommand(e), adapterCommand(e))
 	err := root.Execute()
 	var exit exitError
 	switch {

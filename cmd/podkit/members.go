@@ -50,6 +50,12 @@ func initCommand(e *env) *cobra.Command {
 	return c
 }
 
+func adapterCommand(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "adapter", Short: "Run an adapter as a process (the form an exported pod runs)"}
+	c.AddCommand(memberCommands(e, members.Adapters)...)
+	return c
+}
+
 func ambassadorCommand(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "ambassador", Short: "Run an ambassador as a process (the form an exported pod runs)"}
 	c.AddCommand(memberCommands(e, members.Ambassadors)...)

@@ -173,6 +173,8 @@ func InProcess(c pod.Container) (_ pod.Container, warnings []string, ok bool, er
 		members = Inits
 	case "ambassador":
 		members = Ambassadors
+	case "adapter":
+		members = Adapters
 	default:
 		return c, nil, false, nil
 	}

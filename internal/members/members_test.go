@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/podkit/podkit/adapter"
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/initcontainer"
 	"github.com/podkit/podkit/internal/members"
@@ -47,6 +48,10 @@ func TestExportArgsRoundTrip(t *testing.T) {
 				HealthCheck: ambassador.HealthCheck{Interval: time.Second, Timeout: 500 * time.Millisecond, Rise: 2, Fall: 3},
 				EjectAfter:  5, RetryTimeout: 10 * time.Second,
 				TLS: &ambassador.ClientTLS{ServerName: "redis.example", InsecureSkipVerify: true}}.Container("redis")
+		},
+		func() (pod.Container, error) {
+			return adapter.Health{Listen: "127.0.0.1:8086", PodListen: "127.0.0.1:8086", Timeout: time.Second,
+				Checks: []adapter.HealthCheck{{Name: "db", TCP: &adapter.HealthTCP{Address: "127.0.0.1:5432"}}}}.Container("health")
 		},
 		func() (pod.Container, error) {
 			return ambassador.HTTP{Listen: "127.0.0.1:8080",

@@ -1,0 +1,40 @@
+package members
+
+import (
+	"context"
+
+	"github.com/spf13/pflag"
+
+	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/pod"
+)
+
+// Adapters are the members of "podkit adapter". Each takes its whole
+// configuration as JSON in --config, as its ExportArgs write it.
+var Adapters = []Member{
+	{"health", "serve /livez, /readyz and /healthz from an application's own checks (--config JSON)", parseHealthAdapter},
+}
+
+// configFlag parses the one flag of an adapter: --config JSON.
+func configFlag(name string, args []string) (string, error) {
+	var config string
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.StringVar(&config, "config", "", "the adapter's configuration, as JSON")
+	if err := parseMember(fs, args); err != nil {
+		return "", err
+	}
+	return config, nil
+}
+
+func parseHealthAdapter(name string, args []string) (pod.Container, func(context.Context) error, error) {
+	config, err := configFlag("health", args)
+	if err != nil {
+		return pod.Container{}, nil, err
+	}
+	h, err := adapter.ParseHealth([]byte(config))
+	if err != nil {
+		return pod.Container{}, nil, err
+	}
+	c, err := h.Container(name)
+	return c, h.Run, err
+}

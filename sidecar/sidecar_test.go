@@ -150,7 +150,13 @@ func TestContentSyncerGatesUntilFirstSync(t *testing.T) {
 			if attempts.Add(1) < 3 {
 				return errors.New("source unreachable")
 			}
-			return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>hello</h1>\n"), 0o644)
+			// Replace the file whole: the next sync runs while the web
+			// container reads it.
+			tmp := filepath.Join(dir, ".index.html.tmp")
+			if err := os.WriteFile(tmp, []byte("<h1>hello</h1>\n"), 0o644); err != nil {
+				return err
+			}
+			return os.Rename(tmp, filepath.Join(dir, "index.html"))
 		}}.Container("sync")
 	require.NoError(t, err)
 	p := runPod(t, "contentsync",

@@ -36,7 +36,9 @@ type ContentSyncer struct {
 	// namespace does not). Its output goes to the sidecar's log. Exit
 	// status 0 is success. Exactly one of Command and Sync is set.
 	Command []string
-	// Sync runs a sync in this program: nil is success.
+	// Sync runs a sync in this program: nil is success. The containers
+	// may read dir while a sync runs: a sync should replace files whole
+	// (write elsewhere, then rename), as git-sync swaps a symbolic link.
 	Sync func(ctx context.Context, dir string) error
 	// Interval is the time from the end of one sync to the start of the
 	// next. Zero means 10 seconds.

@@ -126,8 +126,8 @@
 // Packages sidecar and initcontainer build on this. A function cannot be
 // killed: it must return when its context is done, and the pod waits for
 // it; past the grace period it is reported killed with SIGKILL. Exec, exec
-// probes and hooks, and signals other than its stop signal are refused
-// (ErrInProcess).
+// probes and hooks, and signals other than its stop signal and SIGKILL are
+// refused (ErrInProcess).
 //
 // Signal sends a signal to a running container, as kill(1) would; a config
 // reloader sends SIGHUP this way. VolumePath gives the host directory of a

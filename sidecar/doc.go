@@ -16,10 +16,11 @@
 //   - When every main container of a pod with restart policy OnFailure or
 //     Never has completed, the sidecars are stopped and the pod completes;
 //     their exit codes then do not fail the pod (a job with sidecars ends).
-//   - When the pod stops, preStop hooks run first; the main containers get
-//     their stop signal; the sidecars get theirs only after every main
-//     container has exited, one at a time, the last declared first. One
-//     grace period covers it all, after which whatever is left gets SIGKILL.
+//   - When the pod stops, the main (and init) containers run their preStop
+//     hooks and then get their stop signal; only after every one of them
+//     has exited does each sidecar, one at a time and the last declared
+//     first, run its preStop hook and get its stop signal. One grace period
+//     covers it all, after which whatever is left gets SIGKILL.
 //
 // A sidecar is a process (Command) or a Go function run by the supervising
 // program (Func): an in-process sidecar has exactly the lifecycle above,

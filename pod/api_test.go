@@ -454,3 +454,49 @@ func TestFollowLogs(t *testing.T) {
 	assert.ErrorIs(t, p.FollowLogs(context.Background(), "c", pod.LogOptions{}, func(pod.LogEntry) error { return boom }), boom)
 	assert.ErrorContains(t, p.FollowLogs(context.Background(), "c", pod.LogOptions{Previous: true}, nil), "previous: cannot be followed")
 }
+
+func TestStopSignalValidation(t *testing.T) {
+	for _, tt := range []struct {
+		sig    syscall.Signal
+		shared bool
+		want   string
+	}{
+		{32, false, "reserved by the C library"},
+		{syscall.SIGURG, false, "does not forward it"},
+		{syscall.SIGURG, true, ""},
+		{syscall.Signal(37), false, ""},
+	} {
+		_, err := pod.New("p", pod.WithShareProcessNamespace(tt.shared),
+			pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}, StopSignal: tt.sig}))
+		if tt.want == "" {
+			assert.NoError(t, err, "signal %d", tt.sig)
+		} else {
+			assert.ErrorContains(t, err, tt.want, "signal %d", tt.sig)
+		}
+	}
+}
+
+// A stop signal the init knew nothing of (a real-time one) still reaches
+// the command in its own PID namespace.
+func TestRealtimeStopSignalIsForwarded(t *testing.T) {
+	p, rec, cancel := startPod(t, "rtsig",
+		pod.WithTerminationGracePeriod(time.Hour),
+		pod.WithContainers(pod.Container{Name: "c", StopSignal: 37,
+			Command: []string{"sh", "-c", `trap 'echo got it; exit 0' 37; echo up; while :; do sleep 0.05; done`}}))
+	rec.until("running", isPhase(pod.PhaseRunning))
+	waitLogs(t, p, "c", 1)
+	cancel()
+	require.NoError(t, waitTimeout(p, 20*time.Second))
+	c, _ := p.Status().Container("c")
+	assert.Equal(t, 0, c.State.Terminated.ExitCode, "the stop signal did not reach the command")
+}
+
+// waitTimeout waits for p, failing after d.
+func waitTimeout(p *pod.Pod, d time.Duration) error {
+	select {
+	case <-p.Done():
+		return nil
+	case <-time.After(d):
+		return errors.New("the pod did not end")
+	}
+}

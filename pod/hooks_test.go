@@ -75,3 +75,17 @@ func TestLifecycleValidation(t *testing.T) {
 		Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: -1}}}}))
 	assert.ErrorContains(t, err, `container "c".lifecycle.postStart.sleep.duration: invalid value "-1ns"`)
 }
+
+// An HTTP preStop hook reaches the container while the pod stops.
+func TestHTTPPreStopHook(t *testing.T) {
+	server, env := helperCommand(t, "http", "127.0.0.1:7120", "200")
+	p, rec, cancel := startPod(t, "prestop-http",
+		pod.WithContainers(pod.Container{Name: "web", Command: server, Env: env,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 7120}, Period: 20 * time.Millisecond},
+			Lifecycle:      &pod.Lifecycle{PreStop: &pod.LifecycleHandler{HTTPGet: &pod.HTTPGetAction{Path: "/drain", Port: 7120}}}}))
+	rec.until("ready", isReason(pod.EventReady, "web"))
+	cancel()
+	_ = p.Wait()
+	rec.rest()
+	assert.Equal(t, -1, index(rec, pod.EventFailedPreStopHook, "web"), "events:\n%s", rec)
+}

@@ -42,11 +42,14 @@ type Pod struct {
 	started bool
 	status  Status
 	infra   *proc.Process
-	dialer  *dialer      // dials from inside the pod; started by DialContext
-	ports   *publisher   // the published ports, once they listen
-	client  *http.Client // for HTTP probes and hooks; made at first use
-	cgroup  cgroup.Group // the pod's cgroup while it exists
-	link    *podnet.Link // the bridged pod's veth pair while it exists
+	dialer  *dialer // dials from inside the pod; started by DialContext
+	// dialerStopped is set when the pod's containers have ended: no
+	// dialer starts any more.
+	dialerStopped bool
+	ports         *publisher   // the published ports, once they listen
+	client        *http.Client // for HTTP probes and hooks; made at first use
+	cgroup        cgroup.Group // the pod's cgroup while it exists
+	link          *podnet.Link // the bridged pod's veth pair while it exists
 	// The infra's cgroup, in the pod's, while it exists.
 	infraCgroup cgroup.Group
 	stopping    bool          // no more starts; set once

@@ -297,7 +297,9 @@ type nsCall struct {
 func (p *Pod) podDialer() (*dialer, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.infra == nil || p.stopping {
+	// A stopping pod still dials, for its preStop hooks and its probes,
+	// until its containers have ended and the dialer is stopped.
+	if p.infra == nil || p.dialerStopped {
 		return nil, ErrNotRunning
 	}
 	if p.dialer != nil {
@@ -337,6 +339,7 @@ func (p *Pod) podDialer() (*dialer, error) {
 func (p *Pod) stopDialer() {
 	p.mu.Lock()
 	d := p.dialer
+	p.dialerStopped = true
 	p.mu.Unlock()
 	if d != nil {
 		close(d.stop)

@@ -357,8 +357,13 @@ func (p *Pod) validate() error {
 		c.StartupProbe.validate(&errs, field+".startupProbe", "startup")
 		c.LivenessProbe.validate(&errs, field+".livenessProbe", "liveness")
 		c.ReadinessProbe.validate(&errs, field+".readinessProbe", "readiness")
-		if c.StopSignal < 0 || c.StopSignal > 64 {
+		switch {
+		case c.StopSignal < 0 || c.StopSignal > 64:
 			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "not a signal number (1-64)")
+		case c.StopSignal == 32 || c.StopSignal == 33:
+			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "reserved by the C library")
+		case c.StopSignal == syscall.SIGURG && !p.cfg.shareProcessNamespace && c.Func == nil:
+			errs.add(field+".stopSignal", "SIGURG", "a container's init does not forward it (the Go runtime uses it); share the process namespace")
 		}
 	}
 	return errs.err(p.name)

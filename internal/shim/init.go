@@ -4,18 +4,25 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// forwarded are the signals an init passes on to its child. SIGKILL and
-// SIGSTOP cannot be caught; SIGCHLD is the init's own business.
-var forwarded = []os.Signal{
-	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1,
-	unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM, unix.SIGTSTP,
-	unix.SIGTTIN, unix.SIGTTOU, unix.SIGPWR,
+// forwarded returns the signals an init passes on to its child: every
+// signal but SIGKILL and SIGSTOP, which cannot be caught; SIGCHLD, the
+// init's own business; SIGURG, which the Go runtime sends itself to preempt
+// goroutines; and 32 and 33, which the C library keeps for itself.
+func forwarded() []os.Signal {
+	var sigs []os.Signal
+	for s := syscall.Signal(1); s <= 64; s++ {
+		switch s {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, 32, 33:
+			continue
+		}
+		sigs = append(sigs, s)
+	}
+	return sigs
 }
 
 // initMain runs a container's init: PID 1 of the container's own PID
@@ -50,7 +57,7 @@ func initMain(args []string) int {
 		return 127
 	}
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, append(slices.Clone(forwarded), unix.SIGCHLD)...)
+	signal.Notify(sigs, append(forwarded(), unix.SIGCHLD)...)
 
 	// The child inherits what limitThread sets on this thread, the one that
 	// forks it; the user and groups it changes itself before it executes.

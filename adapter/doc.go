@@ -7,6 +7,39 @@
 // same options (its configuration as JSON in --config) in a pod exported to
 // Kubernetes.
 //
+// # Metrics adapter
+//
+// Metrics presents an application's own monitoring as Prometheus metrics,
+// the adapter pattern's classic example, without changing the application.
+// Its sources are a JSON document over HTTP (values picked by simple paths
+// such as "queues.*.depth", wildcards captured into labels), "key value"
+// lines over HTTP or from a command run in one of the pod's containers (as
+// Pod.Exec does), and StatsD packets over UDP (counters summed, gauges set
+// or moved, timers and histograms as Prometheus histograms or summaries,
+// names mapped by globs in statsd_exporter's style). Each source is a
+// prometheus.Collector read at scrape time (StatsD accumulates as packets
+// arrive), and /metrics is served by promhttp in the text format 0.0.4 or
+// OpenMetrics 1.0, as the scraper asks. Names follow Prometheus'
+// conventions: base units (a unit declared in milliseconds or KiB is
+// converted to seconds or bytes, and named so), counters ending in
+// "_total", HELP and TYPE always, names from the application's data
+// sanitized to snake_case.
+//
+// A source that fails or outlasts the scrape timeout shows as
+// podkit_adapter_source_up{source} 0, and the scrape still succeeds. Bad
+// input is counted, never fatal: podkit_adapter_parse_errors_total, and
+// podkit_adapter_dropped_series_total{reason} for series over the cap
+// (maxSeries per source, against label explosions), invalid, duplicate,
+// conflicting or unmapped ones. Answers and command output are bounded
+// (4 MiB), as are lines, packets and names.
+//
+// In-process, the sources are reached inside the pod's network namespace,
+// where the application listens and sends (Pod.DialContext,
+// Pod.ListenPacket), and /metrics listens on the host, where monitors
+// scrape it. Metrics.Container makes it a sidecar whose startup probe
+// passes once it listens, so the application's first StatsD packets are
+// received. Metrics.Start embeds it in a server of the caller's.
+//
 // # Health adapter
 //
 // Health turns an application's own checks into the standard health

@@ -2,6 +2,8 @@ package members
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/spf13/pflag"
 
@@ -13,6 +15,7 @@ import (
 // configuration as JSON in --config, as its ExportArgs write it.
 var Adapters = []Member{
 	{"health", "serve /livez, /readyz and /healthz from an application's own checks (--config JSON)", parseHealthAdapter},
+	{"metrics", "serve an application's own monitoring (JSON, StatsD, text, a command) as Prometheus metrics (--config JSON)", parseMetricsAdapter},
 }
 
 // configFlag parses the one flag of an adapter: --config JSON.
@@ -37,4 +40,17 @@ func parseHealthAdapter(name string, args []string) (pod.Container, func(context
 	}
 	c, err := h.Container(name)
 	return c, h.Run, err
+}
+
+func parseMetricsAdapter(name string, args []string) (pod.Container, func(context.Context) error, error) {
+	config, err := configFlag("metrics", args)
+	if err != nil {
+		return pod.Container{}, nil, err
+	}
+	var m adapter.Metrics
+	if err := json.Unmarshal([]byte(config), &m); err != nil {
+		return pod.Container{}, nil, fmt.Errorf("adapter: metrics: --config: %w", err)
+	}
+	c, err := m.Container(name)
+	return c, m.Run, err
 }

@@ -54,6 +54,13 @@ func TestExportArgsRoundTrip(t *testing.T) {
 				Checks: []adapter.HealthCheck{{Name: "db", TCP: &adapter.HealthTCP{Address: "127.0.0.1:5432"}}}}.Container("health")
 		},
 		func() (pod.Container, error) {
+			return adapter.Metrics{Listen: "127.0.0.1:9102", ScrapeTimeout: 2 * time.Second, Sources: []adapter.MetricsSource{
+				{Name: "app", JSON: &adapter.JSONSource{Address: "127.0.0.1:8080", Path: "/stats",
+					Mappings: []adapter.JSONMapping{{Path: "requests", Name: "app_requests_total", Type: adapter.MetricCounter}}}},
+				{Name: "statsd", StatsD: &adapter.StatsDSource{Listen: "127.0.0.1:8125"}},
+			}}.Container("metrics")
+		},
+		func() (pod.Container, error) {
 			return ambassador.HTTP{Listen: "127.0.0.1:8080",
 				Upstreams: []ambassador.HTTPUpstream{{URL: "http://a:80", Weight: 9}, {URL: "http://b:80?x=1", Weight: 1}},
 				Routes:    []ambassador.Route{{Header: "X-Canary", Value: "1", Upstream: "http://b:80?x=1"}},

@@ -235,9 +235,13 @@
 //     including /proc, which shows host PIDs even inside a PID namespace.
 //     Processes see each other through a shared PID namespace by the PIDs
 //     they know (kill, wait), not by listing /proc.
-//   - A container without readiness probes is ready as soon as it runs.
-//   - The first restart of a crashing container is immediate; back-off delays
-//     apply from the second one on.
+//   - Containers without a root filesystem mount volumes only at paths that
+//     exist on the host (the mount point cannot be created without touching
+//     the host's filesystem).
+//   - Exec, and exec probes and hooks, run with the supervising program's
+//     user and capabilities, not the container's security context.
+//   - If the infra process dies the pod fails (SandboxDied), where the
+//     kubelet would create a new sandbox.
 //   - A container that cannot be started (command not found, missing working
 //     directory) is reported Terminated with reason StartError and exit code
 //     128, and is restarted per the restart policy.

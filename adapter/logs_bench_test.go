@@ -1,0 +1,33 @@
+package adapter
+
+import (
+	"testing"
+)
+
+// BenchmarkLogParse measures a record's cost, parse and JSON encoding, per
+// format on a typical line.
+func BenchmarkLogParse(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		l    Logs
+		line string
+	}{
+		{"json", Logs{Format: LogJSON}, `{"level":"info","ts":1732554123.123456,"caller":"server/main.go:42","msg":"request","method":"GET","path":"/api/v1/users","status":200,"latency":0.000123}`},
+		{"logfmt", Logs{Format: LogLogfmt}, `level=info ts=2024-11-25T17:02:06.123Z caller=main.go:42 msg="request" method=GET path=/api/v1/users status=200`},
+		{"klog", Logs{Format: LogKlog}, `I1125 17:02:03.200001       1 controller.go:116] "Pod status updated" pod="kube-system/kubedns" status="ready"`},
+		{"combined", Logs{Format: LogCombined}, `93.184.216.34 - - [25/Nov/2024:17:02:03 +0000] "GET /index.html HTTP/1.1" 200 615 "-" "Mozilla/5.0 (X11; Linux x86_64)"`},
+		{"auto-text", Logs{}, `Starting server on port 8080 with 4 workers`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := logsNewParser(b, bc.l)
+			var buf []byte
+			b.SetBytes(int64(len(bc.line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, r := range p.Parse(LogLine{Text: bc.line, Time: logsRef}) {
+					buf = r.AppendJSON(buf[:0])
+				}
+			}
+		})
+	}
+}

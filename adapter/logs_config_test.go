@@ -1,0 +1,150 @@
+package adapter
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/podkit/podkit/pod"
+)
+
+func TestLogsValidation(t *testing.T) {
+	files := &LogFiles{Patterns: []string{"*.log"}}
+	tests := []struct {
+		l    Logs
+		want string
+	}{
+		{Logs{}, "adapter: logs: input: exactly one of fromContainer, files, stdin and reader is required"},
+		{Logs{FromContainer: "app", Stdin: true}, "adapter: logs: input: exactly one of"},
+		{Logs{Files: &LogFiles{}}, "adapter: logs: files.patterns: at least one is required"},
+		{Logs{Files: &LogFiles{Patterns: []string{"[x"}}}, `adapter: logs: files.patterns[0]: invalid pattern "[x"`},
+		{Logs{Files: &LogFiles{Volume: "v", Patterns: []string{"/abs/*.log"}}}, `files.patterns[0]: "/abs/*.log" must be relative to volume "v"`},
+		{Logs{Files: &LogFiles{Patterns: []string{"a"}, PollInterval: -time.Second}}, "adapter: logs: files.pollInterval: -1s is negative"},
+		{Logs{Files: files, Output: &bytes.Buffer{}, OutputFile: "x"}, "adapter: logs: output: at most one of output, outputFile and zapCore"},
+		{Logs{Files: files, OutputVolume: "v"}, "adapter: logs: outputVolume: needs outputFile"},
+		{Logs{Files: files, OutputVolume: "v", OutputFile: "/abs"}, `adapter: logs: outputFile: "/abs" must be relative to volume "v"`},
+		{Logs{Files: files, Format: "xml"}, `adapter: logs: format: unknown format "xml"`},
+		{Logs{Files: files, Format: LogCRI, Inner: LogCRI}, `adapter: logs: inner: "cri" is not a format of the text of a CRI line`},
+		{Logs{Files: files, Format: LogJSON, Inner: LogJSON}, "adapter: logs: inner: only with format cri, not json"},
+		{Logs{Files: files, Format: LogRegex}, "adapter: logs: regex: required with format regex"},
+		{Logs{Files: files, Format: LogRegex, Regex: "("}, "adapter: logs: regex: error parsing regexp"},
+		{Logs{Files: files, Format: LogRegex, Regex: `(\w+)`}, `adapter: logs: regex: "(\\w+)" has no named group`},
+		{Logs{Files: files, Format: LogJSON, Regex: `(?P<a>.)`}, "adapter: logs: regex: only with format regex, not json"},
+		{Logs{Files: files, MaxLineBytes: -1}, "adapter: logs: maxLineBytes: -1 is negative"},
+		{Logs{Files: files, Multiline: &Multiline{}}, "adapter: logs: multiline: exactly one of startPattern, continuePattern and indented is required"},
+		{Logs{Files: files, Multiline: &Multiline{Indented: true, StartPattern: "^x"}}, "adapter: logs: multiline: exactly one of"},
+		{Logs{Files: files, Multiline: &Multiline{StartPattern: "("}}, "adapter: logs: multiline.startPattern: error parsing regexp"},
+		{Logs{Files: files, Multiline: &Multiline{ContinuePattern: "["}}, "adapter: logs: multiline.continuePattern: error parsing regexp"},
+		{Logs{Files: files, Multiline: &Multiline{Indented: true, MaxLines: -1}}, "adapter: logs: multiline.maxLines: -1 is negative"},
+		{Logs{Files: files, Multiline: &Multiline{Indented: true, MaxBytes: -1}}, "adapter: logs: multiline.maxBytes: -1 is negative"},
+		{Logs{Files: files, Multiline: &Multiline{Indented: true, FlushAfter: -1}}, "adapter: logs: multiline.flushAfter: -1ns is negative"},
+		{Logs{Files: files, TimeLayouts: []string{"rfc3339", "yyyy-mm-dd"}}, `adapter: logs: timeLayouts[1]: "yyyy-mm-dd": not a time layout`},
+		{Logs{Files: files, TimeZone: "Mars/Olympus"}, "adapter: logs: timeZone: unknown time zone Mars/Olympus"},
+		{Logs{Files: files, Rename: map[string]string{"": "x"}}, "adapter: logs: rename: empty field name"},
+		{Logs{Files: files, Rename: map[string]string{"a": ""}}, `adapter: logs: rename["a"]: empty new name`},
+		{Logs{Files: files, Rename: map[string]string{"a": "msg"}}, `adapter: logs: rename["a"]: "msg" is a field of the adapter's`},
+		{Logs{Files: files, Types: map[string]LogFieldType{"a": "date"}}, `adapter: logs: types["a"]: unknown type "date": want string, int, float or bool`},
+		{Logs{Files: files, Types: map[string]LogFieldType{"": LogInt}}, "adapter: logs: types: empty field name"},
+		{Logs{Files: files, Types: map[string]LogFieldType{"time": LogInt}}, `adapter: logs: types["time"]: a field of the adapter's is not cast`},
+		{Logs{Files: files, Drop: []string{"x", "msg"}}, `adapter: logs: drop[1]: "msg" cannot be dropped`},
+		{Logs{Files: files, Drop: []string{"parse_error"}}, `adapter: logs: drop[0]: "parse_error" cannot be dropped`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := tt.l.Container("adapter")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			if tt.l.FromContainer == "" && !tt.l.Stdin && tt.l.Files == nil {
+				return
+			}
+			require.ErrorContains(t, tt.l.Run(t.Context()), tt.want, "Run checks too")
+		})
+	}
+	_, err := Logs{Stdin: true}.Container("")
+	assert.EqualError(t, err, "adapter: logs: name: required")
+	_, err = Logs{FromContainer: "adapter"}.Container("adapter")
+	assert.EqualError(t, err, `adapter: logs: fromContainer: "adapter" is the adapter itself`)
+	err = Logs{FromContainer: "app", Output: &bytes.Buffer{}}.Run(t.Context())
+	assert.EqualError(t, err, "adapter: logs: fromContainer: not running as an in-process container of a pod (pod.FromContext)")
+}
+
+func TestLogsContainer(t *testing.T) {
+	l := Logs{
+		Files:       &LogFiles{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true, PollInterval: 250 * time.Millisecond},
+		Format:      LogRegex,
+		Regex:       `^(?P<level>\w+) (?P<msg>.*)$`,
+		Multiline:   &Multiline{Indented: true, FlushAfter: time.Second},
+		TimeLayouts: []string{"unix_ms"},
+		Rename:      map[string]string{"caller": "source"},
+		Types:       map[string]LogFieldType{"status": LogInt},
+		Drop:        []string{"stacktrace"},
+		Enrich:      true,
+		OutputFile:  "out.jsonl", OutputVolume: "logs",
+	}
+	c, err := l.Container("adapter")
+	require.NoError(t, err)
+	assert.Equal(t, "adapter", c.Name)
+	assert.Equal(t, pod.RestartAlways, c.RestartPolicy)
+	require.NotNil(t, c.Func)
+	require.Len(t, c.ExportArgs, 4)
+	assert.Equal(t, []string{"adapter", "logs", "--config"}, c.ExportArgs[:3])
+	assert.JSONEq(t, `{"files":{"volume":"logs","patterns":["*.log"],"fromStart":true,"pollInterval":"250ms"},
+		"format":"regex","regex":"^(?P<level>\\w+) (?P<msg>.*)$","multiline":{"indented":true,"flushAfter":"1s"},"timeLayouts":["unix_ms"],
+		"rename":{"caller":"source"},"types":{"status":"int"},"drop":["stacktrace"],"enrich":true,
+		"outputFile":"out.jsonl","outputVolume":"logs"}`, c.ExportArgs[3])
+	assert.NotContains(t, c.ExportArgs[3], "\n", "compact")
+	assert.Contains(t, c.ExportArgs[3], "(?P<level>", "readable")
+
+	// The process form reads it back.
+	back, err := ParseLogsConfig([]byte(c.ExportArgs[3]))
+	require.NoError(t, err)
+	assert.Equal(t, l, back)
+
+	// The container keeps its configuration when the caller's changes.
+	l.Files.Patterns[0] = "changed"
+	l.Rename["caller"] = "changed"
+	assert.NotContains(t, c.ExportArgs[3], "changed")
+
+	// What the process form cannot do is not exported.
+	for _, l := range []Logs{
+		{FromContainer: "app"},
+		{Reader: strings.NewReader("")},
+		{Stdin: true, Output: &bytes.Buffer{}},
+		{Stdin: true, ZapCore: zapcore.NewNopCore()},
+	} {
+		c, err := l.Container("adapter")
+		require.NoError(t, err)
+		assert.Nil(t, c.ExportArgs)
+	}
+}
+
+func TestParseLogsConfig(t *testing.T) {
+	l, err := ParseLogsConfig([]byte(`{"stdin":true,"format":"logfmt","multiline":{"startPattern":"^\\S","flushAfter":2000000},
+		"files":null,"types":{"n":"float"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, Logs{Stdin: true, Format: LogLogfmt, Multiline: &Multiline{StartPattern: `^\S`, FlushAfter: 2 * time.Millisecond},
+		Types: map[string]LogFieldType{"n": LogFloat}}, l)
+
+	for _, bad := range []struct{ config, want string }{
+		{`{"stdin":true,"fromat":"json"}`, `adapter: logs: config: json: unknown field "fromat"`},
+		{`{"files":{"patterns":["a"],"poll":"1s"}}`, `adapter: logs: config: files: json: unknown field "poll"`},
+		{`{"files":{"patterns":["a"],"pollInterval":"soon"}}`, `adapter: logs: config: files: duration: time: invalid duration "soon"`},
+		{`{"stdin":true,"multiline":{"indented":true,"flushAfter":true}}`, `adapter: logs: config: multiline: duration: true: want a string`},
+		{`{"stdin":true} {}`, "adapter: logs: config: data after the JSON object"},
+		{`{"stdin":true,"format":"yaml"}`, `adapter: logs: format: unknown format "yaml"`},
+		{`[]`, "adapter: logs: config: json: cannot unmarshal array"},
+	} {
+		_, err := ParseLogsConfig([]byte(bad.config))
+		require.Error(t, err, bad.config)
+		assert.Contains(t, err.Error(), bad.want)
+	}
+	data, err := json.Marshal(Logs{Stdin: true})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"stdin":true}`, string(data), "zero values are left out")
+}

@@ -1,0 +1,357 @@
+package adapter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/podkit/podkit/internal/exported"
+	"github.com/podkit/podkit/pod"
+)
+
+// AppendJSON appends r as a JSON object, without a newline: "time",
+// "level" (when set), "msg", the fields, then "parse_error" and "error",
+// "truncated" and "warnings" when set. The result is valid JSON and valid
+// UTF-8 whatever r holds: invalid UTF-8 becomes U+FFFD, control characters
+// are escaped, and a value that JSON cannot hold (NaN) is written as null.
+func (r *LogRecord) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if !r.Time.IsZero() {
+		b = append(b, `"time":"`...)
+		b = r.Time.UTC().AppendFormat(b, logsTimeLayout)
+		b = append(b, `",`...)
+	}
+	if r.Level != "" {
+		b = append(b, `"level":`...)
+		b = logAppendString(b, r.Level)
+		b = append(b, ',')
+	}
+	b = append(b, `"msg":`...)
+	b = logAppendString(b, r.Msg)
+	for _, f := range r.Fields {
+		b = append(b, ',')
+		b = logAppendString(b, f.Key)
+		b = append(b, ':')
+		b = logAppendValue(b, f.Value)
+	}
+	if r.ParseError != "" {
+		b = append(b, `,"parse_error":true,"error":`...)
+		b = logAppendString(b, r.ParseError)
+	}
+	if r.Truncated {
+		b = append(b, `,"truncated":true`...)
+	}
+	if len(r.Warnings) > 0 {
+		b = append(b, `,"warnings":[`...)
+		for i, w := range r.Warnings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = logAppendString(b, w)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// logAppendValue appends a field's value as JSON.
+func logAppendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return logAppendString(b, v)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return append(b, "null"...)
+		}
+		return strconv.AppendFloat(b, v, 'g', -1, 64)
+	case json.Number:
+		if v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') && json.Valid([]byte(v)) {
+			return append(b, v...)
+		}
+		return logAppendString(b, string(v))
+	case nil:
+		return append(b, "null"...)
+	case time.Time:
+		return append(v.UTC().AppendFormat(append(b, '"'), logsTimeLayout), '"')
+	}
+	// Objects and arrays, as encoding/json decoded them: it writes valid
+	// UTF-8, and sorts the keys of an object.
+	data, err := logCompactJSON(v)
+	if err != nil {
+		return logAppendString(b, fmt.Sprint(v))
+	}
+	return append(b, data...)
+}
+
+const logsHex = "0123456789abcdef"
+
+// logAppendString appends s as a JSON string: invalid UTF-8 becomes
+// U+FFFD, control characters and the line separators U+2028 and U+2029 are
+// escaped (so that a record stays one line for every reader).
+func logAppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', logsHex[c>>4], logsHex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', logsHex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// logSink is where the records go.
+type logSink interface {
+	write(r *LogRecord) error
+	close() error
+}
+
+// openSink opens l's output; ctx is Run's, for the container's own
+// standard output and the pod's volumes.
+func (l Logs) openSink(ctx context.Context) (logSink, error) {
+	self, inPod := pod.FromContext(ctx)
+	switch {
+	case l.ZapCore != nil:
+		return &logZapSink{core: l.ZapCore}, nil
+	case l.Output != nil:
+		return &logWriterSink{w: l.Output}, nil
+	case l.OutputFile != "":
+		path := l.OutputFile
+		if l.OutputVolume != "" {
+			dir := exported.VolumePath(l.OutputVolume)
+			if inPod {
+				var err error
+				if dir, err = self.Pod.VolumePath(l.OutputVolume); err != nil {
+					return nil, fmt.Errorf("adapter: logs: outputVolume: %w", err)
+				}
+			}
+			path = filepath.Join(dir, path)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("adapter: logs: outputFile: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("adapter: logs: outputFile: %w", err)
+		}
+		return &logWriterSink{w: f, closer: f}, nil
+	case inPod:
+		return &logWriterSink{w: self.Stdout}, nil
+	}
+	return &logWriterSink{w: os.Stdout}, nil
+}
+
+// logWriterSink writes JSON lines, one per Write.
+type logWriterSink struct {
+	w      io.Writer
+	closer io.Closer
+	buf    []byte
+}
+
+func (s *logWriterSink) write(r *LogRecord) error {
+	s.buf = append(r.AppendJSON(s.buf[:0]), '\n')
+	_, err := s.w.Write(s.buf)
+	if cap(s.buf) > 1<<20 {
+		s.buf = nil // one huge record does not pin its buffer
+	}
+	return err
+}
+
+func (s *logWriterSink) close() error {
+	if s.closer == nil {
+		return nil
+	}
+	return s.closer.Close()
+}
+
+// logZapSink writes records to a zap core.
+type logZapSink struct {
+	core   zapcore.Core
+	fields []zapcore.Field
+}
+
+var logsZapLevels = map[string]zapcore.Level{
+	"trace": zapcore.DebugLevel, "debug": zapcore.DebugLevel, "info": zapcore.InfoLevel,
+	"warn": zapcore.WarnLevel, "error": zapcore.ErrorLevel, "fatal": zapcore.FatalLevel,
+}
+
+func (s *logZapSink) write(r *LogRecord) error {
+	lvl, ok := logsZapLevels[r.Level]
+	if !ok {
+		lvl = zapcore.InfoLevel
+	}
+	if !s.core.Enabled(lvl) {
+		return nil
+	}
+	fs := s.fields[:0]
+	if !ok && r.Level != "" {
+		fs = append(fs, zap.String("app_level", r.Level))
+	}
+	for _, f := range r.Fields {
+		fs = append(fs, logZapField(f))
+	}
+	if r.ParseError != "" {
+		fs = append(fs, zap.Bool("parse_error", true), zap.String("error", r.ParseError))
+	}
+	if r.Truncated {
+		fs = append(fs, zap.Bool("truncated", true))
+	}
+	if len(r.Warnings) > 0 {
+		fs = append(fs, zap.Strings("warnings", r.Warnings))
+	}
+	s.fields = fs
+	// Write, not Check: a fatal record must not end this program.
+	return s.core.Write(zapcore.Entry{Level: lvl, Time: r.Time, Message: r.Msg}, fs)
+}
+
+func (s *logZapSink) close() error { return nil }
+
+func logZapField(f LogField) zapcore.Field {
+	switch v := f.Value.(type) {
+	case string:
+		return zap.String(f.Key, v)
+	case bool:
+		return zap.Bool(f.Key, v)
+	case int64:
+		return zap.Int64(f.Key, v)
+	case float64:
+		return zap.Float64(f.Key, v)
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return zap.Int64(f.Key, n)
+		}
+		if x, err := v.Float64(); err == nil {
+			return zap.Float64(f.Key, x)
+		}
+		return zap.String(f.Key, string(v))
+	case nil:
+		return zap.Reflect(f.Key, nil)
+	}
+	return zap.Any(f.Key, f.Value)
+}
+
+// logMetrics are a log adapter's metrics. Its methods do nothing on nil.
+type logMetrics struct {
+	records      prometheus.Counter
+	parseErrors  *prometheus.CounterVec
+	droppedBytes prometheus.Counter
+	sanitizedVec *prometheus.CounterVec
+}
+
+func newLogMetrics(name string) *logMetrics {
+	labels := prometheus.Labels{"adapter": name}
+	return &logMetrics{
+		records: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podkit_adapter_log_records_total", Help: "Records written.", ConstLabels: labels}),
+		parseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podkit_adapter_log_parse_errors_total", Help: "Lines that did not parse, written raw, by format.",
+			ConstLabels: labels}, []string{"format"}),
+		droppedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podkit_adapter_log_dropped_bytes_total", Help: "Bytes cut off lines longer than the limit.",
+			ConstLabels: labels}),
+		sanitizedVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name:        "podkit_adapter_log_sanitized_total",
+			Help:        "Records repaired or skipped, by kind (truncated, invalid_utf8, nul, field_error, empty).",
+			ConstLabels: labels}, []string{"kind"}),
+	}
+}
+
+func (m *logMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.records, m.parseErrors, m.droppedBytes, m.sanitizedVec}
+}
+
+func (m *logMetrics) register(r prometheus.Registerer) error {
+	cs := m.collectors()
+	for i, c := range cs {
+		if err := r.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				r.Unregister(done)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *logMetrics) unregister(r prometheus.Registerer) {
+	for _, c := range m.collectors() {
+		r.Unregister(c)
+	}
+}
+
+func (m *logMetrics) record() {
+	if m != nil {
+		m.records.Inc()
+	}
+}
+
+func (m *logMetrics) parseError(format LogFormat) {
+	if m != nil {
+		m.parseErrors.WithLabelValues(string(format)).Inc()
+	}
+}
+
+func (m *logMetrics) dropped(n int) {
+	if m != nil && n > 0 {
+		m.droppedBytes.Add(float64(n))
+	}
+}
+
+func (m *logMetrics) sanitized(kind string) {
+	if m != nil {
+		m.sanitizedVec.WithLabelValues(kind).Inc()
+	}
+}

@@ -1,0 +1,250 @@
+package adapter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/sys/unix"
+)
+
+const logsMixed = `{"level":"info","ts":1732554123.5,"msg":"started","port":8080}
+garbage, not JSON
+{"level":"WARNING","ts":1732554124,"msg":"slow","ms":1500}
+{"level":"error","msg":"cut
+`
+
+func TestLogsRunToWriter(t *testing.T) {
+	var out bytes.Buffer
+	reg := prometheus.NewRegistry()
+	err := Logs{Reader: strings.NewReader(logsMixed), Format: LogJSON, Output: &out, Registerer: reg}.Run(t.Context())
+	require.NoError(t, err)
+	lines := logsLines(out.String())
+	require.Len(t, lines, 4)
+	assert.Equal(t, `{"time":"2024-11-25T17:02:03.500000000Z","level":"info","msg":"started","port":8080}`, lines[0])
+	assert.Equal(t, true, logsDecode(t, lines[1])["parse_error"])
+	assert.Equal(t, "garbage, not JSON", logsDecode(t, lines[1])["msg"])
+	assert.Equal(t, `{"time":"2024-11-25T17:02:04.000000000Z","level":"warn","msg":"slow","ms":1500}`, lines[2])
+	assert.Equal(t, `{"level":"error","msg":"cut`, logsDecode(t, lines[3])["msg"])
+
+	// The metrics are unregistered once Run has returned; counted meanwhile.
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	assert.Empty(t, families)
+}
+
+func TestLogsMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	var out logsSyncBuffer
+	go func() {
+		done <- Logs{Reader: pr, Format: LogJSON, Output: &out, Registerer: reg, MaxLineBytes: 11}.Run(t.Context())
+	}()
+	_, err := io.WriteString(pw, "{\"msg\":\"a\"}\nnot json\n\n"+strings.Repeat("x", 25)+"\n\xff\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(logsLines(out.String())) == 4 }, 5*time.Second, 5*time.Millisecond)
+	expected := `
+# HELP podkit_adapter_log_dropped_bytes_total Bytes cut off lines longer than the limit.
+# TYPE podkit_adapter_log_dropped_bytes_total counter
+podkit_adapter_log_dropped_bytes_total{adapter="logs"} 14
+# HELP podkit_adapter_log_parse_errors_total Lines that did not parse, written raw, by format.
+# TYPE podkit_adapter_log_parse_errors_total counter
+podkit_adapter_log_parse_errors_total{adapter="logs",format="json"} 3
+# HELP podkit_adapter_log_records_total Records written.
+# TYPE podkit_adapter_log_records_total counter
+podkit_adapter_log_records_total{adapter="logs"} 4
+# HELP podkit_adapter_log_sanitized_total Records repaired or skipped, by kind (truncated, invalid_utf8, nul, field_error, empty).
+# TYPE podkit_adapter_log_sanitized_total counter
+podkit_adapter_log_sanitized_total{adapter="logs",kind="empty"} 1
+podkit_adapter_log_sanitized_total{adapter="logs",kind="invalid_utf8"} 1
+podkit_adapter_log_sanitized_total{adapter="logs",kind="truncated"} 1
+`
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(expected)))
+	require.NoError(t, pw.Close())
+	require.NoError(t, <-done)
+
+	// A second adapter of the same name cannot register its metrics while
+	// the first runs.
+	require.NoError(t, reg.Register(prometheus.NewCounter(prometheus.CounterOpts{Name: "podkit_adapter_log_records_total", Help: "Records written.",
+		ConstLabels: prometheus.Labels{"adapter": "logs"}})))
+	err = Logs{Reader: strings.NewReader(""), Registerer: reg, Output: io.Discard}.Run(t.Context())
+	assert.ErrorContains(t, err, "adapter: logs: metrics: ")
+}
+
+func TestLogsRunToFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out", "app.jsonl")
+	require.NoError(t, Logs{Reader: strings.NewReader("one\n"), Format: LogText, OutputFile: path}.Run(t.Context()))
+	require.NoError(t, Logs{Reader: strings.NewReader("two"), Format: LogText, OutputFile: path}.Run(t.Context()))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := logsLines(string(data))
+	require.Len(t, lines, 2, "appended")
+	assert.Equal(t, "one", logsDecode(t, lines[0])["msg"])
+	assert.Equal(t, "two", logsDecode(t, lines[1])["msg"])
+
+	err = Logs{Reader: strings.NewReader(""), OutputFile: filepath.Join(path, "not-a-dir", "x")}.Run(t.Context())
+	assert.ErrorContains(t, err, "adapter: logs: outputFile: ")
+
+	// Outside a pod, the process form finds its volumes where an exported
+	// pod mounts them.
+	vols := t.TempDir()
+	t.Setenv("PODKIT_VOLUMES_DIR", vols)
+	require.NoError(t, Logs{Reader: strings.NewReader("in a volume\n"), Format: LogText,
+		OutputVolume: "logs", OutputFile: "adapted/app.jsonl"}.Run(t.Context()))
+	data, err = os.ReadFile(filepath.Join(vols, "logs", "adapted", "app.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, "in a volume", logsDecode(t, string(data))["msg"])
+}
+
+func TestLogsRunToZapCore(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	in := `{"level":"warn","ts":1732554123,"msg":"slow","ms":1500,"ratio":0.5,"user":{"id":1},"ok":true,"none":null}
+{"level":"fatal","msg":"does not exit"}
+{"level":"audit","msg":"custom level"}
+not json
+`
+	require.NoError(t, Logs{Reader: strings.NewReader(in), Format: LogJSON, ZapCore: core}.Run(t.Context()))
+	entries := logs.AllUntimed()
+	require.Len(t, entries, 4)
+	assert.Equal(t, zapcore.WarnLevel, entries[0].Level)
+	assert.Equal(t, "slow", entries[0].Message)
+	assert.Equal(t, map[string]any{"ms": int64(1500), "ratio": 0.5, "user": map[string]any{"id": map[string]any{}}, "ok": true, "none": nil},
+		logsWithoutNumbers(entries[0].ContextMap()))
+	all := logs.All()
+	assert.Equal(t, time.Unix(1732554123, 0).UTC(), all[0].Time.UTC())
+	assert.Equal(t, zapcore.FatalLevel, entries[1].Level)
+	assert.Equal(t, zapcore.InfoLevel, entries[2].Level)
+	assert.Equal(t, "audit", entries[2].ContextMap()["app_level"])
+	assert.Equal(t, true, entries[3].ContextMap()["parse_error"])
+	assert.Equal(t, "not json", entries[3].Message)
+
+	// A core's level filters.
+	core, logs = observer.New(zapcore.ErrorLevel)
+	require.NoError(t, Logs{Reader: strings.NewReader(in), Format: LogJSON, ZapCore: core}.Run(t.Context()))
+	assert.Equal(t, 1, logs.Len())
+}
+
+// logsWithoutNumbers replaces the json.Numbers zap reflects into objects,
+// whose encoding the observer does not keep, with empty maps.
+func logsWithoutNumbers(m map[string]any) map[string]any {
+	if u, ok := m["user"].(map[string]any); ok {
+		for k := range u {
+			u[k] = map[string]any{}
+		}
+	}
+	return m
+}
+
+type logsFailingWriter struct{ n int }
+
+func (w *logsFailingWriter) Write(p []byte) (int, error) {
+	if w.n == 0 {
+		return 0, errors.New("disk full")
+	}
+	w.n--
+	return len(p), nil
+}
+
+func TestLogsOutputFailure(t *testing.T) {
+	in := strings.Repeat("line\n", 10000)
+	err := Logs{Reader: strings.NewReader(in), Format: LogText, Output: &logsFailingWriter{n: 3}}.Run(t.Context())
+	assert.EqualError(t, err, "adapter: logs: output: disk full")
+}
+
+func TestLogsReaderStops(t *testing.T) {
+	t.Run("with a deadline", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		defer r.Close()
+		defer w.Close()
+		ctx, cancel := context.WithCancel(t.Context())
+		var out logsSyncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- Logs{Reader: r, Format: LogText, Output: &out, Multiline: &Multiline{Indented: true, FlushAfter: time.Hour}}.Run(ctx)
+		}()
+		_, err = w.WriteString("held\n\tuntil the end\n")
+		require.NoError(t, err)
+		time.Sleep(50 * time.Millisecond)
+		assert.Empty(t, out.String(), "the multiline record waits for its next line")
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return once its context was done")
+		}
+		assert.Equal(t, "held\n\tuntil the end", logsDecode(t, out.String())["msg"], "written at the end")
+	})
+	t.Run("without a deadline", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		ctx, cancel := context.WithCancel(t.Context())
+		var out logsSyncBuffer
+		done := make(chan error, 1)
+		go func() { done <- Logs{Reader: pr, Format: LogText, Output: &out}.Run(ctx) }()
+		cancel()
+		_, err := io.WriteString(pw, "last\nmore\n")
+		require.NoError(t, err)
+		require.NoError(t, <-done, "returns after the next read")
+		assert.Len(t, logsLines(out.String()), 2)
+		pw.Close()
+	})
+	t.Run("multiline flushed when quiet", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		var out logsSyncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- Logs{Reader: pr, Format: LogText, Output: &out, Multiline: &Multiline{Indented: true, FlushAfter: 20 * time.Millisecond}}.Run(t.Context())
+		}()
+		_, err := io.WriteString(pw, "panic: boom\n\tmain.go:1\n")
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return out.String() != "" }, 5*time.Second, 5*time.Millisecond)
+		assert.Equal(t, "panic: boom\n\tmain.go:1", logsDecode(t, out.String())["msg"])
+		pw.Close()
+		require.NoError(t, <-done)
+	})
+}
+
+// TestLogsStdin runs the process form's input: the test puts a pipe in
+// place of its standard input.
+func TestLogsStdin(t *testing.T) {
+	saved, err := unix.Dup(0)
+	require.NoError(t, err)
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	require.NoError(t, unix.Dup2(int(r.Fd()), 0))
+	r.Close()
+	defer func() {
+		require.NoError(t, unix.Dup2(saved, 0))
+		unix.Close(saved)
+	}()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var out logsSyncBuffer
+	done := make(chan error, 1)
+	go func() { done <- Logs{Stdin: true, Format: LogLogfmt, Output: &out}.Run(ctx) }()
+	_, err = w.WriteString("level=info msg=piped\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return out.String() != "" }, 5*time.Second, 5*time.Millisecond)
+	// The writer stays open: the stop interrupts the read.
+	cancel()
+	require.NoError(t, <-done)
+	w.Close()
+	assert.Equal(t, "piped", logsDecode(t, out.String())["msg"])
+	flags, err := unix.FcntlInt(0, unix.F_GETFL, 0)
+	require.NoError(t, err)
+	assert.Zero(t, flags&unix.O_NONBLOCK, "standard input is blocking again")
+}

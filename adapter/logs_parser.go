@@ -1,0 +1,419 @@
+package adapter
+
+import (
+	"cmp"
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// LogParser is the core of the log adapter: it turns lines into records as
+// Logs.Run does, without reading or writing anything. Parse takes a line and
+// returns the records it completes; Flush and FlushIdle return the records
+// held back (a line still being joined from partial pieces, a multiline
+// record waiting for its next line).
+//
+// A LogParser is not safe for concurrent use. Memory is bounded: per
+// source (a file, a stream), one line of Logs.MaxLineBytes and one
+// multiline record of Multiline.MaxBytes.
+type LogParser struct {
+	cfg     *logConfig
+	now     func() time.Time
+	sources map[string]*logSource
+	seq     uint64
+	enrich  []LogField
+	metrics *logMetrics // nil without a Registerer
+}
+
+// LogLine is one line of input of a LogParser.
+type LogLine struct {
+	// Text is the line without its newline: any bytes. A trailing "\r" is
+	// removed.
+	Text string
+	// Partial says that the line goes on in the next line of the same
+	// source, as with pod.LogEntry.Partial; the pieces are joined, up to
+	// Logs.MaxLineBytes.
+	Partial bool
+	// Stream is the standard stream the line was written to, "stdout" or
+	// "stderr", when known: the records' "stream".
+	Stream string
+	// File is the file the line was read from, when it was: the records'
+	// "file".
+	File string
+	// Time is when the line was written, or read: the time of a record
+	// whose line has none. Zero means now.
+	Time time.Time
+}
+
+// LogRecord is one normalised record.
+type LogRecord struct {
+	// Time is the record's time; zero only when Logs.Drop has "time".
+	Time time.Time
+	// Level is trace, debug, info, warn, error, fatal, another level in
+	// lower case, or empty when the line has none.
+	Level string
+	// Msg is the message; for a parse error, the raw line.
+	Msg string
+	// Fields are the line's other fields, in their order (after Rename,
+	// Types and Drop), then the adapter's: stream, file, pod, container and
+	// host. Values are strings, bools, int64s, float64s, json.Numbers,
+	// nil, or what encoding/json decodes objects and arrays to.
+	Fields []LogField
+	// ParseError, when not empty, is why the line did not parse.
+	ParseError string
+	// Truncated is set when the line was longer than Logs.MaxLineBytes.
+	Truncated bool
+	// Warnings list the times and casts that failed.
+	Warnings []string
+}
+
+// LogField is a field of a LogRecord.
+type LogField struct {
+	// Key is the field's name, unique in its record.
+	Key string
+	// Value is the field's value: see LogRecord.Fields.
+	Value any
+}
+
+// logSource is what is held for one source of lines: a file or stream, or,
+// with LogCRI, one stream of a file.
+type logSource struct {
+	key     string
+	seq     uint64
+	last    time.Time // when its last line came
+	criText bool      // the texts of a CRI stream, not raw lines
+
+	join     []byte // the pieces of a partial line so far
+	joining  bool
+	joinMeta logMeta
+
+	ml      []byte // the multiline record so far
+	mlLines int
+	mlOpen  bool
+	mlMeta  logMeta
+}
+
+func (s *logSource) pending() bool { return s.joining || s.mlOpen }
+
+// logMeta is what a record knows of its line besides its text.
+type logMeta struct {
+	time         time.Time
+	stream, file string
+	truncated    bool
+}
+
+// logsKeepSources is how many sources with nothing held are kept for their
+// buffers; past it they are forgotten, so that files that come and go (a
+// date in the name) do not pile up.
+const logsKeepSources = 64
+
+// NewLogParser returns a parser for l. Only the fields about parsing
+// matter (Format to Enrich): input and output are ignored. With Enrich, it
+// adds the fields the process form adds ($POD_NAME, $NODE_NAME, the host
+// name; see Logs.Enrich); Run adds the pod's.
+func NewLogParser(l Logs) (*LogParser, error) {
+	cfg, err := l.compile()
+	if err != nil {
+		return nil, err
+	}
+	p := newLogParser(cfg)
+	p.setEnrich(context.Background())
+	return p, nil
+}
+
+func newLogParser(cfg *logConfig) *LogParser {
+	return &LogParser{cfg: cfg, now: time.Now, sources: make(map[string]*logSource)}
+}
+
+// setEnrich computes the fields of Logs.Enrich: the pod's, when ctx is an
+// in-process container's.
+func (p *LogParser) setEnrich(ctx context.Context) {
+	if !p.cfg.enrich {
+		return
+	}
+	host, _ := os.Hostname()
+	var podName string
+	if self, ok := pod.FromContext(ctx); ok {
+		podName = self.Pod.Name()
+	} else {
+		podName = cmp.Or(os.Getenv("POD_NAME"), host)
+		host = cmp.Or(os.Getenv("NODE_NAME"), host)
+	}
+	p.enrich = p.enrich[:0]
+	for _, f := range []LogField{{"pod", podName}, {"container", p.cfg.fromContainer}, {"host", host}} {
+		if f.Value != "" {
+			p.enrich = append(p.enrich, f)
+		}
+	}
+}
+
+// Parse takes one line and returns the records it completes: none while
+// a partial line or a multiline record is held, one usually, two when the
+// line ends a multiline record and is held as the start of the next.
+func (p *LogParser) Parse(line LogLine) []LogRecord {
+	now := p.now()
+	if line.Time.IsZero() {
+		line.Time = now
+	}
+	s := p.source(line.File+"\x00"+line.Stream, false, now)
+	text, meta, ok := p.join(s, line.Text, line.Partial, logMeta{time: line.Time, stream: line.Stream, file: line.File})
+	if !ok {
+		return nil
+	}
+	out := p.line(s, text, meta, now, nil)
+	if len(p.sources) > logsKeepSources {
+		p.forget()
+	}
+	return out
+}
+
+// Flush returns every record held: call it when the input has ended.
+func (p *LogParser) Flush() []LogRecord {
+	return p.flush(func(*logSource) bool { return true })
+}
+
+// FlushIdle returns the records held for the sources that have had no line
+// for the flush delay (Multiline.FlushAfter, 500ms by default) at now.
+func (p *LogParser) FlushIdle(now time.Time) []LogRecord {
+	deadline := now.Add(-p.cfg.flush)
+	return p.flush(func(s *logSource) bool { return !s.last.After(deadline) })
+}
+
+// NextFlush returns when FlushIdle will have records to return, and false
+// if nothing is held.
+func (p *LogParser) NextFlush() (time.Time, bool) {
+	var next time.Time
+	found := false
+	for _, s := range p.sources {
+		if s.pending() && (!found || s.last.Before(next)) {
+			next, found = s.last, true
+		}
+	}
+	return next.Add(p.cfg.flush), found
+}
+
+func (p *LogParser) source(key string, criText bool, now time.Time) *logSource {
+	s := p.sources[key]
+	if s == nil {
+		p.seq++
+		s = &logSource{key: key, seq: p.seq, criText: criText}
+		p.sources[key] = s
+	}
+	s.last = now
+	return s
+}
+
+// forget drops the sources that hold nothing.
+func (p *LogParser) forget() {
+	for k, s := range p.sources {
+		if !s.pending() {
+			delete(p.sources, k)
+		}
+	}
+}
+
+// flush completes what is held by the sources sel selects: partial lines
+// first (which may give a CRI text or a multiline record to hold), then
+// multiline records, in the order the sources appeared.
+func (p *LogParser) flush(sel func(*logSource) bool) []LogRecord {
+	var out []LogRecord
+	for range 4 { // raw line, CRI text, multiline record: three passes do
+		var ss []*logSource
+		for _, s := range p.sources {
+			if s.pending() && sel(s) {
+				ss = append(ss, s)
+			}
+		}
+		if len(ss) == 0 {
+			break
+		}
+		slices.SortFunc(ss, func(a, b *logSource) int { return cmp.Compare(a.seq, b.seq) })
+		for _, s := range ss {
+			if s.joining {
+				s.joining = false
+				text, meta := string(s.join), s.joinMeta
+				if s.criText {
+					out = p.multiline(s, text, meta, out)
+				} else {
+					out = p.line(s, text, meta, s.last, out)
+				}
+				continue
+			}
+			out = p.flushML(s, out)
+		}
+	}
+	p.forget()
+	return out
+}
+
+// join adds a piece of a line to what s holds, and returns the whole line
+// once a piece is not partial. The line is cut at maxLine bytes; the rest
+// is dropped and counted.
+func (p *LogParser) join(s *logSource, text string, partial bool, meta logMeta) (string, logMeta, bool) {
+	limit := p.cfg.maxLine
+	if !s.joining && !partial {
+		if len(text) > limit {
+			n := logCut(text, limit)
+			p.metrics.dropped(len(text) - n)
+			text, meta.truncated = text[:n], true
+		}
+		return text, meta, true
+	}
+	if !s.joining {
+		s.joining, s.joinMeta, s.join = true, meta, s.join[:0]
+	}
+	s.joinMeta.truncated = s.joinMeta.truncated || meta.truncated
+	if room := limit - len(s.join); len(text) > room {
+		n := logCut(text, room)
+		p.metrics.dropped(len(text) - n)
+		text, s.joinMeta.truncated = text[:n], true
+	}
+	s.join = append(s.join, text...)
+	if partial {
+		return "", logMeta{}, false
+	}
+	s.joining = false
+	return string(s.join), s.joinMeta, true
+}
+
+// logCut returns where to cut s to at most n bytes: n, or a little less so
+// as not to split a UTF-8 sequence.
+func logCut(s string, n int) int {
+	if n >= len(s) {
+		return len(s)
+	}
+	for i := n; i > 0 && i > n-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			return i
+		}
+	}
+	return n
+}
+
+// line handles a whole line of source s.
+func (p *LogParser) line(s *logSource, text string, meta logMeta, now time.Time, out []LogRecord) []LogRecord {
+	text = strings.TrimSuffix(text, "\r")
+	if p.cfg.format != LogCRI {
+		return p.multiline(s, text, meta, out)
+	}
+	if strings.TrimSpace(text) == "" {
+		p.metrics.sanitized("empty")
+		return out
+	}
+	e, err := logParseCRI(text)
+	if err != nil {
+		return append(out, p.failed(text, meta, LogCRI, err))
+	}
+	meta.time, meta.stream = e.time, e.stream
+	sub := p.source(s.key+"\x00cri\x00"+e.stream, true, now)
+	text, meta, ok := p.join(sub, e.text, e.partial, meta)
+	if !ok {
+		return out
+	}
+	return p.multiline(sub, text, meta, out)
+}
+
+// multiline adds a line to the record s holds, or starts a record with it.
+func (p *LogParser) multiline(s *logSource, text string, meta logMeta, out []LogRecord) []LogRecord {
+	ml := p.cfg.ml
+	if ml == nil {
+		return p.record(text, meta, out)
+	}
+	if s.mlOpen {
+		cont := ml.start != nil && !ml.start.MatchString(text) || ml.cont != nil && ml.cont.MatchString(text)
+		if cont && s.mlLines < ml.maxLines && len(s.ml)+1+len(text) <= ml.maxBytes {
+			s.ml = append(append(s.ml, '\n'), text...)
+			s.mlLines++
+			s.mlMeta.truncated = s.mlMeta.truncated || meta.truncated
+			return out
+		}
+		out = p.flushML(s, out)
+	}
+	s.mlOpen, s.mlLines, s.mlMeta = true, 1, meta
+	s.ml = append(s.ml[:0], text...)
+	return out
+}
+
+func (p *LogParser) flushML(s *logSource, out []LogRecord) []LogRecord {
+	if !s.mlOpen {
+		return out
+	}
+	s.mlOpen = false
+	return p.record(string(s.ml), s.mlMeta, out)
+}
+
+// record parses the text of one record.
+func (p *LogParser) record(text string, meta logMeta, out []LogRecord) []LogRecord {
+	text = strings.TrimPrefix(text, "\ufeff") // a byte order mark, at the start of a file
+	if strings.TrimSpace(text) == "" {
+		p.metrics.sanitized("empty")
+		return out
+	}
+	if meta.truncated {
+		p.metrics.sanitized("truncated")
+	}
+	if !utf8.ValidString(text) {
+		p.metrics.sanitized("invalid_utf8")
+	}
+	if strings.IndexByte(text, 0) >= 0 {
+		p.metrics.sanitized("nul")
+	}
+	format := p.cfg.format
+	if format == LogCRI {
+		format = p.cfg.inner
+	}
+	parsed, err := p.parse(format, text, meta.time)
+	if err != nil {
+		return append(out, p.failed(text, meta, format, err))
+	}
+	return append(out, p.normalize(parsed, meta))
+}
+
+// failed returns the record of a line that did not parse: its raw text.
+func (p *LogParser) failed(text string, meta logMeta, format LogFormat, err error) LogRecord {
+	p.metrics.parseError(format)
+	r := LogRecord{Time: meta.time, Msg: text, ParseError: logTrimReason(err.Error()), Truncated: meta.truncated}
+	r.Fields = p.appendMeta(nil, meta)
+	if p.cfg.drop["time"] {
+		r.Time = time.Time{}
+	}
+	return r
+}
+
+// appendMeta appends the adapter's fields that are not dropped.
+func (p *LogParser) appendMeta(fields []LogField, meta logMeta) []LogField {
+	if meta.stream != "" && !p.cfg.drop["stream"] {
+		fields = append(fields, LogField{"stream", meta.stream})
+	}
+	if meta.file != "" && !p.cfg.drop["file"] {
+		fields = append(fields, LogField{"file", meta.file})
+	}
+	for _, f := range p.enrich {
+		if !p.cfg.drop[f.Key] {
+			fields = append(fields, f)
+		}
+	}
+	return fields
+}
+
+// isMeta reports whether the adapter adds a field named key to a record of
+// meta.
+func (p *LogParser) isMeta(key string, meta logMeta) bool {
+	switch key {
+	case "stream":
+		return meta.stream != ""
+	case "file":
+		return meta.file != ""
+	}
+	for _, f := range p.enrich {
+		if f.Key == key {
+			return true
+		}
+	}
+	return false
+}

@@ -40,6 +40,24 @@
 // passes once it listens, so the application's first StatsD packets are
 // received. Metrics.Start embeds it in a server of the caller's.
 //
+// # Log adapter
+//
+// Logs normalises an application's logs without touching the application:
+// it reads its lines (a container's output in the same pod, followed across
+// restarts; files in a volume, followed across rotation; standard input; a
+// reader), parses them in the application's format (JSON as zap, logrus,
+// slog or pino write it, logfmt, named groups of a regular expression, the
+// CRI format the kubelet stores, klog/glog, the common and combined access
+// log formats, or a guess per line), joins multiline records such as stack
+// traces, and writes each as one JSON line: "time" in UTC RFC 3339 with
+// nanoseconds, "level" (trace, debug, info, warn, error, fatal), "msg",
+// then the line's fields, renamed, cast or dropped as configured, and
+// optionally "pod", "container" and "host". No line is lost silently: a
+// line that does not parse is written raw with "parse_error": true and the
+// reason, long lines are cut and flagged, invalid UTF-8 is replaced, and
+// each is counted in Prometheus metrics. LogParser is the same core without
+// input or output, for tests and other programs.
+//
 // # Health adapter
 //
 // Health turns an application's own checks into the standard health

@@ -16,6 +16,7 @@ import (
 var Adapters = []Member{
 	{"health", "serve /livez, /readyz and /healthz from an application's own checks (--config JSON)", parseHealthAdapter},
 	{"metrics", "serve an application's own monitoring (JSON, StatsD, text, a command) as Prometheus metrics (--config JSON)", parseMetricsAdapter},
+	{"logs", "normalize an application's logs (files in a volume, standard input) to JSON lines (--config JSON)", parseLogsAdapter},
 }
 
 // configFlag parses the one flag of an adapter: --config JSON.
@@ -53,4 +54,17 @@ func parseMetricsAdapter(name string, args []string) (pod.Container, func(contex
 	}
 	c, err := m.Container(name)
 	return c, m.Run, err
+}
+
+func parseLogsAdapter(name string, args []string) (pod.Container, func(context.Context) error, error) {
+	config, err := configFlag("logs", args)
+	if err != nil {
+		return pod.Container{}, nil, err
+	}
+	l, err := adapter.ParseLogsConfig([]byte(config))
+	if err != nil {
+		return pod.Container{}, nil, err
+	}
+	c, err := l.Container(name)
+	return c, l.Run, err
 }

@@ -61,6 +61,10 @@ func TestExportArgsRoundTrip(t *testing.T) {
 			}}.Container("metrics")
 		},
 		func() (pod.Container, error) {
+			return adapter.Logs{Files: &adapter.LogFiles{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
+				Format: adapter.LogJSON, LevelField: "severity", Enrich: true}.Container("logs")
+		},
+		func() (pod.Container, error) {
 			return ambassador.HTTP{Listen: "127.0.0.1:8080",
 				Upstreams: []ambassador.HTTPUpstream{{URL: "http://a:80", Weight: 9}, {URL: "http://b:80?x=1", Weight: 1}},
 				Routes:    []ambassador.Route{{Header: "X-Canary", Value: "1", Upstream: "http://b:80?x=1"}},

@@ -88,13 +88,24 @@ func logConsume(lines <-chan LogLine, p *LogParser, sink logSink) error {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				return write(p.Flush())
+				if err := write(p.Flush()); err != nil {
+					return err
+				}
+				return sink.flush()
 			}
 			if err := write(p.Parse(line)); err != nil {
 				return err
 			}
+			if len(lines) == 0 { // the input is idle: out with what is buffered
+				if err := sink.flush(); err != nil {
+					return err
+				}
+			}
 		case <-timer.C:
 			if err := write(p.FlushIdle(time.Now())); err != nil {
+				return err
+			}
+			if err := sink.flush(); err != nil {
 				return err
 			}
 		}

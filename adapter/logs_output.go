@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -156,6 +157,9 @@ func logAppendString(b []byte, s string) []byte {
 // logSink is where the records go.
 type logSink interface {
 	write(r *LogRecord) error
+	// flush writes out what write buffered; it is called whenever the
+	// input is idle, so that buffering costs no latency.
+	flush() error
 	close() error
 }
 
@@ -187,18 +191,34 @@ func (l Logs) openSink(ctx context.Context) (logSink, error) {
 		if err != nil {
 			return nil, fmt.Errorf("adapter: logs: outputFile: %w", err)
 		}
-		return &logWriterSink{w: f, closer: f}, nil
+		return newBufferedSink(f, f), nil
 	case inPod:
 		return &logWriterSink{w: self.Stdout}, nil
 	}
-	return &logWriterSink{w: os.Stdout}, nil
+	return newBufferedSink(os.Stdout, nil), nil
 }
 
-// logWriterSink writes JSON lines, one per Write.
+// newBufferedSink writes to a file through a buffer: one system call per
+// record would cost more than parsing it.
+func newBufferedSink(f *os.File, closer io.Closer) *logWriterSink {
+	bw := bufio.NewWriterSize(f, 64<<10)
+	return &logWriterSink{w: bw, bw: bw, closer: closer}
+}
+
+// logWriterSink writes JSON lines, one per Write, to w; through bw when it
+// is set.
 type logWriterSink struct {
 	w      io.Writer
+	bw     *bufio.Writer
 	closer io.Closer
 	buf    []byte
+}
+
+func (s *logWriterSink) flush() error {
+	if s.bw == nil {
+		return nil
+	}
+	return s.bw.Flush()
 }
 
 func (s *logWriterSink) write(r *LogRecord) error {
@@ -211,10 +231,13 @@ func (s *logWriterSink) write(r *LogRecord) error {
 }
 
 func (s *logWriterSink) close() error {
-	if s.closer == nil {
-		return nil
+	err := s.flush()
+	if s.closer != nil {
+		if cerr := s.closer.Close(); err == nil {
+			err = cerr
+		}
 	}
-	return s.closer.Close()
+	return err
 }
 
 // logZapSink writes records to a zap core.
@@ -258,6 +281,8 @@ func (s *logZapSink) write(r *LogRecord) error {
 }
 
 func (s *logZapSink) close() error { return nil }
+
+func (s *logZapSink) flush() error { return nil } // records go straight to the core
 
 func logZapField(f LogField) zapcore.Field {
 	switch v := f.Value.(type) {

@@ -194,11 +194,12 @@ func portOfGRPC(a *GRPCAction) int {
 // DialContext connects to addr from inside the pod's network namespace, so
 // that "127.0.0.1" is the pod's loopback. The connection can then be used
 // from any goroutine. It fails when the pod is not running. Sockets are
-// made one at a time by a thread that stays in the pod's network namespace,
-// A TCP dial to an IP address takes one of the sockets that thread keeps
-// ready and connects it in the caller; other dials are served one at a time
-// by that thread, so such a dial to a peer that does not answer holds other
-// dials and listens up to its ctx's deadline.
+// made by a thread that stays in the pod's network namespace. A TCP dial to
+// an IP address takes one of the unconnected sockets that thread makes in
+// batches, and connects it in the caller; other dials (names, other
+// networks) are served one at a time by that thread, so such a dial to a
+// peer that does not answer holds other dials and listens up to its ctx's
+// deadline.
 func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if family, sa, ok := tcpSockaddr(network, addr); ok {
 		d, err := p.podDialer()

@@ -26,7 +26,8 @@
 //     the next healthy upstream, a bounded number of times; with every
 //     upstream down a connection is closed at once;
 //   - bytes move by splice(2) between the two sockets (no copy through this
-//     program) unless TLS is in the way; half-closes are passed on both
+//     program), both directions of a connection served by one event loop
+//     woken by epoll, unless TLS is in the way; half-closes are passed on both
 //     ways; connect and idle timeouts; a connection limit that stops
 //     accepting at the limit (clients wait in the kernel's queue);
 //   - TLS origination (plaintext from the application, TLS to the upstream,

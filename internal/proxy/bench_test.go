@@ -29,12 +29,6 @@ var benchTargets = []struct {
 	{name: "proxy-idle-40ms", cfg: func(up string) *Config {
 		return &Config{Upstreams: []Upstream{{Addr: up}}, IdleTimeout: 40 * time.Millisecond}
 	}},
-	// Spliced copies surfacing every 10ms instead of 5s: the cost of
-	// refreshing read deadlines to publish byte counts (and of the
-	// deadline-driven idle detection this package does not use).
-	{name: "proxy-surface-10ms", cfg: func(up string) *Config {
-		return &Config{Upstreams: []Upstream{{Addr: up}}}
-	}, tweak: func(p *Proxy) { p.sample = 10 * time.Millisecond }},
 	// A conn type that hides *net.TCPConn: user-space copy through the
 	// pooled buffer, as with TLS.
 	{name: "proxy-userspace", cfg: func(up string) *Config {

@@ -67,7 +67,6 @@ func (p *Proxy) configure(cfg Config) error {
 	if cfg.IdleTimeout < 0 {
 		return fmt.Errorf("proxy: idleTimeout: negative (%v)", cfg.IdleTimeout)
 	}
-	p.sample = maxSample
 	switch {
 	case cfg.MaxConns < 0:
 		return fmt.Errorf("proxy: maxConns: negative (%d)", cfg.MaxConns)

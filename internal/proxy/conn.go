@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,6 +26,7 @@ var errNoHalfClose = errors.New("connection cannot half-close")
 type conn struct {
 	client   net.Conn
 	upstream net.Conn           // set under Proxy.mu once connected
+	lc       *loopConn          // set under Proxy.mu when a loop carries the conn
 	cancel   context.CancelFunc // cancels the connect
 	start    time.Time
 	last     atomic.Int64 // time.Since(start) at the last observed activity
@@ -39,6 +39,9 @@ func (c *conn) touch() { c.last.Store(int64(time.Since(c.start))) }
 // bytes or has sent bytes acknowledged, as the kernel counts them
 // (TCP_INFO); other conns contribute nothing.
 func (c *conn) progress() uint64 {
+	if c.lc != nil {
+		return c.lc.progress()
+	}
 	return tcpProgress(c.client) + tcpProgress(c.upstream)
 }
 
@@ -54,10 +57,15 @@ func tcpProgress(nc net.Conn) uint64 {
 	if err != nil {
 		return 0
 	}
-	var info *unix.TCPInfo
-	if err := rc.Control(func(fd uintptr) {
-		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-	}); err != nil || info == nil {
+	var n uint64
+	rc.Control(func(fd uintptr) { n = fdProgress(int(fd)) })
+	return n
+}
+
+// fdProgress is tcpProgress for a socket descriptor.
+func fdProgress(fd int) uint64 {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
 		return 0
 	}
 	return info.Bytes_received + info.Bytes_acked
@@ -195,22 +203,31 @@ type result struct {
 	err error // nil: clean EOF, propagated with a half-close
 }
 
-// pipe copies both directions of a connected c, each in its own goroutine,
-// and supervises them: an error in one direction (or IdleTimeout) closes
-// both sides, resetting them if a peer reset; clean ends half-close.
+// pipe copies both directions of a connected c, in an event loop for plain
+// TCP (loop.go) or else in a goroutine each, and supervises them: an error
+// in one direction (or IdleTimeout) closes both sides, resetting them if a
+// peer reset; clean ends half-close. It returns when both directions have
+// ended and, for a loop, the sockets are closed.
 func (p *Proxy) pipe(c *conn, u *upstream) {
 	results := make(chan result, 2)
-	p.wg.Add(2)
-	go func() {
-		defer p.wg.Done()
-		n, err := p.copyDir(c, c.upstream, c.client, &p.bytesUp)
-		results <- result{up: true, n: n, err: err}
-	}()
-	go func() {
-		defer p.wg.Done()
-		n, err := p.copyDir(c, c.client, c.upstream, &p.bytesDown)
-		results <- result{n: n, err: err}
-	}()
+	if lc := p.joinLoop(c, results); lc != nil {
+		defer func() {
+			lc.requestClose(false)
+			<-lc.closed
+		}()
+	} else {
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			n, err := p.copyDir(c, c.upstream, c.client, &p.bytesUp)
+			results <- result{up: true, n: n, err: err}
+		}()
+		go func() {
+			defer p.wg.Done()
+			n, err := p.copyDir(c, c.client, c.upstream, &p.bytesDown)
+			results <- result{n: n, err: err}
+		}()
+	}
 
 	// The idle check runs every IdleTimeout/4. It sees activity in the
 	// kernel's per-socket counters (bytes received and bytes acknowledged
@@ -286,51 +303,61 @@ func (p *Proxy) pipe(c *conn, u *upstream) {
 	}
 }
 
+// joinLoop hands c to an event loop if both its sides are plain TCP, and
+// returns the loopConn whose directions report to results; nil means c is
+// not in a loop (other conn types, or no descriptor to spare) and its
+// conns are untouched.
+func (p *Proxy) joinLoop(c *conn, results chan<- result) *loopConn {
+	client, ok := c.client.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	upstream, ok := c.upstream.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	l, err := p.loops.pick()
+	if err != nil {
+		p.log.Debug("no event loop; copying in goroutines", zap.Error(err))
+		return nil
+	}
+	lc, err := newLoopConn(p, c, l, client, upstream, results)
+	if err != nil {
+		p.log.Debug("no event loop; copying in goroutines", zap.Error(err))
+		return nil
+	}
+	if !l.submit(loopOp{add: lc}) {
+		// The loop has stopped, which only a failed epoll_wait does while
+		// the proxy runs: the conn is lost.
+		lc.closeFDs()
+		lc.end(&lc.dirs[0], errLoopClosed)
+		lc.end(&lc.dirs[1], errLoopClosed)
+		close(lc.closed)
+		return lc
+	}
+	p.mu.Lock()
+	c.lc = lc
+	forced := p.forced
+	p.mu.Unlock()
+	if forced {
+		lc.requestClose(false)
+	}
+	return lc
+}
+
 // copyDir copies src to dst until EOF, then half-closes dst. Bytes are added
 // to total and activity recorded on c as they are delivered.
 func (p *Proxy) copyDir(c *conn, dst, src net.Conn, total *atomic.Uint64) (int64, error) {
-	var n int64
-	var err error
-	d, dok := dst.(*net.TCPConn)
-	s, sok := src.(*net.TCPConn)
-	if dok && sok {
-		n, err = p.spliceCopy(c, d, s, total)
-	} else {
-		n, err = p.bufferCopy(c, dst, src, total)
-	}
+	n, err := p.bufferCopy(c, dst, src, total)
 	if err != nil {
 		return n, err
 	}
 	return n, closeWrite(dst)
 }
 
-// spliceCopy copies between two TCP connections with io.Copy, which the
-// runtime turns into splice(2): the bytes never enter user space. The copy
-// runs under a read deadline of p.sample and resumes after it, only so that
-// the byte counters (splice reports what it moved) advance during a long
-// transfer; a read deadline stops splice before it drains the socket into
-// its pipe, so no byte is lost or reordered.
-func (p *Proxy) spliceCopy(c *conn, dst, src *net.TCPConn, total *atomic.Uint64) (int64, error) {
-	var sum int64
-	for {
-		if err := src.SetReadDeadline(time.Now().Add(p.sample)); err != nil {
-			return sum, err
-		}
-		n, err := io.Copy(dst, src)
-		if n > 0 {
-			sum += n
-			total.Add(uint64(n))
-			c.touch()
-		}
-		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
-			return sum, err
-		}
-	}
-}
-
 // bufferCopy is io.Copy through one pooled buffer, for connections that
-// cannot splice (TLS on either side, or conns of other types). It records
-// activity as bytes arrive.
+// are not in an event loop (TLS on either side, or conns of other types).
+// It records activity as bytes arrive.
 func (p *Proxy) bufferCopy(c *conn, dst, src net.Conn, total *atomic.Uint64) (int64, error) {
 	bp := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(bp)
@@ -386,6 +413,10 @@ func closeWrite(c net.Conn) error {
 // abort closes both sides of c at once; with reset, it makes them send RST
 // rather than FIN, so a peer's reset reaches the other peer as a reset.
 func abort(c *conn, reset bool) {
+	if c.lc != nil {
+		c.lc.requestClose(reset)
+		return
+	}
 	if reset {
 		setLingerZero(c.client)
 		setLingerZero(c.upstream)

@@ -21,35 +21,28 @@
 // # Copying
 //
 // When both sides of a connection are *net.TCPConn (plain TCP, the usual
-// case), each direction is a bare io.Copy between them, which the runtime
-// performs with splice(2): the payload never enters user space, and the only
-// buffer the proxy adds to the sockets' own is the kernel pipe of at most
-// 1 MiB that splice uses, per direction. With TLS on either side, or conns of other types from a custom
-// Dial or listener, each direction copies through one pooled 32 KiB buffer.
-// Either way a client that stops reading stalls only its own connection:
-// the proxy stops reading from the upstream, whose writes block on TCP flow
-// control; nothing is buffered without bound. Measured on loopback with
-// client, proxy and server in one process on 2 cores (BenchmarkThroughput,
-// BenchmarkRoundTrip; noisy, shared machine), the spliced path ran at
-// 0.5–0.65 of direct throughput and the buffered one at 0.55–0.75, with
-// about as much process CPU per byte; a 1-byte round trip took 2.0–2.2×
-// direct (+7µs) on both.
+// case), the connection is carried by an event loop: one goroutine per CPU
+// (at most 8, started as connections come) blocked in epoll_wait(2), serving
+// both directions of each of its connections with splice(2) through a pipe
+// of at most 1 MiB per direction, on non-blocking sockets taken out of the
+// runtime's netpoller. The payload never enters user space, and a byte that
+// arrives wakes the loop's thread directly: a goroutine per direction parked
+// in the netpoller instead costs a wake-up through the scheduler per hop,
+// often on another CPU, which was measured to add about 40 µs to a 1-byte
+// round trip on a 2-core VM and to double the proxy's CPU per round trip
+// (BENCHMARKS.md, "Ambassador throughput and latency"). With TLS on either
+// side, or conns of other types from a custom Dial or listener, each
+// direction is a goroutine copying through one pooled 32 KiB buffer. Either
+// way a client that stops reading stalls only its own connection: the proxy
+// stops reading from the upstream, whose writes block on TCP flow control;
+// nothing is buffered without bound.
 //
-// Splice hides the bytes from the proxy until io.Copy returns, so two things
-// are done without looking at them. Byte counters: a spliced copy runs
-// under a read deadline of 5s and resumes after it; a read deadline stops
-// splice before it drains the socket into its pipe, so no byte is lost or
-// reordered, and io.Copy returns the count splice moved, so the counters are
-// exact and a long transfer shows up in them within 5s. Idleness: a timer
-// per connection reads the kernel's per-socket counters (TCP_INFO bytes
-// received and bytes acknowledged) every IdleTimeout/4, so a connection is
-// idle only when no byte crossed either of its sockets, whatever the copies
-// are blocked on; a client that reads slowly is not idle. Deriving idleness
-// from deadline-driven resumptions instead was measured to close busy
-// connections: on this 2-core machine, during a 1-byte ping-pong, a copy
-// under a 10ms read deadline once surfaced only after 40ms, and a 40ms idle
-// check fired first. Both mechanisms cost nothing measurable next to splice
-// (BenchmarkThroughput's proxy-idle-40ms and proxy-surface-10ms variants).
+// Byte counters are updated as bytes are delivered, on both paths. Idleness:
+// a timer per connection reads the kernel's per-socket counters (TCP_INFO
+// bytes received and bytes acknowledged) every IdleTimeout/4, so a
+// connection is idle only when no byte crossed either of its sockets,
+// whatever the copies are blocked on; a client that reads slowly is not
+// idle.
 //
 // # Half-close
 //

@@ -140,14 +140,17 @@ var ErrServerClosed = errors.New("proxy: server closed")
 // Proxy is a TCP proxy from any number of listeners to a pool of upstreams.
 // Create it with New, run it with Serve (one call per listener, each in its
 // own goroutine), stop it with Shutdown or Close. All methods are safe for
-// concurrent use. A Proxy cannot be restarted once stopped.
+// concurrent use. A Proxy cannot be restarted once stopped. Its event loops
+// (one goroutine per CPU at most, each holding a thread blocked in
+// epoll_wait, started by the first plain TCP connections) run until Shutdown
+// or Close, even when every Serve has returned: a served Proxy must be
+// stopped.
 type Proxy struct {
 	log            *zap.Logger
 	clock          clock.WithTicker
 	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
 	connectTimeout time.Duration
 	idleTimeout    time.Duration
-	sample         time.Duration // how often a spliced copy surfaces to publish its byte count
 	retries        int
 	ejectAfter     int
 	retryTimeout   time.Duration
@@ -157,7 +160,8 @@ type Proxy struct {
 	ups        []*upstream
 	bal        balancer
 	sem        chan struct{} // one token per open connection when MaxConns > 0
-	bufs       sync.Pool     // *[]byte of copyBufSize for copies that cannot splice
+	bufs       sync.Pool     // *[]byte of copyBufSize for copies outside the event loops
+	loops      loops
 	registerer prometheus.Registerer
 	collector  *collector
 
@@ -202,8 +206,7 @@ type Stats struct {
 	// IdleTimeouts counts connections closed by IdleTimeout.
 	IdleTimeouts uint64
 	// BytesUpstream and BytesDownstream count bytes delivered from clients to
-	// upstreams and back. A spliced transfer is counted every 5s while it
-	// runs and when it ends.
+	// upstreams and back, as they are delivered.
 	BytesUpstream, BytesDownstream uint64
 	// Upstreams are in the order of Config.Upstreams.
 	Upstreams []UpstreamStats
@@ -236,10 +239,7 @@ const (
 	defaultRise           = 2
 	defaultFall           = 3
 	maxWeight             = 1_000_000
-	// maxSample bounds how long a spliced copy runs before it surfaces to
-	// publish its byte count, so metrics of long transfers stay current.
-	maxSample   = 5 * time.Second
-	copyBufSize = 32 << 10
+	copyBufSize           = 32 << 10
 )
 
 // New validates cfg and returns a proxy that serves nothing until Serve is
@@ -465,6 +465,10 @@ func (p *Proxy) forceClose() {
 	p.forced = true
 	for c := range p.conns {
 		c.cancel()
+		if c.lc != nil {
+			c.lc.requestClose(false)
+			continue
+		}
 		hardClose(c.client)
 		if c.upstream != nil {
 			hardClose(c.upstream)
@@ -474,6 +478,7 @@ func (p *Proxy) forceClose() {
 
 // finish runs once everything has stopped.
 func (p *Proxy) finish() {
+	p.loops.stop()
 	p.unregister.Do(func() {
 		if p.registerer != nil {
 			p.registerer.Unregister(p.collector)

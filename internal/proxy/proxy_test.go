@@ -81,7 +81,6 @@ func TestNewValidation(t *testing.T) {
 		require.Equal(t, HealthCheck{Timeout: time.Second, Rise: 2, Fall: 3}, p.health)
 		require.IsType(t, &roundRobin{}, p.bal)
 		require.Nil(t, p.sem)
-		require.Equal(t, maxSample, p.sample)
 		s := p.Stats()
 		require.Equal(t, []UpstreamStats{{Addr: "a:1", Weight: 1, Healthy: true}, {Addr: "b:2", Weight: 3, Healthy: true}}, s.Upstreams)
 
@@ -90,7 +89,6 @@ func TestNewValidation(t *testing.T) {
 		defer p2.Close()
 		require.Equal(t, 0, p2.retries)
 		require.Equal(t, -1, p2.ejectAfter)
-		require.Equal(t, maxSample, p2.sample)
 	})
 }
 
@@ -177,9 +175,7 @@ func TestBytesCountedDuringTransfer(t *testing.T) {
 	up := newServer(t, func(s *server, c net.Conn) {
 		io.Copy(io.Discard, c)
 	})
-	p, addr := startProxy(t, Config{Upstreams: []Upstream{{Addr: up.Addr()}}}, func(p *Proxy) {
-		p.sample = 20 * time.Millisecond // instead of 5s
-	})
+	p, addr := startProxy(t, Config{Upstreams: []Upstream{{Addr: up.Addr()}}})
 	c := dial(t, addr)
 	_, err := c.Write(make([]byte, 1<<20))
 	require.NoError(t, err)

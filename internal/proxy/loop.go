@@ -36,6 +36,11 @@ const maxLoops = 8
 // (/proc/sys/fs/pipe-max-size) without harm.
 const loopPipeSize = 1 << 20
 
+// pumpBudget is how many reads one direction may make before the loop
+// serves its other connections: a sender faster than its receiver's
+// socket drains would otherwise hold the loop.
+const pumpBudget = 8
+
 // errLoopClosed ends the directions of a connection closed before they ended
 // by themselves.
 var errLoopClosed = fmt.Errorf("proxy: connection closed: %w", net.ErrClosed)
@@ -87,16 +92,24 @@ func (ls *loops) stop() {
 
 // loop is one event loop. Its fields below mu are owned by run.
 type loop struct {
-	epfd int
-	wake int // eventfd, readable when ops is not empty
-	done chan struct{}
+	epfd   int
+	wake   int // eventfd, readable when ops is not empty
+	done   chan struct{}
+	budget int // pumpBudget; tests lower it
 
 	mu      sync.Mutex
 	ops     []loopOp
 	stopped bool // ops are no longer taken
 
 	conns map[int32]*loopConn // by socket descriptor
+	again []loopDirRef        // directions that ran out of budget
 	buf   [8]byte
+}
+
+// loopDirRef names a direction of a connection.
+type loopDirRef struct {
+	lc *loopConn
+	d  *loopDir
 }
 
 // loopOp is a request to a loop.
@@ -123,7 +136,13 @@ func newLoop() (*loop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("proxy: epoll_ctl: %w", err)
 	}
-	return &loop{epfd: epfd, wake: wake, done: make(chan struct{}), conns: make(map[int32]*loopConn)}, nil
+	return &loop{
+		epfd:   epfd,
+		wake:   wake,
+		done:   make(chan struct{}),
+		budget: pumpBudget,
+		conns:  make(map[int32]*loopConn),
+	}, nil
 }
 
 // submit queues op and wakes the loop; it reports false if the loop has
@@ -149,7 +168,11 @@ func (l *loop) run() {
 	defer close(l.done)
 	events := make([]unix.EpollEvent, 128)
 	for {
-		n, err := unix.EpollWait(l.epfd, events, -1)
+		timeout := -1
+		if len(l.again) > 0 {
+			timeout = 0 // only look for new events before resuming them
+		}
+		n, err := unix.EpollWait(l.epfd, events, timeout)
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -172,6 +195,22 @@ func (l *loop) run() {
 		if woken && l.runOps() {
 			return
 		}
+		l.resume()
+	}
+}
+
+// resume pumps again the directions that ran out of budget before the last
+// wait, in turn.
+func (l *loop) resume() {
+	again := l.again
+	l.again = nil
+	for _, r := range again {
+		r.d.queued = false
+		r.lc.pump(r.d)
+	}
+	clear(again)
+	if l.again == nil {
+		l.again = again[:0]
 	}
 }
 
@@ -260,6 +299,7 @@ type loopDir struct {
 	buffered int    // bytes in the pipe
 	eof      bool   // src ended; dst is shut down once the pipe is empty
 	ended    bool   // its result was sent
+	queued   bool   // in loop.again
 	n        int64
 	total    *atomic.Uint64
 }
@@ -395,9 +435,11 @@ func (lc *loopConn) ready(fd int, events uint32) {
 // still make progress without a new event. It stops on EAGAIN from dst (an
 // EPOLLOUT comes when dst has room) or from src with the pipe empty (an
 // EPOLLIN comes with the next bytes); a pipe that fills up is emptied
-// before src is read again.
+// before src is read again. After the loop's budget of reads it queues d,
+// which resumes it after serving the events that came meanwhile.
 func (lc *loopConn) pump(d *loopDir) {
 	const flags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
+	reads := 0
 	for !d.ended {
 		if d.buffered > 0 {
 			n, err := unix.Splice(d.pipe[0], nil, d.dst, nil, d.buffered, flags)
@@ -425,6 +467,14 @@ func (lc *loopConn) pump(d *loopDir) {
 			lc.end(d, err)
 			return
 		}
+		if reads == lc.loop.budget {
+			if !d.queued {
+				d.queued = true
+				lc.loop.again = append(lc.loop.again, loopDirRef{lc, d})
+			}
+			return
+		}
+		reads++
 		n, err := unix.Splice(d.src, nil, d.pipe[1], nil, loopPipeSize, flags)
 		switch {
 		case n > 0:

@@ -7,12 +7,16 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // userEcho copies back what it reads through a buffer (never splice), and
@@ -173,4 +177,66 @@ func TestLoopCloseMidTransfer(t *testing.T) {
 	require.NoError(t, p.Close())
 	wg.Wait() // every client saw its connection end
 	require.Zero(t, p.Stats().Active)
+}
+
+// A direction whose source does not run dry yields after the loop's budget
+// of reads, so one fast sender cannot hold a loop's other connections, and
+// is queued to be resumed.
+func TestLoopPumpBudget(t *testing.T) {
+	checkAllFDs(t)
+	const size = 4 << 20
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		rc.Control(func(fd uintptr) { // room for the whole payload
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 2*size)
+		})
+		return err
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	sender := dial(t, ln.Addr().String())
+	received, err := ln.Accept()
+	require.NoError(t, err)
+	defer received.Close()
+	go sender.Write(make([]byte, size)) // ends when the test closes sender
+	src, err := dupSocket(received.(*net.TCPConn))
+	require.NoError(t, err)
+	defer unix.Close(src)
+	queued := func() int {
+		n, err := unix.IoctlGetInt(src, unix.SIOCINQ)
+		require.NoError(t, err)
+		return n
+	}
+	require.Eventually(t, func() bool { return queued() > 3<<20 }, 5*time.Second, time.Millisecond,
+		"more than 3 MiB queued on the socket")
+
+	null, err := unix.Open(os.DevNull, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(null)
+	l := &loop{budget: 2}
+	c := &loopConn{c: &conn{start: time.Now()}, loop: l, results: make(chan result, 2)}
+	d := &c.dirs[0]
+	d.src, d.dst, d.total = src, null, new(atomic.Uint64)
+	require.NoError(t, newPipe(&d.pipe))
+	defer unix.Close(d.pipe[0])
+	defer unix.Close(d.pipe[1])
+
+	c.pump(d)
+	require.True(t, d.queued, "pump returned before its budget with bytes left")
+	require.Equal(t, []loopDirRef{{c, d}}, l.again)
+	require.Positive(t, d.n)
+	require.Less(t, d.n, int64(size))
+	require.Zero(t, d.buffered, "the pipe is emptied before yielding")
+
+	// Resumed, it carries the rest.
+	require.Eventually(t, func() bool {
+		l.resume()
+		if !d.queued {
+			c.pump(d) // as the next EPOLLIN would
+		}
+		return d.n == size
+	}, 5*time.Second, time.Millisecond)
+	require.Equal(t, uint64(size), d.total.Load())
+	require.False(t, d.ended)
 }

@@ -41,7 +41,7 @@ type runEnv struct {
 var variants = map[string]variant{
 	"direct": {describe: "direct"},
 	"podkit": {
-		describe: "podkit ambassador (`podkit ambassador tcp`, splice)",
+		describe: "podkit ambassador (`podkit ambassador tcp`: event loops, splice)",
 		podkit:   true,
 		start: func(env *runEnv, listen, upstream string) (*proc, error) {
 			return startPodkit(env, "podkit", 0, listen, upstream)
@@ -67,7 +67,7 @@ var variants = map[string]variant{
 		},
 	},
 	"podkit-userspace": {
-		describe: "podkit's engine, user-space copy (32 KiB buffer)",
+		describe: "podkit's engine, user-space copy (goroutine per direction, 32 KiB buffer)",
 		start: func(env *runEnv, listen, upstream string) (*proc, error) {
 			return startRole(env, "podkit-userspace", roleEngine, "-listen", listen, "-upstream", upstream)
 		},

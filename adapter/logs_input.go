@@ -1,13 +1,14 @@
 package adapter
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,25 +33,20 @@ const logsReadBuf = 64 << 10
 // ends (or ctx is done and the input has been read).
 //
 // The input runs in the calling goroutine (FollowLogs and tail.Follow call
-// back from it); one goroutine owns p and sink, so that the records held
-// for a multiline record can be written when the input is quiet.
+// back from it) and puts its lines in a logQueue; one goroutine owns p and
+// sink, so that the records held for a multiline record can be written
+// when the input is quiet.
 func logRun(ctx context.Context, l Logs, p *LogParser, sink logSink) error {
-	lines := make(chan LogLine, 256)
+	q := newLogQueue()
 	done := make(chan struct{})
 	var sinkErr error
 	go func() {
 		defer close(done)
-		sinkErr = logConsume(lines, p, sink)
+		sinkErr = logConsume(q, p, sink)
+		q.stop()
 	}()
-	inErr := l.follow(ctx, func(line LogLine) error {
-		select {
-		case lines <- line:
-			return nil
-		case <-done:
-			return errLogsStopped
-		}
-	})
-	close(lines)
+	inErr := l.follow(ctx, q)
+	q.close()
 	<-done
 	switch {
 	case sinkErr != nil:
@@ -62,12 +58,13 @@ func logRun(ctx context.Context, l Logs, p *LogParser, sink logSink) error {
 }
 
 // logConsume parses the lines and writes the records, and the records held
-// once their source is quiet, until lines is closed; then it writes what
-// is still held.
-func logConsume(lines <-chan LogLine, p *LogParser, sink logSink) error {
+// once their source is quiet, until q is closed; then it writes what is
+// still held. The output is flushed whenever the queue is empty.
+func logConsume(q *logQueue, p *LogParser, sink logSink) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	var out []LogRecord
 	write := func(rs []LogRecord) error {
 		for i := range rs {
 			if err := sink.write(&rs[i]); err != nil {
@@ -77,6 +74,12 @@ func logConsume(lines <-chan LogLine, p *LogParser, sink logSink) error {
 		}
 		return nil
 	}
+	flushIdle := func() error {
+		if err := write(p.FlushIdle(time.Now())); err != nil {
+			return err
+		}
+		return sink.flush()
+	}
 	arm := func() {
 		if next, ok := p.NextFlush(); ok {
 			timer.Reset(time.Until(next))
@@ -84,50 +87,66 @@ func logConsume(lines <-chan LogLine, p *LogParser, sink logSink) error {
 			timer.Stop()
 		}
 	}
+	var batch []LogLine
 	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				if err := write(p.Flush()); err != nil {
-					return err
-				}
-				return sink.flush()
-			}
-			if err := write(p.Parse(line)); err != nil {
-				return err
-			}
-			if len(lines) == 0 { // the input is idle: out with what is buffered
-				if err := sink.flush(); err != nil {
+		var closed bool
+		batch, closed = q.take(batch)
+		if len(batch) > 0 {
+			now := p.now()
+			for i := range batch {
+				out = p.parseLine(out[:0], batch[i], now)
+				if err := write(out); err != nil {
 					return err
 				}
 			}
-		case <-timer.C:
-			if err := write(p.FlushIdle(time.Now())); err != nil {
-				return err
+			// Another source may hold a record that is due while this
+			// one keeps the queue busy.
+			select {
+			case <-timer.C:
+				if err := flushIdle(); err != nil {
+					return err
+				}
+			default:
 			}
-			if err := sink.flush(); err != nil {
-				return err
-			}
+			arm()
+			continue
 		}
-		arm()
+		if closed {
+			if err := write(p.Flush()); err != nil {
+				return err
+			}
+			return sink.flush()
+		}
+		// The input is idle: out with what is buffered.
+		if err := sink.flush(); err != nil {
+			return err
+		}
+		select {
+		case <-q.ready:
+		case <-timer.C:
+			if err := flushIdle(); err != nil {
+				return err
+			}
+			arm()
+		}
 	}
 }
 
-// follow reads l's input, calling emit with each line from the calling
+// follow reads l's input, putting its lines in q from the calling
 // goroutine. In-process, once the input has ended, it waits for ctx: a
 // container that returned would be restarted, and adapt the same output
 // (a container's, a reader's end) again.
-func (l Logs) follow(ctx context.Context, emit func(LogLine) error) error {
+func (l Logs) follow(ctx context.Context, q *logQueue) error {
 	var err error
 	switch {
 	case l.FromContainer != "":
-		err = l.followContainer(ctx, emit)
+		err = l.followContainer(ctx, q)
 	case l.Files != nil:
-		err = l.followFiles(ctx, emit)
+		err = l.followFiles(ctx, q)
 	case l.Stdin:
-		err = logFollowStdin(ctx, emit)
+		err = logFollowStdin(ctx, q)
 	default:
-		err = logFollowReader(ctx, l.Reader, emit)
+		err = logFollowReader(ctx, l.Reader, q)
 	}
 	if _, inPod := pod.FromContext(ctx); err == nil && inPod {
 		<-ctx.Done()
@@ -139,7 +158,7 @@ func (l Logs) follow(ctx context.Context, emit func(LogLine) error) error {
 // goes on for up to logsDrainTimeout, until the container's output has all
 // been read (it has ended: the pod stops its sidecars after its other
 // containers), so that its last lines are adapted too.
-func (l Logs) followContainer(ctx context.Context, emit func(LogLine) error) error {
+func (l Logs) followContainer(ctx context.Context, q *logQueue) error {
 	self, ok := pod.FromContext(ctx)
 	if !ok {
 		return fmt.Errorf("fromContainer: %w", errLogsNoPod)
@@ -166,7 +185,7 @@ func (l Logs) followContainer(ctx context.Context, emit func(LogLine) error) err
 		cancel()
 	})
 	err := self.Pod.FollowLogs(fctx, l.FromContainer, pod.LogOptions{}, func(e pod.LogEntry) error {
-		return emit(LogLine{Text: e.Text, Partial: e.Partial, Stream: string(e.Stream), Time: e.Time})
+		return q.put(LogLine{Text: e.Text, Partial: e.Partial, Stream: string(e.Stream), Time: e.Time})
 	})
 	cancel()
 	wg.Wait()
@@ -179,7 +198,7 @@ func (l Logs) followContainer(ctx context.Context, emit func(LogLine) error) err
 // followFiles follows l.Files. tail splits the lines longer than its
 // limit into pieces of exactly that many bytes; with a limit one byte
 // above MaxLineBytes, such a piece can only be part of a line to cut.
-func (l Logs) followFiles(ctx context.Context, emit func(LogLine) error) error {
+func (l Logs) followFiles(ctx context.Context, q *logQueue) error {
 	f := l.Files
 	root := ""
 	if f.Volume != "" {
@@ -215,7 +234,7 @@ func (l Logs) followFiles(ctx context.Context, emit func(LogLine) error) error {
 				path = rel
 			}
 		}
-		return emit(LogLine{Text: tl.Text, Partial: len(tl.Text) == limit, File: path, Time: tl.Time})
+		return q.put(LogLine{Text: tl.Text, Partial: len(tl.Text) == limit, File: path, Time: tl.Time})
 	})
 }
 
@@ -224,10 +243,10 @@ type logDeadliner interface {
 	SetReadDeadline(t time.Time) error
 }
 
-// logFollowReader reads r line by line until it ends. When ctx is done, a
-// deadline interrupts the read if r has one; otherwise reading stops after
-// the next read.
-func logFollowReader(ctx context.Context, r io.Reader, emit func(LogLine) error) error {
+// logFollowReader reads r until it ends, and puts the lines of each read
+// in q at once. When ctx is done, a deadline interrupts the read if r has
+// one; otherwise reading stops after the next read.
+func logFollowReader(ctx context.Context, r io.Reader, q *logQueue) error {
 	if d, ok := r.(logDeadliner); ok {
 		stopped := make(chan struct{})
 		var wg sync.WaitGroup
@@ -241,37 +260,67 @@ func logFollowReader(ctx context.Context, r io.Reader, emit func(LogLine) error)
 		defer wg.Wait()
 		defer close(stopped)
 	}
-	br := bufio.NewReaderSize(r, logsReadBuf)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			full := line[len(line)-1] == '\n'
-			if full {
-				line = line[:len(line)-1]
-			}
-			if err := emit(LogLine{Text: string(line), Partial: !full && errors.Is(err, bufio.ErrBufferFull)}); err != nil {
+	buf := make([]byte, logsReadBuf)
+	held := 0 // the start of a line whose newline has not been read
+	var lines []LogLine
+	for empty := 0; ; {
+		n, err := r.Read(buf[held:])
+		now := time.Now()
+		if n > 0 {
+			empty = 0
+			held, lines = logSplitLines(buf, held+n, now, lines[:0])
+			if err := q.put(lines...); err != nil {
 				return err
 			}
+		} else if empty++; err == nil && empty == 100 {
+			err = io.ErrNoProgress // as bufio gives up
 		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-			if ctx.Err() != nil && br.Buffered() == 0 {
+		if err != nil {
+			// A line without its newline ends with the input.
+			if held > 0 {
+				if err := q.put(LogLine{Text: string(buf[:held]), Time: now}); err != nil {
+					return err
+				}
+			}
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil
+			case ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded):
 				return nil
 			}
-		case errors.Is(err, io.EOF):
-			return nil
-		case ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded):
-			return nil
-		default:
 			return fmt.Errorf("input: %w", err)
 		}
+		if ctx.Err() != nil && held == 0 {
+			return nil
+		}
 	}
+}
+
+// logSplitLines splits buf[:end] into lines read at now, appended to
+// lines, and moves the start of a line that has no newline yet to the
+// start of buf: it returns its length. The lines' texts share one string.
+// A full buffer without a newline is a piece of a longer line, Partial.
+func logSplitLines(buf []byte, end int, now time.Time, lines []LogLine) (int, []LogLine) {
+	last := bytes.LastIndexByte(buf[:end], '\n')
+	if last < 0 {
+		if end < len(buf) {
+			return end, lines
+		}
+		return 0, append(lines, LogLine{Text: string(buf), Partial: true, Time: now})
+	}
+	text := string(buf[:last+1])
+	for text != "" {
+		i := strings.IndexByte(text, '\n')
+		lines = append(lines, LogLine{Text: text[:i], Time: now})
+		text = text[i+1:]
+	}
+	return copy(buf, buf[last+1:end]), lines
 }
 
 // logFollowStdin reads the process's standard input. It reads a
 // non-blocking duplicate of it, so that a deadline interrupts a read when
 // ctx is done; the flag is shared with the original, and restored.
-func logFollowStdin(ctx context.Context, emit func(LogLine) error) error {
+func logFollowStdin(ctx context.Context, q *logQueue) error {
 	if _, ok := pod.FromContext(ctx); ok {
 		return errors.New("stdin: only in the process form, not in-process")
 	}
@@ -292,5 +341,5 @@ func logFollowStdin(ctx context.Context, emit func(LogLine) error) error {
 		}
 		_ = f.Close()
 	}()
-	return logFollowReader(ctx, f, emit)
+	return logFollowReader(ctx, f, q)
 }

@@ -156,16 +156,20 @@ func (p *LogParser) setEnrich(ctx context.Context) {
 // a partial line or a multiline record is held, one usually, two when the
 // line ends a multiline record and is held as the start of the next.
 func (p *LogParser) Parse(line LogLine) []LogRecord {
-	now := p.now()
+	return p.parseLine(nil, line, p.now())
+}
+
+// parseLine is Parse, appending the records to out, at now.
+func (p *LogParser) parseLine(out []LogRecord, line LogLine, now time.Time) []LogRecord {
 	if line.Time.IsZero() {
 		line.Time = now
 	}
 	s := p.source(line.File+"\x00"+line.Stream, false, now)
 	text, meta, ok := p.join(s, line.Text, line.Partial, logMeta{time: line.Time, stream: line.Stream, file: line.File})
 	if !ok {
-		return nil
+		return out
 	}
-	out := p.line(s, text, meta, now, nil)
+	out = p.line(s, text, meta, now, out)
 	if len(p.sources) > logsKeepSources {
 		p.forget()
 	}

@@ -1,0 +1,196 @@
+package adapter
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLogQueue(t *testing.T) {
+	q := newLogQueue()
+	require.NoError(t, q.put(LogLine{Text: "a"}, LogLine{Text: "b"}))
+	require.NoError(t, q.put(LogLine{Text: "c"}))
+	lines, closed := q.take(nil)
+	assert.False(t, closed)
+	assert.Equal(t, []LogLine{{Text: "a"}, {Text: "b"}, {Text: "c"}}, lines, "every line put, in one batch")
+
+	// Empty: the parser waits, and the next line wakes it.
+	empty, closed := q.take(lines)
+	assert.Empty(t, empty)
+	assert.False(t, closed)
+	select {
+	case <-q.ready:
+		t.Fatal("woken without a line")
+	default:
+	}
+	require.NoError(t, q.put(LogLine{Text: "d"}))
+	select {
+	case <-q.ready:
+	default:
+		t.Fatal("a line put while the parser waits does not wake it")
+	}
+	lines, _ = q.take(empty)
+	assert.Equal(t, []LogLine{{Text: "d"}}, lines)
+
+	_, _ = q.take(lines)
+	q.close()
+	<-q.ready
+	lines, closed = q.take(nil)
+	assert.Empty(t, lines)
+	assert.True(t, closed)
+}
+
+func TestLogQueueFull(t *testing.T) {
+	q := newLogQueue()
+	big := LogLine{Text: strings.Repeat("x", logsQueueBytes)}
+	require.NoError(t, q.put(big), "one put is taken whatever its size")
+	put := make(chan error, 1)
+	go func() { put <- q.put(LogLine{Text: "next"}) }()
+	select {
+	case err := <-put:
+		t.Fatalf("put returned %v while the queue was full", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	lines, _ := q.take(nil)
+	require.Len(t, lines, 1)
+	require.NoError(t, <-put, "taking makes room")
+	lines, _ = q.take(lines)
+	assert.Equal(t, []LogLine{{Text: "next"}}, lines)
+
+	// Full of lines: once the parser has gone, put fails.
+	many := make([]LogLine, logsQueueLines)
+	require.NoError(t, q.put(many...))
+	go func() { put <- q.put(LogLine{Text: "lost"}) }()
+	time.Sleep(20 * time.Millisecond)
+	q.stop()
+	assert.ErrorIs(t, <-put, errLogsStopped)
+	assert.ErrorIs(t, q.put(LogLine{Text: "after"}), errLogsStopped)
+}
+
+// logsChunkReader returns its data in reads of random sizes, with empty
+// reads between them, and then err.
+type logsChunkReader struct {
+	data string
+	rng  *rand.Rand
+	err  error
+}
+
+func (r *logsChunkReader) Read(b []byte) (int, error) {
+	if r.data == "" {
+		return 0, r.err
+	}
+	if r.rng.IntN(4) == 0 {
+		return 0, nil
+	}
+	n := min(len(b), len(r.data), 1+r.rng.IntN(3*logsReadBuf/2))
+	if r.rng.IntN(2) == 0 {
+		n = min(n, 1+r.rng.IntN(300)) // some short reads
+	}
+	copy(b, r.data[:n])
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestLogsReaderLines reads lines that reads split anywhere: across reads,
+// longer than the read buffer, "\r\n", empty, and a last one without a
+// newline. Each is one record, in order.
+func TestLogsReaderLines(t *testing.T) {
+	var want []string
+	var in strings.Builder
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3000 {
+		var line string
+		switch {
+		case i%500 == 7:
+			line = fmt.Sprintf("long %d %s", i, strings.Repeat("y", 3*logsReadBuf+i)) // pieces, joined
+		case i%100 == 3:
+			line = "" // skipped
+		default:
+			line = fmt.Sprintf("line %d %s", i, strings.Repeat("z", rng.IntN(400)))
+		}
+		in.WriteString(line)
+		if i%10 == 1 {
+			in.WriteString("\r")
+		}
+		if line != "" {
+			want = append(want, line)
+		}
+		if i < 2999 {
+			in.WriteString("\n")
+		}
+	}
+	for _, seed := range []uint64{1, 2, 3} {
+		var out logsSyncBuffer
+		r := &logsChunkReader{data: in.String(), rng: rand.New(rand.NewPCG(seed, 0)), err: io.EOF}
+		require.NoError(t, Logs{Reader: r, Format: LogText, MaxLineBytes: 1 << 20, Output: &out}.Run(t.Context()))
+		lines := logsLines(out.String())
+		require.Len(t, lines, len(want))
+		for i, line := range lines {
+			r := logsDecode(t, line)
+			require.Equal(t, want[i], r["msg"], "record %d", i)
+			require.Nil(t, r["truncated"])
+		}
+	}
+
+	// Past MaxLineBytes, a line longer than the read buffer is cut, once.
+	var out logsSyncBuffer
+	long := strings.Repeat("w", 5*logsReadBuf)
+	r := &logsChunkReader{data: "a\n" + long + "\nb\n", rng: rand.New(rand.NewPCG(4, 0)), err: io.EOF}
+	require.NoError(t, Logs{Reader: r, Format: LogText, MaxLineBytes: logsReadBuf + 10, Output: &out}.Run(t.Context()))
+	lines := logsLines(out.String())
+	require.Len(t, lines, 3)
+	cut := logsDecode(t, lines[1])
+	assert.Equal(t, long[:logsReadBuf+10], cut["msg"])
+	assert.Equal(t, true, cut["truncated"])
+	assert.Equal(t, "b", logsDecode(t, lines[2])["msg"])
+}
+
+// TestLogsReaderError writes the lines read before an error, the one
+// without its newline too, and returns the error.
+func TestLogsReaderError(t *testing.T) {
+	var out logsSyncBuffer
+	r := &logsChunkReader{data: "one\ntwo\nthr", rng: rand.New(rand.NewPCG(5, 0)), err: errors.New("boom")}
+	err := Logs{Reader: r, Format: LogText, Output: &out}.Run(t.Context())
+	require.EqualError(t, err, "adapter: logs: input: boom")
+	var msgs []any
+	for _, line := range logsLines(out.String()) {
+		msgs = append(msgs, logsDecode(t, line)["msg"])
+	}
+	assert.Equal(t, []any{"one", "two", "thr"}, msgs)
+
+	// A reader that makes no progress is an error, as with bufio.
+	err = Logs{Reader: &logsChunkReader{data: "", err: nil}, Output: &out}.Run(t.Context())
+	assert.ErrorIs(t, err, io.ErrNoProgress)
+}
+
+// TestLogsOutputFlushedWhenIdle checks that buffered output is written as
+// soon as the input pauses, not when it ends.
+func TestLogsOutputFlushedWhenIdle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- Logs{Reader: pr, Format: LogText, OutputFile: path}.Run(t.Context()) }()
+	written := func(n int) func() bool {
+		return func() bool {
+			data, _ := os.ReadFile(path)
+			return len(logsLines(string(data))) == n
+		}
+	}
+	_, err := io.WriteString(pw, "first\nsecond\n")
+	require.NoError(t, err)
+	require.Eventually(t, written(2), 5*time.Second, 5*time.Millisecond)
+	_, err = io.WriteString(pw, "third\n")
+	require.NoError(t, err)
+	require.Eventually(t, written(3), 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, pw.Close())
+	require.NoError(t, <-done)
+}

@@ -17,6 +17,7 @@ func BenchmarkLogParse(b *testing.B) {
 		{"klog", Logs{Format: LogKlog}, `I1125 17:02:03.200001       1 controller.go:116] "Pod status updated" pod="kube-system/kubedns" status="ready"`},
 		{"combined", Logs{Format: LogCombined}, `93.184.216.34 - - [25/Nov/2024:17:02:03 +0000] "GET /index.html HTTP/1.1" 200 615 "-" "Mozilla/5.0 (X11; Linux x86_64)"`},
 		{"auto-text", Logs{}, `Starting server on port 8080 with 4 workers`},
+		{"text-of-json", Logs{Format: LogText}, `{"level":"info","ts":1732554123.000731,"caller":"server/handler.go:40","msg":"request served","method":"GET","path":"/api/v1/users","status":200,"latency":0,"request_id":"00000000"}`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			p := logsNewParser(b, bc.l)

@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,10 +26,16 @@ import (
 // UTF-8 whatever r holds: invalid UTF-8 becomes U+FFFD, control characters
 // are escaped, and a value that JSON cannot hold (NaN) is written as null.
 func (r *LogRecord) AppendJSON(b []byte) []byte {
+	return r.appendJSON(b, nil)
+}
+
+// appendJSON is AppendJSON, with the time formatted through tc (which may
+// be nil).
+func (r *LogRecord) appendJSON(b []byte, tc *logTimeCache) []byte {
 	b = append(b, '{')
 	if !r.Time.IsZero() {
 		b = append(b, `"time":"`...)
-		b = r.Time.UTC().AppendFormat(b, logsTimeLayout)
+		b = tc.append(b, r.Time)
 		b = append(b, `",`...)
 	}
 	if r.Level != "" {
@@ -90,7 +95,7 @@ func logAppendValue(b []byte, v any) []byte {
 	case nil:
 		return append(b, "null"...)
 	case time.Time:
-		return append(v.UTC().AppendFormat(append(b, '"'), logsTimeLayout), '"')
+		return append(logAppendTime(append(b, '"'), v), '"')
 	}
 	// Objects and arrays, as encoding/json decoded them: it writes valid
 	// UTF-8, and sorts the keys of an object.
@@ -103,20 +108,31 @@ func logAppendValue(b []byte, v any) []byte {
 
 const logsHex = "0123456789abcdef"
 
+// logsPlain marks the bytes that go into a JSON string as they are: ASCII
+// but for control characters, '"' and '\\'.
+var logsPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // logAppendString appends s as a JSON string: invalid UTF-8 becomes
 // U+FFFD, control characters and the line separators U+2028 and U+2029 are
 // escaped (so that a record stays one line for every reader).
 func logAppendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+	for {
+		i := 0
+		for i < len(s) && logsPlain[s[i]] {
 			i++
-			continue
 		}
+		b = append(b, s[:i]...)
+		if i == len(s) {
+			return append(b, '"')
+		}
+		c := s[i]
 		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
 				b = append(b, '\\', c)
@@ -129,29 +145,67 @@ func logAppendString(b []byte, s string) []byte {
 			default:
 				b = append(b, '\\', 'u', '0', '0', logsHex[c>>4], logsHex[c&0xf])
 			}
-			i++
-			start = i
+			s = s[i+1:]
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
+		case r == '\u2028' || r == '\u2029':
 			b = append(b, '\\', 'u', '2', '0', '2', logsHex[r&0xf])
-			i += size
-			start = i
-			continue
+		default:
+			b = append(b, s[i:i+size]...)
 		}
-		i += size
+		s = s[i+size:]
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+}
+
+// logAppendTime appends t in UTC as logsTimeLayout formats it, at a
+// fraction of the cost of time.Time.AppendFormat (every record has a time).
+func logAppendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, logsTimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b = logAppendDigits(b, year, 4)
+	b = logAppendDigits(append(b, '-'), int(month), 2)
+	b = logAppendDigits(append(b, '-'), day, 2)
+	b = logAppendDigits(append(b, 'T'), hour, 2)
+	b = logAppendDigits(append(b, ':'), minute, 2)
+	b = logAppendDigits(append(b, ':'), sec, 2)
+	b = logAppendDigits(append(b, '.'), t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// logAppendDigits appends v >= 0 in n digits (n <= 9), zero-padded.
+func logAppendDigits(b []byte, v, n int) []byte {
+	var d [9]byte
+	for i := n - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:n]...)
+}
+
+// logTimeCache keeps the last time a sink wrote, formatted: the lines of
+// one read share their time, which passthrough records keep.
+type logTimeCache struct {
+	t    time.Time
+	text []byte
+}
+
+// append appends t as logAppendTime does; on a nil cache too.
+func (c *logTimeCache) append(b []byte, t time.Time) []byte {
+	if c == nil {
+		return logAppendTime(b, t)
+	}
+	if len(c.text) == 0 || !c.t.Equal(t) {
+		c.t, c.text = t, logAppendTime(c.text[:0], t)
+	}
+	return append(b, c.text...)
 }
 
 // logSink is where the records go.
@@ -201,28 +255,44 @@ func (l Logs) openSink(ctx context.Context) (logSink, error) {
 // newBufferedSink writes to a file through a buffer: one system call per
 // record would cost more than parsing it.
 func newBufferedSink(f *os.File, closer io.Closer) *logWriterSink {
-	bw := bufio.NewWriterSize(f, 64<<10)
-	return &logWriterSink{w: bw, bw: bw, closer: closer}
+	return &logWriterSink{w: f, buffered: true, closer: closer}
 }
 
-// logWriterSink writes JSON lines, one per Write, to w; through bw when it
-// is set.
+// logsWriteBuf is about how many bytes of records a buffered sink writes
+// at once.
+const logsWriteBuf = 64 << 10
+
+// logWriterSink writes JSON lines to w: one per Write, or, when buffered,
+// as many as fill its buffer, written when it is full and on flush.
 type logWriterSink struct {
-	w      io.Writer
-	bw     *bufio.Writer
-	closer io.Closer
-	buf    []byte
+	w        io.Writer
+	buffered bool
+	closer   io.Closer
+	buf      []byte
+	times    logTimeCache
 }
 
 func (s *logWriterSink) flush() error {
-	if s.bw == nil {
+	if !s.buffered || len(s.buf) == 0 {
 		return nil
 	}
-	return s.bw.Flush()
+	_, err := s.w.Write(s.buf)
+	s.buf = s.buf[:0]
+	if cap(s.buf) > 1<<20 {
+		s.buf = nil // huge records do not pin their buffer
+	}
+	return err
 }
 
 func (s *logWriterSink) write(r *LogRecord) error {
-	s.buf = append(r.AppendJSON(s.buf[:0]), '\n')
+	if s.buffered {
+		s.buf = append(r.appendJSON(s.buf, &s.times), '\n')
+		if len(s.buf) >= logsWriteBuf {
+			return s.flush()
+		}
+		return nil
+	}
+	s.buf = append(r.appendJSON(s.buf[:0], &s.times), '\n')
 	_, err := s.w.Write(s.buf)
 	if cap(s.buf) > 1<<20 {
 		s.buf = nil // one huge record does not pin its buffer

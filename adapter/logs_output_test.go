@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,4 +248,28 @@ func TestLogsStdin(t *testing.T) {
 	flags, err := unix.FcntlInt(0, unix.F_GETFL, 0)
 	require.NoError(t, err)
 	assert.Zero(t, flags&unix.O_NONBLOCK, "standard input is blocking again")
+}
+
+// TestLogAppendTime checks the records' time against time's own
+// formatting, from year 0 to past 9999 (where it falls back to it).
+func TestLogAppendTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	zones := []*time.Location{time.UTC, time.FixedZone("X", -9*3600-1800), time.FixedZone("Y", 14*3600)}
+	times := []time.Time{{}, time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for range 10000 {
+		sec := rng.Int64N(int64(10001*365.25*86400)) - 62135596800 - 366*86400 // years 0 to 10000
+		times = append(times, time.Unix(sec, rng.Int64N(1e9)).In(zones[rng.IntN(len(zones))]))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format(logsTimeLayout)
+		require.Equal(t, want, string(logAppendTime([]byte("x"), tm))[1:], "%v", tm)
+	}
+
+	// The cache formats a time once, and another time anew.
+	var c logTimeCache
+	a := time.Date(2024, 11, 25, 17, 2, 3, 4, time.UTC)
+	for _, tm := range []time.Time{a, a, a.In(zones[1]), a.Add(1), a, {}, a} {
+		require.Equal(t, tm.UTC().Format(logsTimeLayout), string(c.append(nil, tm)))
+	}
 }

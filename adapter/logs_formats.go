@@ -25,33 +25,34 @@ type logParsed struct {
 }
 
 // parse reads text in format; ref is when the line was written or read,
-// which completes the times that lack a year.
-func (p *LogParser) parse(format LogFormat, text string, ref time.Time) (logParsed, error) {
+// which completes the times that lack a year. The fields of json, logfmt
+// and regex are appended to dst.
+func (p *LogParser) parse(dst []LogField, format LogFormat, text string, ref time.Time) (logParsed, error) {
 	switch format {
 	case LogText:
 		return logParsed{fixed: true, msg: text}, nil
 	case LogJSON:
-		fields, err := logParseJSON(text)
+		fields, err := logParseJSON(dst, text)
 		return logParsed{fields: fields}, err
 	case LogLogfmt:
-		fields, err := logParseLogfmt(text, false)
+		fields, err := logParseLogfmt(dst, text, false)
 		return logParsed{fields: fields}, err
 	case LogRegex:
-		fields, err := logParseRegex(p.cfg.re, text)
+		fields, err := logParseRegex(dst, p.cfg.re, text)
 		return logParsed{fields: fields}, err
 	case LogKlog:
 		return logParseKlog(text, ref, p.cfg.loc)
 	case LogCLF, LogCombined:
 		return logParseCLF(text, format == LogCombined)
 	}
-	return p.parseAuto(text, ref), nil
+	return p.parseAuto(dst, text, ref), nil
 }
 
 // parseAuto tries the formats that can be recognised, most specific first.
-func (p *LogParser) parseAuto(text string, ref time.Time) logParsed {
+func (p *LogParser) parseAuto(dst []LogField, text string, ref time.Time) logParsed {
 	trimmed := strings.TrimLeft(text, " \t")
 	if strings.HasPrefix(trimmed, "{") {
-		if fields, err := logParseJSON(text); err == nil {
+		if fields, err := logParseJSON(dst, text); err == nil {
 			return logParsed{fields: fields}
 		}
 	}
@@ -65,7 +66,7 @@ func (p *LogParser) parseAuto(text string, ref time.Time) logParsed {
 			return parsed
 		}
 	}
-	if fields, err := logParseLogfmt(text, true); err == nil {
+	if fields, err := logParseLogfmt(dst, text, true); err == nil {
 		return logParsed{fields: fields}
 	}
 	return logParsed{fixed: true, msg: text}
@@ -104,15 +105,16 @@ func (b *logFieldList) set(key string, v any) {
 	b.fields = append(b.fields, LogField{key, v})
 }
 
-// logParseJSON reads a JSON object, keeping the order of its keys. Numbers
-// stay json.Numbers, so that large integers are not rounded.
+// logParseJSON reads a JSON object, keeping the order of its keys, and
+// appends its fields to dst. Numbers stay json.Numbers, so that large
+// integers are not rounded.
 //
 // One pass checks the line as it splits it into fields (logScanJSON, which
 // accepts what encoding/json accepts); objects and arrays in it, and
 // strings with escapes, are decoded by encoding/json. An invalid line goes
 // through encoding/json's decoder, for the reason.
-func logParseJSON(text string) ([]LogField, error) {
-	b := logFieldList{fields: []LogField{}}
+func logParseJSON(dst []LogField, text string) ([]LogField, error) {
+	b := logFieldList{fields: dst}
 	if !logScanJSON(text, &b) {
 		return logParseJSONSlow(text)
 	}
@@ -425,10 +427,10 @@ func logJSONError(err error) error {
 	return fmt.Errorf("json: %w", err)
 }
 
-// logParseLogfmt reads key=value pairs. strict rejects words without "=",
-// which is how LogAuto tells logfmt from prose.
-func logParseLogfmt(text string, strict bool) ([]LogField, error) {
-	var b logFieldList
+// logParseLogfmt reads key=value pairs, appended to dst. strict rejects
+// words without "=", which is how LogAuto tells logfmt from prose.
+func logParseLogfmt(dst []LogField, text string, strict bool) ([]LogField, error) {
+	b := logFieldList{fields: dst}
 	pairs := 0
 	i := 0
 	for {
@@ -513,13 +515,14 @@ func logUnquote(s string) (int, string, error) {
 	return len(q), b.String(), nil
 }
 
-// logParseRegex reads the named groups of re that took part in the match.
-func logParseRegex(re *regexp.Regexp, text string) ([]LogField, error) {
+// logParseRegex reads the named groups of re that took part in the match,
+// appended to dst.
+func logParseRegex(dst []LogField, re *regexp.Regexp, text string) ([]LogField, error) {
 	m := re.FindStringSubmatchIndex(text)
 	if m == nil {
 		return nil, errors.New("regex: no match")
 	}
-	var b logFieldList
+	b := logFieldList{fields: dst}
 	for i, name := range re.SubexpNames() {
 		if name != "" && m[2*i] >= 0 {
 			b.set(name, text[m[2*i]:m[2*i+1]])
@@ -558,7 +561,7 @@ func logParseKlog(text string, ref time.Time, loc *time.Location) (logParsed, er
 	if msg := m[11]; strings.HasPrefix(msg, `"`) {
 		if q, err := strconv.QuotedPrefix(msg); err == nil {
 			rest := msg[len(q):]
-			kv, kvErr := logParseLogfmt(rest, true)
+			kv, kvErr := logParseLogfmt(nil, rest, true)
 			if strings.TrimSpace(rest) == "" || kvErr == nil && (rest[0] == ' ' || rest[0] == '\t') {
 				out.msg, _ = strconv.Unquote(q)
 				for _, f := range kv {

@@ -64,18 +64,14 @@ func logConsume(q *logQueue, p *LogParser, sink logSink) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	var out []LogRecord
-	write := func(rs []LogRecord) error {
-		for i := range rs {
-			if err := sink.write(&rs[i]); err != nil {
-				return err
-			}
-			p.metrics.record()
-		}
-		return nil
+	write := func() error {
+		err := sink.write(p, p.jobs)
+		p.clearJobs()
+		return err
 	}
 	flushIdle := func() error {
-		if err := write(p.FlushIdle(time.Now())); err != nil {
+		p.flushIdle(time.Now())
+		if err := write(); err != nil {
 			return err
 		}
 		return sink.flush()
@@ -94,10 +90,10 @@ func logConsume(q *logQueue, p *LogParser, sink logSink) error {
 		if len(batch) > 0 {
 			now := p.now()
 			for i := range batch {
-				out = p.parseLine(out[:0], batch[i], now)
-				if err := write(out); err != nil {
-					return err
-				}
+				p.parseLine(batch[i], now)
+			}
+			if err := write(); err != nil {
+				return err
 			}
 			// Another source may hold a record that is due while this
 			// one keeps the queue busy.
@@ -112,7 +108,8 @@ func logConsume(q *logQueue, p *LogParser, sink logSink) error {
 			continue
 		}
 		if closed {
-			if err := write(p.Flush()); err != nil {
+			p.flush(func(*logSource) bool { return true })
+			if err := write(); err != nil {
 				return err
 			}
 			return sink.flush()

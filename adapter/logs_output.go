@@ -8,7 +8,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -208,9 +210,12 @@ func (c *logTimeCache) append(b []byte, t time.Time) []byte {
 	return append(b, c.text...)
 }
 
-// logSink is where the records go.
+// logSink is where the records go. A sink makes the records of the
+// parser's jobs itself: each kind does it as suits it.
 type logSink interface {
-	write(r *LogRecord) error
+	// write makes the records of jobs with p (see makeRecord), writes them
+	// in order, and counts them in p's metrics.
+	write(p *LogParser, jobs []logJob) error
 	// flush writes out what write buffered; it is called whenever the
 	// input is idle, so that buffering costs no latency.
 	flush() error
@@ -225,7 +230,7 @@ func (l Logs) openSink(ctx context.Context) (logSink, error) {
 	case l.ZapCore != nil:
 		return &logZapSink{core: l.ZapCore}, nil
 	case l.Output != nil:
-		return &logWriterSink{w: l.Output}, nil
+		return newWriterSink(l.Output, false, nil), nil
 	case l.OutputFile != "":
 		path := l.OutputFile
 		if l.OutputVolume != "" {
@@ -247,7 +252,7 @@ func (l Logs) openSink(ctx context.Context) (logSink, error) {
 		}
 		return newBufferedSink(f, f), nil
 	case inPod:
-		return &logWriterSink{w: self.Stdout}, nil
+		return newWriterSink(self.Stdout, false, nil), nil
 	}
 	return newBufferedSink(os.Stdout, nil), nil
 }
@@ -255,21 +260,113 @@ func (l Logs) openSink(ctx context.Context) (logSink, error) {
 // newBufferedSink writes to a file through a buffer: one system call per
 // record would cost more than parsing it.
 func newBufferedSink(f *os.File, closer io.Closer) *logWriterSink {
-	return &logWriterSink{w: f, buffered: true, closer: closer}
+	return newWriterSink(f, true, closer)
 }
 
-// logsWriteBuf is about how many bytes of records a buffered sink writes
-// at once.
-const logsWriteBuf = 64 << 10
+func newWriterSink(w io.Writer, buffered bool, closer io.Closer) *logWriterSink {
+	s := &logWriterSink{w: w, buffered: buffered, closer: closer}
+	s.enc = make([]*logEncoder, min(runtime.GOMAXPROCS(0), logsMaxEncoders))
+	for i := range s.enc {
+		s.enc[i] = &logEncoder{}
+	}
+	return s
+}
+
+const (
+	// logsWriteBuf is about how many bytes of records a buffered sink
+	// writes at once.
+	logsWriteBuf = 64 << 10
+	// A writer sink makes records on up to logsMaxEncoders goroutines
+	// (and GOMAXPROCS), logsMinShare jobs at least on each.
+	logsMaxEncoders = 8
+	logsMinShare    = 64
+)
 
 // logWriterSink writes JSON lines to w: one per Write, or, when buffered,
-// as many as fill its buffer, written when it is full and on flush.
+// as many as fill its buffer, written when it is full and on flush. It
+// makes the records of many jobs on several goroutines (its encoders),
+// each a contiguous share of the jobs, and writes the shares in order.
 type logWriterSink struct {
 	w        io.Writer
 	buffered bool
 	closer   io.Closer
 	buf      []byte
-	times    logTimeCache
+	enc      []*logEncoder // enc[0] runs on the caller's goroutine
+}
+
+// logEncoder makes records and appends them to buf as JSON lines; ends
+// has where each line ends. One goroutine uses it at a time.
+type logEncoder struct {
+	sc    logScratch
+	r     LogRecord
+	times logTimeCache
+	buf   []byte
+	ends  []int
+}
+
+func (e *logEncoder) encode(p *LogParser, jobs []logJob) {
+	for i := range jobs {
+		if p.makeRecord(&jobs[i], &e.sc, &e.r) {
+			e.buf = append(e.r.appendJSON(e.buf, &e.times), '\n')
+			e.ends = append(e.ends, len(e.buf))
+		}
+	}
+}
+
+// reset empties e, and lets go of a buffer that huge records grew.
+func (e *logEncoder) reset() {
+	e.buf, e.ends = e.buf[:0], e.ends[:0]
+	if cap(e.buf) > 4<<20 {
+		e.buf = nil
+	}
+}
+
+func (s *logWriterSink) write(p *LogParser, jobs []logJob) error {
+	shares := min(len(s.enc), max(1, len(jobs)/logsMinShare))
+	if shares == 1 {
+		s.enc[0].encode(p, jobs)
+	} else {
+		var wg sync.WaitGroup
+		for k := 1; k < shares; k++ {
+			e, share := s.enc[k], jobs[k*len(jobs)/shares:(k+1)*len(jobs)/shares]
+			wg.Go(func() { e.encode(p, share) })
+		}
+		s.enc[0].encode(p, jobs[:len(jobs)/shares])
+		wg.Wait()
+	}
+	var err error
+	for _, e := range s.enc[:shares] {
+		if err == nil {
+			err = s.put(p, e)
+		}
+		e.reset()
+	}
+	return err
+}
+
+// put writes the lines e made: each with a Write, or through the buffer.
+func (s *logWriterSink) put(p *LogParser, e *logEncoder) error {
+	if !s.buffered {
+		start := 0
+		for _, end := range e.ends {
+			if _, err := s.w.Write(e.buf[start:end]); err != nil {
+				return err
+			}
+			p.metrics.recorded(1)
+			start = end
+		}
+		return nil
+	}
+	p.metrics.recorded(len(e.ends))
+	if len(s.buf) == 0 && len(e.buf) >= logsWriteBuf {
+		_, err := s.w.Write(e.buf) // not worth a copy
+		return err
+	}
+	s.buf = append(s.buf, e.buf...)
+	if len(s.buf) >= logsWriteBuf {
+		return s.flush()
+	}
+	return nil
 }
 
 func (s *logWriterSink) flush() error {
@@ -284,22 +381,6 @@ func (s *logWriterSink) flush() error {
 	return err
 }
 
-func (s *logWriterSink) write(r *LogRecord) error {
-	if s.buffered {
-		s.buf = append(r.appendJSON(s.buf, &s.times), '\n')
-		if len(s.buf) >= logsWriteBuf {
-			return s.flush()
-		}
-		return nil
-	}
-	s.buf = append(r.appendJSON(s.buf[:0], &s.times), '\n')
-	_, err := s.w.Write(s.buf)
-	if cap(s.buf) > 1<<20 {
-		s.buf = nil // one huge record does not pin its buffer
-	}
-	return err
-}
-
 func (s *logWriterSink) close() error {
 	err := s.flush()
 	if s.closer != nil {
@@ -310,10 +391,12 @@ func (s *logWriterSink) close() error {
 	return err
 }
 
-// logZapSink writes records to a zap core.
+// logZapSink writes records to a zap core, making them one by one.
 type logZapSink struct {
 	core   zapcore.Core
 	fields []zapcore.Field
+	sc     logScratch
+	r      LogRecord
 }
 
 var logsZapLevels = map[string]zapcore.Level{
@@ -321,7 +404,20 @@ var logsZapLevels = map[string]zapcore.Level{
 	"warn": zapcore.WarnLevel, "error": zapcore.ErrorLevel, "fatal": zapcore.FatalLevel,
 }
 
-func (s *logZapSink) write(r *LogRecord) error {
+func (s *logZapSink) write(p *LogParser, jobs []logJob) error {
+	for i := range jobs {
+		if !p.makeRecord(&jobs[i], &s.sc, &s.r) {
+			continue
+		}
+		if err := s.writeRecord(&s.r); err != nil {
+			return err
+		}
+		p.metrics.recorded(1)
+	}
+	return nil
+}
+
+func (s *logZapSink) writeRecord(r *LogRecord) error {
 	lvl, ok := logsZapLevels[r.Level]
 	if !ok {
 		lvl = zapcore.InfoLevel
@@ -427,9 +523,9 @@ func (m *logMetrics) unregister(r prometheus.Registerer) {
 	}
 }
 
-func (m *logMetrics) record() {
-	if m != nil {
-		m.records.Inc()
+func (m *logMetrics) recorded(n int) {
+	if m != nil && n > 0 {
+		m.records.Add(float64(n))
 	}
 }
 

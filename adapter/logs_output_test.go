@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -271,5 +272,58 @@ func TestLogAppendTime(t *testing.T) {
 	a := time.Date(2024, 11, 25, 17, 2, 3, 4, time.UTC)
 	for _, tm := range []time.Time{a, a, a.In(zones[1]), a.Add(1), a, {}, a} {
 		require.Equal(t, tm.UTC().Format(logsTimeLayout), string(c.append(nil, tm)))
+	}
+}
+
+// logsLineWriter records each Write.
+type logsLineWriter struct{ writes []string }
+
+func (w *logsLineWriter) Write(b []byte) (int, error) {
+	w.writes = append(w.writes, string(b))
+	return len(b), nil
+}
+
+// TestLogsWriterSinkShares makes the records of many jobs on several
+// encoders at once: the records come out in the order of the jobs, each
+// once, the same as made one by one, and counted.
+func TestLogsWriterSinkShares(t *testing.T) {
+	var lines []string
+	for i := range 1001 {
+		switch {
+		case i%97 == 0:
+			lines = append(lines, "  ") // no record
+		case i%13 == 0:
+			lines = append(lines, fmt.Sprintf(`not json %d`, i))
+		default:
+			lines = append(lines, fmt.Sprintf(`{"level":"info","ts":%d.5,"msg":"m%d","i":%d}`, 1732554123+i, i, i))
+		}
+	}
+	want := logsJSON(t, Logs{Format: LogJSON}, lines...)
+	for _, buffered := range []bool{false, true} {
+		for _, encoders := range []int{1, 2, 3, 8} {
+			t.Run(fmt.Sprintf("buffered=%v,encoders=%d", buffered, encoders), func(t *testing.T) {
+				p := logsNewParser(t, Logs{Format: LogJSON})
+				m := logsTestMetrics(t, p)
+				w := &logsLineWriter{}
+				s := newWriterSink(w, buffered, nil)
+				s.enc = make([]*logEncoder, encoders)
+				for i := range s.enc {
+					s.enc[i] = &logEncoder{}
+				}
+				for _, line := range lines {
+					p.parseLine(LogLine{Text: line, Time: logsRef}, logsRef)
+				}
+				require.Len(t, p.jobs, len(lines))
+				require.NoError(t, s.write(p, p.jobs))
+				require.NoError(t, s.flush())
+				out := strings.Join(w.writes, "")
+				assert.Equal(t, strings.Join(want, "\n")+"\n", out)
+				if !buffered {
+					assert.Len(t, w.writes, len(want), "a Write per record")
+				}
+				assert.Equal(t, float64(len(want)), testutil.ToFloat64(m.records))
+				assert.Equal(t, float64(76), testutil.ToFloat64(m.parseErrors.WithLabelValues("json")))
+			})
+		}
 	}
 }

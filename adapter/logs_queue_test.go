@@ -194,3 +194,29 @@ func TestLogsOutputFlushedWhenIdle(t *testing.T) {
 	require.NoError(t, pw.Close())
 	require.NoError(t, <-done)
 }
+
+// TestLogsRunOrder runs many multiline records through the whole adapter
+// (reads of random sizes, batches, records made on several goroutines): they
+// come out joined, in order, once each.
+func TestLogsRunOrder(t *testing.T) {
+	var in strings.Builder
+	var want []string
+	for i := range 20000 {
+		rec := fmt.Sprintf("record %d", i)
+		for j := range i % 4 {
+			rec += fmt.Sprintf("\n\tat line %d", j)
+		}
+		want = append(want, rec)
+		in.WriteString(rec + "\n")
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	r := &logsChunkReader{data: in.String(), rng: rand.New(rand.NewPCG(6, 0)), err: io.EOF}
+	require.NoError(t, Logs{Reader: r, Format: LogText, Multiline: &Multiline{Indented: true}, OutputFile: path}.Run(t.Context()))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := logsLines(string(data))
+	require.Len(t, lines, len(want))
+	for i, line := range lines {
+		require.Equal(t, want[i], logsDecode(t, line)["msg"], "record %d", i)
+	}
+}

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -119,48 +121,99 @@ var logsPlain = func() (t [256]bool) {
 	return t
 }()
 
+// logsEscape says how each byte is written in a JSON string: as itself
+// (width 1), as a backslash and second (width 2: '"', '\\', '\n', '\r',
+// '\t'), or, width 0, by logAppendOther (other control characters, and
+// the bytes past ASCII).
+var logsEscape = func() (t [256]struct{ first, second, width byte }) {
+	for c := range t {
+		e := &t[c]
+		e.first, e.second = byte(c), byte(c)
+		switch {
+		case logsPlain[c]:
+			e.width = 1
+		case c == '"' || c == '\\':
+			e.first, e.width = '\\', 2
+		case c == '\n':
+			e.first, e.second, e.width = '\\', 'n', 2
+		case c == '\r':
+			e.first, e.second, e.width = '\\', 'r', 2
+		case c == '\t':
+			e.first, e.second, e.width = '\\', 't', 2
+		}
+	}
+	return t
+}()
+
 // logAppendString appends s as a JSON string: invalid UTF-8 becomes
 // U+FFFD, control characters and the line separators U+2028 and U+2029 are
-// escaped (so that a record stays one line for every reader).
+// escaped (so that a record stays one line for every reader). It is most
+// of what a passthrough record costs.
 func logAppendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for {
-		i := 0
-		for i < len(s) && logsPlain[s[i]] {
-			i++
+	for len(s) > 0 {
+		// Room for every byte as two, and for a word past the end.
+		b = slices.Grow(b, 2*len(s)+8)
+		n := len(b)
+		i, j := logEscapeASCII(b[n:n+2*len(s)+8], s)
+		b = b[:n+j]
+		if i < len(s) {
+			b, i = logAppendOther(b, s, i)
 		}
-		b = append(b, s[:i]...)
-		if i == len(s) {
-			return append(b, '"')
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', logsHex[c>>4], logsHex[c&0xf])
-			}
-			s = s[i+1:]
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', logsHex[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		s = s[i+size:]
+		s = s[i:]
 	}
+	return append(b, '"')
+}
+
+// logEscapeASCII writes s into out as logAppendString does, up to the
+// first byte of width 0; it returns how much of s it read and of out it
+// wrote. Words of eight plain bytes are copied at once.
+func logEscapeASCII(out []byte, s string) (i, j int) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for i < len(s) {
+		if i+8 <= len(s) {
+			w := logLoad64(s[i : i+8])
+			// High bits of the bytes below 0x20, '"', '\\' and past ASCII.
+			q, bs := w^('"'*ones), w^('\\'*ones)
+			if ((w-0x20*ones)&^w|(q-ones)&^q|(bs-ones)&^bs|w)&highs == 0 {
+				binary.LittleEndian.PutUint64(out[j:], w)
+				i, j = i+8, j+8
+				continue
+			}
+		}
+		for end := min(i+8, len(s)); i < end; i++ {
+			e := &logsEscape[s[i]]
+			if e.width == 0 {
+				return i, j
+			}
+			out[j], out[j+1] = e.first, e.second
+			j += int(e.width)
+		}
+	}
+	return i, j
+}
+
+// logLoad64 reads the eight bytes of s as a little-endian word (one load).
+func logLoad64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// logAppendOther appends s[i], a byte of width 0 in logsEscape, or the
+// rune it starts, and returns where s goes on.
+func logAppendOther(b []byte, s string, i int) ([]byte, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return append(b, '\\', 'u', '0', '0', logsHex[c>>4], logsHex[c&0xf]), i + 1
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return append(b, `\ufffd`...), i + 1
+	case r == '\u2028' || r == '\u2029':
+		return append(b, '\\', 'u', '2', '0', '2', logsHex[r&0xf]), i + size
+	}
+	return append(b, s[i:i+size]...), i + size
 }
 
 // logAppendTime appends t in UTC as logsTimeLayout formats it, at a

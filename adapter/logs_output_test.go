@@ -3,6 +3,7 @@ package adapter
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -325,5 +327,34 @@ func TestLogsWriterSinkShares(t *testing.T) {
 				assert.Equal(t, float64(76), testutil.ToFloat64(m.parseErrors.WithLabelValues("json")))
 			})
 		}
+	}
+}
+
+// TestLogAppendString checks the escaping of random strings, across the
+// words it copies whole: the JSON reads back as the string (each invalid
+// byte a U+FFFD), and holds no control character or line separator.
+func TestLogAppendString(t *testing.T) {
+	pieces := []string{"a", "plain words", "0123456789abcdef", `"`, `\`, "\n", "\r", "\t", "\x00", "\x1f", "\x7f",
+		"é", "日本", "\u2028", "\u2029", "\xff", "\xe2\x80", "😀", "\xf0\x9f\x98"}
+	rng := rand.New(rand.NewPCG(8, 8))
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		var want strings.Builder
+		for _, r := range s {
+			want.WriteRune(r)
+		}
+		prefix := strings.Repeat("p", rng.IntN(9))
+		out := logAppendString([]byte(prefix), s)
+		require.True(t, strings.HasPrefix(string(out), prefix))
+		out = out[len(prefix):]
+		var got string
+		require.NoError(t, json.Unmarshal(out, &got), "%q", out)
+		require.Equal(t, want.String(), got, "%q", s)
+		require.True(t, utf8.Valid(out))
+		require.False(t, strings.ContainsFunc(string(out), func(r rune) bool { return r < 0x20 || r == '\u2028' || r == '\u2029' }), "%q", out)
 	}
 }

@@ -144,7 +144,9 @@ type Logs struct {
 
 	// Output: at most one of Output, OutputFile and ZapCore. None means
 	// the adapter's own standard output: its container's log in-process
-	// (pod.FromContext), os.Stdout in the process form.
+	// (pod.FromContext), os.Stdout in the process form (a pipe there is
+	// given a 1 MiB buffer when the kernel allows it, so that the adapter
+	// and its reader wait for each other less often).
 
 	// Output receives the records, one JSON line per Write, from one
 	// goroutine.

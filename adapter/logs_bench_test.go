@@ -1,6 +1,9 @@
 package adapter
 
 import (
+	"bytes"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +53,29 @@ func BenchmarkLogEncode(b *testing.B) {
 				e.encode(p, p.jobs)
 				p.clearJobs()
 				e.reset()
+			}
+		})
+	}
+}
+
+// BenchmarkLogsRun measures Run as the process form uses it: a reader of
+// many lines in, records buffered out to a file (/dev/null).
+func BenchmarkLogsRun(b *testing.B) {
+	for _, bc := range logsBenchLines {
+		if bc.name != "json" && bc.name != "text-of-json" {
+			continue
+		}
+		data := []byte(strings.Repeat(bc.line+"\n", (8<<20)/(len(bc.line)+1)))
+		b.Run(bc.name, func(b *testing.B) {
+			l := bc.l
+			l.OutputFile = os.DevNull
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Reader = bytes.NewReader(data)
+				if err := l.Run(b.Context()); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -13,12 +14,14 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
 
 	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/pod"
@@ -307,7 +310,34 @@ func (l Logs) openSink(ctx context.Context) (logSink, error) {
 	case inPod:
 		return newWriterSink(self.Stdout, false, nil), nil
 	}
+	logGrowPipe(os.Stdout)
 	return newBufferedSink(os.Stdout, nil), nil
+}
+
+// logsPipeSize is the buffer the process form asks of the pipe that is
+// its standard output: 1 MiB, the most an unprivileged process gets by
+// default (/proc/sys/fs/pipe-max-size).
+const logsPipeSize = 1 << 20
+
+// logGrowPipe enlarges the buffer of f to logsPipeSize if f is a pipe with
+// a smaller one. The adapter writes faster than it reads, often: with the
+// default 64 KiB, its writes and its reader's reads wait for each other
+// every 64 KiB, and each wait is two context switches. Failures are
+// ignored: the pipe is then as it was.
+func logGrowPipe(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) {
+		var st unix.Stat_t
+		if unix.Fstat(int(fd), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			return
+		}
+		if size, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); err == nil && size < logsPipeSize {
+			_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, logsPipeSize)
+		}
+	})
 }
 
 // newBufferedSink writes to a file through a buffer: one system call per
@@ -316,11 +346,26 @@ func newBufferedSink(f *os.File, closer io.Closer) *logWriterSink {
 	return newWriterSink(f, true, closer)
 }
 
+// newWriterSink returns a sink that writes to w. It starts its helpers
+// (GOMAXPROCS-1 of them) and, with buffered, the goroutine that writes its
+// buffers; close stops them.
 func newWriterSink(w io.Writer, buffered bool, closer io.Closer) *logWriterSink {
 	s := &logWriterSink{w: w, buffered: buffered, closer: closer}
-	s.enc = make([]*logEncoder, min(runtime.GOMAXPROCS(0), logsMaxEncoders))
+	procs := min(runtime.GOMAXPROCS(0), logsMaxProcs)
+	s.enc = make([]*logEncoder, logsSharesPerProc*procs)
 	for i := range s.enc {
 		s.enc[i] = &logEncoder{}
+	}
+	s.helpers = make(chan *logShares, 2*(procs-1))
+	for range procs - 1 {
+		s.helping.Go(func() {
+			for sh := range s.helpers {
+				sh.run()
+			}
+		})
+	}
+	if buffered {
+		s.bg = newLogBackgroundWriter(w)
 	}
 	return s
 }
@@ -329,22 +374,55 @@ const (
 	// logsWriteBuf is about how many bytes of records a buffered sink
 	// writes at once.
 	logsWriteBuf = 64 << 10
-	// A writer sink makes records on up to logsMaxEncoders goroutines
-	// (and GOMAXPROCS), logsMinShare jobs at least on each.
-	logsMaxEncoders = 8
-	logsMinShare    = 64
+	// A writer sink makes records on up to logsMaxProcs goroutines (and
+	// GOMAXPROCS), in shares of logsMinShare jobs at least, and up to
+	// logsSharesPerProc shares a goroutine.
+	logsMaxProcs      = 8
+	logsMinShare      = 64
+	logsSharesPerProc = 4
 )
 
 // logWriterSink writes JSON lines to w: one per Write, or, when buffered,
-// as many as fill its buffer, written when it is full and on flush. It
-// makes the records of many jobs on several goroutines (its encoders),
-// each a contiguous share of the jobs, and writes the shares in order.
+// as many as fill its buffer, written when it is full and on flush by a
+// goroutine of its own (bg), while the next records are made. It makes the
+// records of many jobs in shares (see logShares), on the caller's
+// goroutine and its helpers, and writes the shares in order.
 type logWriterSink struct {
 	w        io.Writer
 	buffered bool
 	closer   io.Closer
 	buf      []byte
-	enc      []*logEncoder // enc[0] runs on the caller's goroutine
+	enc      []*logEncoder // one per share
+	helpers  chan *logShares
+	helping  sync.WaitGroup
+	bg       *logBackgroundWriter
+}
+
+// logShares are the records of one write, made in contiguous shares of its
+// jobs: the writing goroutine and the helpers that are free take the next
+// share until none is left, so that none waits for a helper that is late
+// to start. Share k goes to encoder k, to be written in order.
+type logShares struct {
+	p        *LogParser
+	jobs     []logJob
+	enc      []*logEncoder
+	next     atomic.Int64
+	done     atomic.Int64
+	finished chan struct{} // closed when the last share is made
+}
+
+func (sh *logShares) run() {
+	n := int64(len(sh.enc))
+	for {
+		k := sh.next.Add(1) - 1
+		if k >= n {
+			return
+		}
+		sh.enc[k].encode(sh.p, sh.jobs[int(k)*len(sh.jobs)/int(n):int(k+1)*len(sh.jobs)/int(n)])
+		if sh.done.Add(1) == n {
+			close(sh.finished)
+		}
+	}
 }
 
 // logEncoder makes records and appends them to buf as JSON lines; ends
@@ -379,13 +457,15 @@ func (s *logWriterSink) write(p *LogParser, jobs []logJob) error {
 	if shares == 1 {
 		s.enc[0].encode(p, jobs)
 	} else {
-		var wg sync.WaitGroup
-		for k := 1; k < shares; k++ {
-			e, share := s.enc[k], jobs[k*len(jobs)/shares:(k+1)*len(jobs)/shares]
-			wg.Go(func() { e.encode(p, share) })
+		sh := &logShares{p: p, jobs: jobs, enc: s.enc[:shares], finished: make(chan struct{})}
+		for range cap(s.helpers) / 2 {
+			select {
+			case s.helpers <- sh:
+			default: // a helper has not taken an older one: it is busy
+			}
 		}
-		s.enc[0].encode(p, jobs[:len(jobs)/shares])
-		wg.Wait()
+		sh.run()
+		<-sh.finished
 	}
 	var err error
 	for _, e := range s.enc[:shares] {
@@ -412,36 +492,103 @@ func (s *logWriterSink) put(p *LogParser, e *logEncoder) error {
 	}
 	p.metrics.recorded(len(e.ends))
 	if len(s.buf) == 0 && len(e.buf) >= logsWriteBuf {
-		_, err := s.w.Write(e.buf) // not worth a copy
-		return err
+		s.buf, e.buf = e.buf, s.buf // not worth a copy
+	} else {
+		s.buf = append(s.buf, e.buf...)
 	}
-	s.buf = append(s.buf, e.buf...)
 	if len(s.buf) >= logsWriteBuf {
 		return s.flush()
 	}
 	return nil
 }
 
+// flush hands the buffer to bg, and takes a written one back.
 func (s *logWriterSink) flush() error {
 	if !s.buffered || len(s.buf) == 0 {
 		return nil
 	}
-	_, err := s.w.Write(s.buf)
-	s.buf = s.buf[:0]
-	if cap(s.buf) > 1<<20 {
+	var err error
+	s.buf, err = s.bg.write(s.buf)
+	if cap(s.buf) > 4<<20 {
 		s.buf = nil // huge records do not pin their buffer
 	}
 	return err
 }
 
+// close stops the helpers, writes what is buffered, waits for it, and
+// stops bg.
 func (s *logWriterSink) close() error {
+	close(s.helpers)
+	s.helping.Wait()
 	err := s.flush()
+	if s.bg != nil {
+		err = cmp.Or(err, s.bg.stop())
+	}
 	if s.closer != nil {
 		if cerr := s.closer.Close(); err == nil {
 			err = cerr
 		}
 	}
 	return err
+}
+
+// logBackgroundWriter writes buffers on a goroutine of its own, one at a
+// time, so that the caller makes the next records while the last ones are
+// written (to a pipe, a write waits for its reader).
+type logBackgroundWriter struct {
+	todo    chan []byte
+	done    chan logWritten
+	writing bool // a buffer is with the goroutine
+	err     error
+}
+
+type logWritten struct {
+	buf []byte
+	err error
+}
+
+func newLogBackgroundWriter(w io.Writer) *logBackgroundWriter {
+	bg := &logBackgroundWriter{todo: make(chan []byte), done: make(chan logWritten, 1)}
+	go func() {
+		defer close(bg.done)
+		for b := range bg.todo {
+			_, err := w.Write(b)
+			bg.done <- logWritten{b, err}
+		}
+	}()
+	return bg
+}
+
+// write waits for the previous buffer to be written, and hands b over: it
+// returns the previous buffer, emptied, for the caller to fill next, and
+// the first error of a write so far (b is not written after one).
+func (bg *logBackgroundWriter) write(b []byte) ([]byte, error) {
+	spare := bg.wait()
+	if bg.err != nil {
+		return b[:0], bg.err
+	}
+	bg.todo <- b
+	bg.writing = true
+	return spare, nil
+}
+
+// wait waits for the buffer being written, and returns it emptied.
+func (bg *logBackgroundWriter) wait() []byte {
+	if !bg.writing {
+		return nil
+	}
+	w := <-bg.done
+	bg.writing = false
+	bg.err = cmp.Or(bg.err, w.err)
+	return w.buf[:0]
+}
+
+// stop waits for the last write, and ends the goroutine.
+func (bg *logBackgroundWriter) stop() error {
+	bg.wait()
+	close(bg.todo)
+	<-bg.done
+	return bg.err
 }
 
 // logZapSink writes records to a zap core, making them one by one.

@@ -317,7 +317,7 @@ func TestLogsWriterSinkShares(t *testing.T) {
 				}
 				require.Len(t, p.jobs, len(lines))
 				require.NoError(t, s.write(p, p.jobs))
-				require.NoError(t, s.flush())
+				require.NoError(t, s.close())
 				out := strings.Join(w.writes, "")
 				assert.Equal(t, strings.Join(want, "\n")+"\n", out)
 				if !buffered {
@@ -357,4 +357,47 @@ func TestLogAppendString(t *testing.T) {
 		require.True(t, utf8.Valid(out))
 		require.False(t, strings.ContainsFunc(string(out), func(r rune) bool { return r < 0x20 || r == '\u2028' || r == '\u2029' }), "%q", out)
 	}
+}
+
+// TestLogGrowPipe enlarges a pipe's buffer, and leaves a file alone.
+func TestLogGrowPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	size := func(f *os.File) int {
+		n, err := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+		require.NoError(t, err)
+		return n
+	}
+	require.Less(t, size(w), logsPipeSize)
+	logGrowPipe(w)
+	assert.Equal(t, logsPipeSize, size(w))
+
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	require.NoError(t, err)
+	defer f.Close()
+	logGrowPipe(f) // not a pipe: nothing to do, nothing fails
+	_, err = unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+	assert.Error(t, err)
+}
+
+// TestLogsBufferedOutputFailure fails the writes of a buffered sink, which
+// happen on its own goroutine: the failure comes back from a later write,
+// or from close, and nothing is written after it.
+func TestLogsBufferedOutputFailure(t *testing.T) {
+	p := logsNewParser(t, Logs{Format: LogText})
+	w := &logsFailingWriter{n: 2}
+	s := newWriterSink(w, true, nil)
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		for range 1000 {
+			p.parseLine(LogLine{Text: strings.Repeat("x", 100), Time: logsRef}, logsRef)
+		}
+		err = s.write(p, p.jobs)
+		p.clearJobs()
+	}
+	assert.EqualError(t, err, "disk full", "a later write fails")
+	assert.EqualError(t, s.close(), "disk full")
+	assert.Zero(t, w.n)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/podkit/podkit/pod"
 )
 
 // logParsed is a line read in its format, before normalisation.
@@ -719,7 +721,15 @@ func logParseCRI(line string) (logCRIEntry, error) {
 	if err != nil {
 		return logCRIEntry{}, fmt.Errorf("cri: time %q: not RFC 3339", logTrimReason(ts))
 	}
-	if stream != "stdout" && stream != "stderr" {
+	// The stream outlives the line (the records of its partial lines and
+	// multiline records are held), whose text may be a view of a buffer
+	// that is reused (logQueue.recycle): it is one of two constants.
+	switch stream {
+	case "stdout":
+		stream = string(pod.Stdout)
+	case "stderr":
+		stream = string(pod.Stderr)
+	default:
 		return logCRIEntry{}, fmt.Errorf("cri: stream %q: want stdout or stderr", logTrimReason(stream))
 	}
 	tag, _, _ = strings.Cut(tag, ":")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -38,6 +39,7 @@ const logsReadBuf = 64 << 10
 // when the input is quiet.
 func logRun(ctx context.Context, l Logs, p *LogParser, sink logSink) error {
 	q := newLogQueue()
+	_, q.recycle = sink.(*logWriterSink)
 	done := make(chan struct{})
 	var sinkErr error
 	go func() {
@@ -257,16 +259,34 @@ func logFollowReader(ctx context.Context, r io.Reader, q *logQueue) error {
 		defer wg.Wait()
 		defer close(stopped)
 	}
-	buf := make([]byte, logsReadBuf)
+	buf := q.readBuf()
 	held := 0 // the start of a line whose newline has not been read
 	var lines []LogLine
+	// put hands the lines of buf[:n] over, and takes the bytes after them
+	// to the start of the buffer to read into next.
+	put := func(n, end int) error {
+		var err error
+		if q.recycle {
+			next := q.readBuf()
+			held = copy(next, buf[end:n])
+			err = q.putRead(buf, lines)
+			buf = next
+		} else {
+			err = q.put(lines...)
+			held = copy(buf, buf[end:n])
+		}
+		return err
+	}
 	for empty := 0; ; {
 		n, err := r.Read(buf[held:])
 		now := time.Now()
 		if n > 0 {
 			empty = 0
-			held, lines = logSplitLines(buf, held+n, now, lines[:0])
-			if err := q.put(lines...); err != nil {
+			var end int
+			end, lines = logSplitLines(buf, held+n, now, q.recycle, lines[:0])
+			if len(lines) == 0 {
+				held += n
+			} else if err := put(held+n, end); err != nil {
 				return err
 			}
 		} else if empty++; err == nil && empty == 100 {
@@ -275,7 +295,8 @@ func logFollowReader(ctx context.Context, r io.Reader, q *logQueue) error {
 		if err != nil {
 			// A line without its newline ends with the input.
 			if held > 0 {
-				if err := q.put(LogLine{Text: string(buf[:held]), Time: now}); err != nil {
+				lines = append(lines[:0], LogLine{Text: logBytesText(buf[:held], q.recycle), Time: now})
+				if err := put(held, held); err != nil {
 					return err
 				}
 			}
@@ -293,25 +314,35 @@ func logFollowReader(ctx context.Context, r io.Reader, q *logQueue) error {
 	}
 }
 
-// logSplitLines splits buf[:end] into lines read at now, appended to
-// lines, and moves the start of a line that has no newline yet to the
-// start of buf: it returns its length. The lines' texts share one string.
-// A full buffer without a newline is a piece of a longer line, Partial.
-func logSplitLines(buf []byte, end int, now time.Time, lines []LogLine) (int, []LogLine) {
-	last := bytes.LastIndexByte(buf[:end], '\n')
+// logSplitLines splits buf[:n] into lines read at now, appended to lines:
+// those that end with a newline, or, if there is none in a full buffer,
+// the whole of it, a piece of a longer line (Partial). It returns where
+// what is left begins. The texts are views of buf with view, and share
+// one new string otherwise.
+func logSplitLines(buf []byte, n int, now time.Time, view bool, lines []LogLine) (int, []LogLine) {
+	last := bytes.LastIndexByte(buf[:n], '\n')
 	if last < 0 {
-		if end < len(buf) {
-			return end, lines
+		if n < len(buf) {
+			return 0, lines
 		}
-		return 0, append(lines, LogLine{Text: string(buf), Partial: true, Time: now})
+		return n, append(lines, LogLine{Text: logBytesText(buf, view), Partial: true, Time: now})
 	}
-	text := string(buf[:last+1])
+	text := logBytesText(buf[:last+1], view)
 	for text != "" {
 		i := strings.IndexByte(text, '\n')
 		lines = append(lines, LogLine{Text: text[:i], Time: now})
 		text = text[i+1:]
 	}
-	return copy(buf, buf[last+1:end]), lines
+	return last + 1, lines
+}
+
+// logBytesText is b as a string: a view of b with view (b must not change while
+// the string is in use: see logQueue.recycle), a copy otherwise.
+func logBytesText(b []byte, view bool) string {
+	if view && len(b) > 0 {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
 }
 
 // logFollowStdin reads the process's standard input. It reads a

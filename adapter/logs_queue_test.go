@@ -220,3 +220,65 @@ func TestLogsRunOrder(t *testing.T) {
 		require.Equal(t, want[i], logsDecode(t, line)["msg"], "record %d", i)
 	}
 }
+
+// TestLogsRunMatchesParse runs inputs of every kind through Run, read in
+// pieces whose buffers are reused (the lines are views of them), and
+// compares the records with those Parse makes of the same lines: a text
+// that the adapter kept past its batch (a held partial or multiline
+// record, a CRI stream) would have changed under it.
+func TestLogsRunMatchesParse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	word := func() string {
+		return []string{"alpha", "beta", `"quoted"`, "é", "x=1", "long " + strings.Repeat("w", 300)}[rng.IntN(6)]
+	}
+	gen := map[string]func(i int) string{
+		"json": func(i int) string {
+			return fmt.Sprintf(`{"level":"info","ts":%d.25,"msg":%q,"i":%d,"w":%q}`, 1732554123+i, word(), i, word())
+		},
+		"logfmt": func(i int) string { return fmt.Sprintf(`level=warn msg=%q i=%d w=%s`, word(), i, "v"+word()[:1]) },
+		"text":   func(i int) string { return fmt.Sprintf("line %d %s", i, word()) },
+		"cri": func(i int) string {
+			stream, tag := []string{"stdout", "stderr"}[i%2], []string{"P", "F", "F"}[i%3]
+			return fmt.Sprintf(`2024-11-25T17:02:%02d.%09dZ %s %s {"msg":"%d %s`, i%60, i, stream, tag, i, strings.ReplaceAll(word(), `"`, "'")) + `"}`
+		},
+		"multiline": func(i int) string {
+			if i%3 > 0 {
+				return fmt.Sprintf("\tat frame %d %s", i, word())
+			}
+			return fmt.Sprintf("Exception %d %s", i, word())
+		},
+	}
+	configs := map[string]Logs{
+		"json":      {Format: LogJSON},
+		"logfmt":    {Format: LogLogfmt},
+		"text":      {Format: LogText, MaxLineBytes: 200},
+		"cri":       {Format: LogCRI},
+		"multiline": {Format: LogText, Multiline: &Multiline{Indented: true, FlushAfter: time.Hour}},
+	}
+	for name, l := range configs {
+		t.Run(name, func(t *testing.T) {
+			var lines []string
+			var in strings.Builder
+			for i := 0; in.Len() < 2<<20; i++ {
+				lines = append(lines, gen[name](i))
+				in.WriteString(lines[len(lines)-1] + "\n")
+			}
+			want := logsJSON(t, l, lines...)
+			var out logsSyncBuffer
+			l.Reader = &logsChunkReader{data: in.String(), rng: rand.New(rand.NewPCG(10, 0)), err: io.EOF}
+			l.Output = &out
+			require.NoError(t, l.Run(t.Context()))
+			got := logsLines(out.String())
+			require.Len(t, got, len(want))
+			ref := logsRef.Format(logsTimeLayout)
+			for i := range want {
+				w, g := logsDecode(t, want[i]), logsDecode(t, got[i])
+				if w["time"] == ref { // the time it was read
+					delete(w, "time")
+					delete(g, "time")
+				}
+				require.Equal(t, w, g, "record %d", i)
+			}
+		})
+	}
+}

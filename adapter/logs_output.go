@@ -474,10 +474,14 @@ func (s *logWriterSink) write(p *LogParser, jobs []logJob) error {
 		}
 		e.reset()
 	}
+	// One hand-over a batch: bg has written the last one meanwhile.
+	if err == nil && len(s.buf) >= logsWriteBuf {
+		err = s.flush()
+	}
 	return err
 }
 
-// put writes the lines e made: each with a Write, or through the buffer.
+// put writes the lines e made: each with a Write, or into the buffer.
 func (s *logWriterSink) put(p *LogParser, e *logEncoder) error {
 	if !s.buffered {
 		start := 0
@@ -495,9 +499,6 @@ func (s *logWriterSink) put(p *LogParser, e *logEncoder) error {
 		s.buf, e.buf = e.buf, s.buf // not worth a copy
 	} else {
 		s.buf = append(s.buf, e.buf...)
-	}
-	if len(s.buf) >= logsWriteBuf {
-		return s.flush()
 	}
 	return nil
 }

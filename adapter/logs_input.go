@@ -91,10 +91,16 @@ func logConsume(q *logQueue, p *LogParser, sink logSink) error {
 		batch, closed = q.take(batch)
 		if len(batch) > 0 {
 			now := p.now()
-			for i := range batch {
-				p.parseLine(batch[i], now)
+			var err error
+			if ls, ok := sink.(logLineSink); ok && p.stateless(batch) {
+				err = ls.writeLines(p, batch, now)
+			} else {
+				for i := range batch {
+					p.parseLine(batch[i], now)
+				}
+				err = write()
 			}
-			if err := write(); err != nil {
+			if err != nil {
 				return err
 			}
 			// Another source may hold a record that is due while this

@@ -399,12 +399,15 @@ type logWriterSink struct {
 }
 
 // logShares are the records of one write, made in contiguous shares of its
-// jobs: the writing goroutine and the helpers that are free take the next
-// share until none is left, so that none waits for a helper that is late
-// to start. Share k goes to encoder k, to be written in order.
+// jobs, or of the lines of a stateless batch (see LogParser.stateless):
+// the writing goroutine and the helpers that are free take the next share
+// until none is left, so that none waits for a helper that is late to
+// start. Share k goes to encoder k, to be written in order.
 type logShares struct {
 	p        *LogParser
 	jobs     []logJob
+	lines    []LogLine // instead of jobs
+	now      time.Time // when the lines were taken
 	enc      []*logEncoder
 	next     atomic.Int64
 	done     atomic.Int64
@@ -412,16 +415,29 @@ type logShares struct {
 }
 
 func (sh *logShares) run() {
-	n := int64(len(sh.enc))
+	n := len(sh.enc)
 	for {
-		k := sh.next.Add(1) - 1
+		k := int(sh.next.Add(1) - 1)
 		if k >= n {
 			return
 		}
-		sh.enc[k].encode(sh.p, sh.jobs[int(k)*len(sh.jobs)/int(n):int(k+1)*len(sh.jobs)/int(n)])
-		if sh.done.Add(1) == n {
+		sh.make(k, n)
+		if sh.done.Add(1) == int64(n) {
 			close(sh.finished)
 		}
+	}
+}
+
+// make makes share k of n.
+func (sh *logShares) make(k, n int) {
+	e := sh.enc[k]
+	if sh.lines == nil {
+		e.encode(sh.p, sh.jobs[k*len(sh.jobs)/n:(k+1)*len(sh.jobs)/n])
+		return
+	}
+	for i := k * len(sh.lines) / n; i < (k+1)*len(sh.lines)/n; i++ {
+		j := sh.p.wholeLine(&sh.lines[i], sh.now)
+		e.encodeJob(sh.p, &j)
 	}
 }
 
@@ -437,10 +453,14 @@ type logEncoder struct {
 
 func (e *logEncoder) encode(p *LogParser, jobs []logJob) {
 	for i := range jobs {
-		if p.makeRecord(&jobs[i], &e.sc, &e.r) {
-			e.buf = append(e.r.appendJSON(e.buf, &e.times), '\n')
-			e.ends = append(e.ends, len(e.buf))
-		}
+		e.encodeJob(p, &jobs[i])
+	}
+}
+
+func (e *logEncoder) encodeJob(p *LogParser, j *logJob) {
+	if p.makeRecord(j, &e.sc, &e.r) {
+		e.buf = append(e.r.appendJSON(e.buf, &e.times), '\n')
+		e.ends = append(e.ends, len(e.buf))
 	}
 }
 
@@ -453,11 +473,23 @@ func (e *logEncoder) reset() {
 }
 
 func (s *logWriterSink) write(p *LogParser, jobs []logJob) error {
-	shares := min(len(s.enc), max(1, len(jobs)/logsMinShare))
+	return s.share(&logShares{p: p, jobs: jobs}, len(jobs))
+}
+
+// writeLines makes the records of the lines of a stateless batch (see
+// LogParser.stateless) taken at now, as parseLine and write would.
+func (s *logWriterSink) writeLines(p *LogParser, lines []LogLine, now time.Time) error {
+	return s.share(&logShares{p: p, lines: lines, now: now}, len(lines))
+}
+
+// share makes the records of sh's n jobs or lines, in shares, and writes
+// them in order.
+func (s *logWriterSink) share(sh *logShares, n int) error {
+	shares := min(len(s.enc), max(1, n/logsMinShare))
+	sh.enc, sh.finished = s.enc[:shares], make(chan struct{})
 	if shares == 1 {
-		s.enc[0].encode(p, jobs)
+		sh.make(0, 1)
 	} else {
-		sh := &logShares{p: p, jobs: jobs, enc: s.enc[:shares], finished: make(chan struct{})}
 		for range cap(s.helpers) / 2 {
 			select {
 			case s.helpers <- sh:
@@ -470,7 +502,7 @@ func (s *logWriterSink) write(p *LogParser, jobs []logJob) error {
 	var err error
 	for _, e := range s.enc[:shares] {
 		if err == nil {
-			err = s.put(p, e)
+			err = s.put(sh.p, e)
 		}
 		e.reset()
 	}
@@ -590,6 +622,13 @@ func (bg *logBackgroundWriter) stop() error {
 	close(bg.todo)
 	<-bg.done
 	return bg.err
+}
+
+// logLineSink is a sink that makes the records of the lines of a
+// stateless batch itself (see LogParser.stateless), instead of the
+// parser's goroutine making their jobs first.
+type logLineSink interface {
+	writeLines(p *LogParser, lines []LogLine, now time.Time) error
 }
 
 // logZapSink writes records to a zap core, making them one by one.

@@ -310,11 +310,7 @@ func (p *LogParser) flush(sel func(*logSource) bool) {
 func (p *LogParser) join(s *logSource, text string, partial bool, meta logMeta) (string, logMeta, bool) {
 	limit := p.cfg.maxLine
 	if !s.joining && !partial {
-		if len(text) > limit {
-			n := logCut(text, limit)
-			p.metrics.dropped(len(text) - n)
-			text, meta.truncated = text[:n], true
-		}
+		text, meta = p.cut(text, meta)
 		return text, meta, true
 	}
 	if !s.joining {
@@ -332,6 +328,48 @@ func (p *LogParser) join(s *logSource, text string, partial bool, meta logMeta) 
 	}
 	s.joining = false
 	return string(s.join), s.joinMeta, true
+}
+
+// cut cuts a whole line at maxLine bytes, and counts the rest as dropped.
+func (p *LogParser) cut(text string, meta logMeta) (string, logMeta) {
+	if len(text) > p.cfg.maxLine {
+		n := logCut(text, p.cfg.maxLine)
+		p.metrics.dropped(len(text) - n)
+		text, meta.truncated = text[:n], true
+	}
+	return text, meta
+}
+
+// stateless reports whether the lines of batch can each be made into a
+// job alone (wholeLine), on any goroutine: whole lines, with no source
+// but the one of a reader (no file, no stream), which holds nothing; no
+// multiline, no CRI.
+func (p *LogParser) stateless(batch []LogLine) bool {
+	if p.cfg.ml != nil || p.cfg.format == LogCRI {
+		return false
+	}
+	for _, s := range p.sources {
+		if s.pending() {
+			return false
+		}
+	}
+	for i := range batch {
+		if l := &batch[i]; l.Partial || l.File != "" || l.Stream != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// wholeLine is the job parseLine adds for a line of a stateless batch. It
+// reads only p's configuration, as makeRecord does.
+func (p *LogParser) wholeLine(line *LogLine, now time.Time) logJob {
+	meta := logMeta{time: line.Time}
+	if meta.time.IsZero() {
+		meta.time = now
+	}
+	text, meta := p.cut(line.Text, meta)
+	return logJob{text: strings.TrimSuffix(text, "\r"), meta: meta}
 }
 
 // logCut returns where to cut s to at most n bytes: n, or a little less so

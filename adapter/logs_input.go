@@ -39,7 +39,9 @@ const logsReadBuf = 64 << 10
 // when the input is quiet.
 func logRun(ctx context.Context, l Logs, p *LogParser, sink logSink) error {
 	q := newLogQueue()
-	_, q.recycle = sink.(*logWriterSink)
+	if ws, ok := sink.(*logWriterSink); ok {
+		q.recycle, q.help = true, ws.help
+	}
 	done := make(chan struct{})
 	var sinkErr error
 	go func() {

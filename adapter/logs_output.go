@@ -340,7 +340,7 @@ func logGrowPipe(f *os.File) {
 	})
 }
 
-// newBufferedSink writes to a file through a buffer: one system call per
+// newBufferedSink writes to a file through buffers: one system call per
 // record would cost more than parsing it.
 func newBufferedSink(f *os.File, closer io.Closer) *logWriterSink {
 	return newWriterSink(f, true, closer)
@@ -380,21 +380,28 @@ const (
 	logsMaxProcs      = 8
 	logsMinShare      = 64
 	logsSharesPerProc = 4
+	// logsMaxPending bounds the buffers a buffered sink hands over at once
+	// (small batches fill one each).
+	logsMaxPending = 256
 )
 
 // logWriterSink writes JSON lines to w: one per Write, or, when buffered,
-// as many as fill its buffer, written when it is full and on flush by a
-// goroutine of its own (bg), while the next records are made. It makes the
-// records of many jobs in shares (see logShares), on the caller's
-// goroutine and its helpers, and writes the shares in order.
+// the buffers its encoders filled, handed at once (written with writev(2)
+// to a file) to a goroutine of its own (bg) whenever they hold
+// logsWriteBuf bytes and on flush, while the next records are made. It
+// makes the records of many jobs in shares (see logShares), on the
+// caller's goroutine and its helpers, and writes the shares in order.
 type logWriterSink struct {
 	w        io.Writer
 	buffered bool
 	closer   io.Closer
-	buf      []byte
+	pending  [][]byte      // filled buffers, not handed to bg yet
+	size     int           // of pending
+	spare    [][]byte      // empty buffers, for the encoders
 	enc      []*logEncoder // one per share
 	helpers  chan *logShares
 	helping  sync.WaitGroup
+	sharing  atomic.Pointer[logShares] // being made, for help
 	bg       *logBackgroundWriter
 }
 
@@ -490,6 +497,7 @@ func (s *logWriterSink) share(sh *logShares, n int) error {
 	if shares == 1 {
 		sh.make(0, 1)
 	} else {
+		s.sharing.Store(sh)
 		for range cap(s.helpers) / 2 {
 			select {
 			case s.helpers <- sh:
@@ -498,6 +506,7 @@ func (s *logWriterSink) share(sh *logShares, n int) error {
 		}
 		sh.run()
 		<-sh.finished
+		s.sharing.Store(nil)
 	}
 	var err error
 	for _, e := range s.enc[:shares] {
@@ -506,11 +515,20 @@ func (s *logWriterSink) share(sh *logShares, n int) error {
 		}
 		e.reset()
 	}
-	// One hand-over a batch: bg has written the last one meanwhile.
-	if err == nil && len(s.buf) >= logsWriteBuf {
+	// One hand-over a batch, or fewer: bg has written the last one
+	// meanwhile.
+	if err == nil && (s.size >= logsWriteBuf || len(s.pending) >= logsMaxPending) {
 		err = s.flush()
 	}
 	return err
+}
+
+// help makes shares of the records being made, if any are left; any
+// goroutine may call it.
+func (s *logWriterSink) help() {
+	if sh := s.sharing.Load(); sh != nil {
+		sh.run()
+	}
 }
 
 // put writes the lines e made: each with a Write, or into the buffer.
@@ -527,24 +545,30 @@ func (s *logWriterSink) put(p *LogParser, e *logEncoder) error {
 		return nil
 	}
 	p.metrics.recorded(len(e.ends))
-	if len(s.buf) == 0 && len(e.buf) >= logsWriteBuf {
-		s.buf, e.buf = e.buf, s.buf // not worth a copy
-	} else {
-		s.buf = append(s.buf, e.buf...)
+	if len(e.buf) > 0 {
+		s.pending = append(s.pending, e.buf)
+		s.size += len(e.buf)
+		e.buf = nil
+		if n := len(s.spare); n > 0 {
+			e.buf, s.spare = s.spare[n-1], s.spare[:n-1]
+		}
 	}
 	return nil
 }
 
-// flush hands the buffer to bg, and takes a written one back.
+// flush hands the filled buffers to bg, and takes back those it wrote.
 func (s *logWriterSink) flush() error {
-	if !s.buffered || len(s.buf) == 0 {
+	if !s.buffered || len(s.pending) == 0 {
 		return nil
 	}
-	var err error
-	s.buf, err = s.bg.write(s.buf)
-	if cap(s.buf) > 4<<20 {
-		s.buf = nil // huge records do not pin their buffer
+	written, err := s.bg.write(s.pending)
+	for _, b := range written {
+		if cap(b) <= 4<<20 { // huge records do not pin their buffer
+			s.spare = append(s.spare, b[:0])
+		}
 	}
+	clear(written)
+	s.pending, s.size = written[:0], 0
 	return err
 }
 
@@ -565,55 +589,54 @@ func (s *logWriterSink) close() error {
 	return err
 }
 
-// logBackgroundWriter writes buffers on a goroutine of its own, one at a
-// time, so that the caller makes the next records while the last ones are
-// written (to a pipe, a write waits for its reader).
+// logBackgroundWriter writes buffers on a goroutine of its own, a handful
+// at a time, so that the caller makes the next records while the last ones
+// are written (to a pipe, a write waits for its reader).
 type logBackgroundWriter struct {
-	todo    chan []byte
+	todo    chan [][]byte
 	done    chan logWritten
-	writing bool // a buffer is with the goroutine
+	writing bool // buffers are with the goroutine
 	err     error
 }
 
 type logWritten struct {
-	buf []byte
-	err error
+	bufs [][]byte
+	err  error
 }
 
 func newLogBackgroundWriter(w io.Writer) *logBackgroundWriter {
-	bg := &logBackgroundWriter{todo: make(chan []byte), done: make(chan logWritten, 1)}
+	bg := &logBackgroundWriter{todo: make(chan [][]byte), done: make(chan logWritten, 1)}
 	go func() {
 		defer close(bg.done)
-		for b := range bg.todo {
-			_, err := w.Write(b)
-			bg.done <- logWritten{b, err}
+		for bufs := range bg.todo {
+			bg.done <- logWritten{bufs, logWriteAll(w, bufs)}
 		}
 	}()
 	return bg
 }
 
-// write waits for the previous buffer to be written, and hands b over: it
-// returns the previous buffer, emptied, for the caller to fill next, and
-// the first error of a write so far (b is not written after one).
-func (bg *logBackgroundWriter) write(b []byte) ([]byte, error) {
-	spare := bg.wait()
+// write waits for the previous buffers to be written, and hands bufs over:
+// it returns the previous ones, for the caller to fill next, and the first
+// error of a write so far (bufs are not written after one).
+func (bg *logBackgroundWriter) write(bufs [][]byte) ([][]byte, error) {
+	written := bg.wait()
 	if bg.err != nil {
-		return b[:0], bg.err
+		return bufs, bg.err
 	}
-	bg.todo <- b
+	bg.todo <- bufs
 	bg.writing = true
-	return spare, nil
+	return written, nil
 }
 
-// wait waits for the buffer being written, and returns it emptied.
-func (bg *logBackgroundWriter) wait() []byte {
+// wait waits for the buffers being written, and returns them.
+func (bg *logBackgroundWriter) wait() [][]byte {
 	if !bg.writing {
 		return nil
 	}
 	w := <-bg.done
 	bg.writing = false
 	bg.err = cmp.Or(bg.err, w.err)
-	return w.buf[:0]
+	return w.bufs
 }
 
 // stop waits for the last write, and ends the goroutine.
@@ -623,6 +646,65 @@ func (bg *logBackgroundWriter) stop() error {
 	<-bg.done
 	return bg.err
 }
+
+// logWriteAll writes bufs in order: to a file with writev(2), as few
+// system calls as it takes, else with a Write each.
+func logWriteAll(w io.Writer, bufs [][]byte) error {
+	f, ok := w.(*os.File)
+	if !ok {
+		for _, b := range bufs {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	// The slices left to write: copies, not to cut the caller's.
+	iov := make([][]byte, 0, min(len(bufs), logsMaxIOV))
+	for len(bufs) > 0 {
+		iov = iov[:0]
+		for len(iov) < logsMaxIOV && len(bufs) > 0 {
+			if len(bufs[0]) > 0 {
+				iov = append(iov, bufs[0])
+			}
+			bufs = bufs[1:]
+		}
+		for len(iov) > 0 {
+			var n int
+			var werr error
+			if err := rc.Write(func(fd uintptr) bool {
+				n, werr = unix.Writev(int(fd), iov)
+				return werr != unix.EAGAIN
+			}); err != nil {
+				werr = err
+			}
+			switch {
+			case werr == unix.EINTR:
+				continue
+			case werr != nil:
+				return &os.PathError{Op: "write", Path: f.Name(), Err: werr}
+			case n == 0:
+				return io.ErrShortWrite
+			}
+			for n > 0 {
+				if n < len(iov[0]) {
+					iov[0] = iov[0][n:]
+					break
+				}
+				n -= len(iov[0])
+				iov = iov[1:]
+			}
+		}
+	}
+	return nil
+}
+
+// logsMaxIOV is how many buffers a writev(2) takes (IOV_MAX).
+const logsMaxIOV = 1024
 
 // logLineSink is a sink that makes the records of the lines of a
 // stateless batch itself (see LogParser.stateless), instead of the

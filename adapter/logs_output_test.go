@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -400,4 +401,37 @@ func TestLogsBufferedOutputFailure(t *testing.T) {
 	assert.EqualError(t, err, "disk full", "a later write fails")
 	assert.EqualError(t, s.close(), "disk full")
 	assert.Zero(t, w.n)
+}
+
+// TestLogWriteAll writes many buffers, some empty, more than a writev
+// takes and than a pipe holds, to a pipe (non-blocking: writes wait for
+// room) and to a writer that is not a file.
+func TestLogWriteAll(t *testing.T) {
+	var bufs [][]byte
+	var want bytes.Buffer
+	for i := range 3000 {
+		b := bytes.Repeat([]byte{byte('a' + i%26)}, (i*37)%2000)
+		bufs = append(bufs, b)
+		want.Write(b)
+	}
+	saved := slices.Clone(bufs)
+
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	got := make(chan []byte)
+	go func() {
+		data, _ := io.ReadAll(r)
+		got <- data
+	}()
+	require.NoError(t, logWriteAll(w, bufs))
+	require.NoError(t, w.Close())
+	assert.Equal(t, want.Bytes(), <-got)
+	assert.Equal(t, saved, bufs, "the buffers are as they were")
+
+	var other bytes.Buffer
+	require.NoError(t, logWriteAll(&other, bufs))
+	assert.Equal(t, want.Bytes(), other.Bytes())
+
+	assert.ErrorContains(t, logWriteAll(w, bufs), "write |1: use of closed file")
 }

@@ -51,10 +51,13 @@ func TestLogQueue(t *testing.T) {
 
 func TestLogQueueFull(t *testing.T) {
 	q := newLogQueue()
+	helped := make(chan struct{}, 1)
+	q.help = func() { helped <- struct{}{} }
 	big := LogLine{Text: strings.Repeat("x", logsQueueBytes)}
 	require.NoError(t, q.put(big), "one put is taken whatever its size")
 	put := make(chan error, 1)
 	go func() { put <- q.put(LogLine{Text: "next"}) }()
+	<-helped // before it waits
 	select {
 	case err := <-put:
 		t.Fatalf("put returned %v while the queue was full", err)
@@ -67,6 +70,7 @@ func TestLogQueueFull(t *testing.T) {
 	assert.Equal(t, []LogLine{{Text: "next"}}, lines)
 
 	// Full of lines: once the parser has gone, put fails.
+	q.help = nil
 	many := make([]LogLine, logsQueueLines)
 	require.NoError(t, q.put(many...))
 	go func() { put <- q.put(LogLine{Text: "lost"}) }()

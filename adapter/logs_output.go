@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -155,10 +156,10 @@ var logsEscape = func() (t [256]struct{ first, second, width byte }) {
 func logAppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for len(s) > 0 {
-		// Room for every byte as two, and for a word past the end.
-		b = slices.Grow(b, 2*len(s)+8)
+		// Room for every byte as two, and for two words past the end.
+		b = slices.Grow(b, 2*len(s)+16)
 		n := len(b)
-		i, j := logEscapeASCII(b[n:n+2*len(s)+8], s)
+		i, j := logEscapeASCII(b[n:n+2*len(s)+16], s)
 		b = b[:n+j]
 		if i < len(s) {
 			b, i = logAppendOther(b, s, i)
@@ -170,17 +171,25 @@ func logAppendString(b []byte, s string) []byte {
 
 // logEscapeASCII writes s into out as logAppendString does, up to the
 // first byte of width 0; it returns how much of s it read and of out it
-// wrote. Words of eight plain bytes are copied at once.
+// wrote. It goes a word of eight bytes at a time where they are ASCII
+// without control characters: copied if none is '"' or '\\', else with a
+// backslash put before those (logEscapeWord).
 func logEscapeASCII(out []byte, s string) (i, j int) {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for i < len(s) {
 		if i+8 <= len(s) {
 			w := logLoad64(s[i : i+8])
-			// High bits of the bytes below 0x20, '"', '\\' and past ASCII.
-			q, bs := w^('"'*ones), w^('\\'*ones)
-			if ((w-0x20*ones)&^w|(q-ones)&^q|(bs-ones)&^bs|w)&highs == 0 {
-				binary.LittleEndian.PutUint64(out[j:], w)
-				i, j = i+8, j+8
+			if (^((w&logsLow7)+0x60*logsOnes)|w)&logsHighs == 0 {
+				// The high bits of the bytes '"' and '\\'.
+				special := logZeroBytes(w^'"'*logsOnes) | logZeroBytes(w^'\\'*logsOnes)
+				if special == 0 {
+					binary.LittleEndian.PutUint64(out[j:], w)
+					i, j = i+8, j+8
+					continue
+				}
+				lo, hi, n := logEscapeWord(w, special)
+				binary.LittleEndian.PutUint64(out[j:], lo)
+				binary.LittleEndian.PutUint64(out[j+8:], hi)
+				i, j = i+8, j+n
 				continue
 			}
 		}
@@ -194,6 +203,38 @@ func logEscapeASCII(out []byte, s string) (i, j int) {
 		}
 	}
 	return i, j
+}
+
+// Words of bytes.
+const (
+	logsOnes  = 0x0101010101010101
+	logsHighs = 0x8080808080808080
+	logsLow7  = 0x7f7f7f7f7f7f7f7f
+)
+
+// logZeroBytes returns the high bits of the zero bytes of x: exactly
+// them (no borrow runs from one byte into the next).
+func logZeroBytes(x uint64) uint64 {
+	return ^((x&logsLow7 + logsLow7) | x | logsLow7)
+}
+
+// logEscapeWord puts a backslash before each byte of w whose high bit is
+// set in special: it returns the sixteen bytes, of which the first n are
+// the word escaped. From the last such byte to the first, the bytes from
+// it on move up a byte to make room.
+func logEscapeWord(w, special uint64) (lo, hi uint64, n int) {
+	// One bit a byte, bit k for byte k (a multiplication gathers them).
+	m := uint8((special >> 7) * 0x0102040810204080 >> 56)
+	lo, n = w, 8+bits.OnesCount8(m)
+	for m != 0 {
+		k := uint(bits.Len8(m) - 1)
+		m &^= 1 << k
+		below := uint64(1)<<(8*k) - 1
+		moved := lo &^ below
+		hi = hi<<8 | moved>>56
+		lo = lo&below | moved<<8 | '\\'<<(8*k)
+	}
+	return lo, hi, n
 }
 
 // logLoad64 reads the eight bytes of s as a little-endian word (one load).

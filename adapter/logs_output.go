@@ -173,7 +173,7 @@ func logAppendString(b []byte, s string) []byte {
 // first byte of width 0; it returns how much of s it read and of out it
 // wrote. It goes a word of eight bytes at a time where they are ASCII
 // without control characters: copied if none is '"' or '\\', else with a
-// backslash put before those (logEscapeWord).
+// backslash put before those, in registers.
 func logEscapeASCII(out []byte, s string) (i, j int) {
 	for i < len(s) {
 		if i+8 <= len(s) {
@@ -186,7 +186,19 @@ func logEscapeASCII(out []byte, s string) (i, j int) {
 					i, j = i+8, j+8
 					continue
 				}
-				lo, hi, n := logEscapeWord(w, special)
+				// A backslash before each: from the last to the first,
+				// the bytes from it on move up a byte to make room. (In
+				// line: a call a word cost a tenth of the time.)
+				m := uint8((special >> 7) * 0x0102040810204080 >> 56) // bit k for byte k
+				lo, hi, n := w, uint64(0), 8+bits.OnesCount8(m)
+				for m != 0 {
+					k := uint(bits.Len8(m) - 1)
+					m &^= 1 << k
+					below := uint64(1)<<(8*k) - 1
+					moved := lo &^ below
+					hi = hi<<8 | moved>>56
+					lo = lo&below | moved<<8 | '\\'<<(8*k)
+				}
 				binary.LittleEndian.PutUint64(out[j:], lo)
 				binary.LittleEndian.PutUint64(out[j+8:], hi)
 				i, j = i+8, j+n
@@ -216,25 +228,6 @@ const (
 // them (no borrow runs from one byte into the next).
 func logZeroBytes(x uint64) uint64 {
 	return ^((x&logsLow7 + logsLow7) | x | logsLow7)
-}
-
-// logEscapeWord puts a backslash before each byte of w whose high bit is
-// set in special: it returns the sixteen bytes, of which the first n are
-// the word escaped. From the last such byte to the first, the bytes from
-// it on move up a byte to make room.
-func logEscapeWord(w, special uint64) (lo, hi uint64, n int) {
-	// One bit a byte, bit k for byte k (a multiplication gathers them).
-	m := uint8((special >> 7) * 0x0102040810204080 >> 56)
-	lo, n = w, 8+bits.OnesCount8(m)
-	for m != 0 {
-		k := uint(bits.Len8(m) - 1)
-		m &^= 1 << k
-		below := uint64(1)<<(8*k) - 1
-		moved := lo &^ below
-		hi = hi<<8 | moved>>56
-		lo = lo&below | moved<<8 | '\\'<<(8*k)
-	}
-	return lo, hi, n
 }
 
 // logLoad64 reads the eight bytes of s as a little-endian word (one load).

@@ -26,28 +26,32 @@ type logParsed struct {
 	msg   string
 }
 
-// parse reads text in format; ref is when the line was written or read,
-// which completes the times that lack a year. The fields of json, logfmt
-// and regex are appended to dst.
-func (p *LogParser) parse(dst []LogField, format LogFormat, text string, ref time.Time) (logParsed, error) {
+// parse reads text in format into out; ref is when the line was written
+// or read, which completes the times that lack a year. The fields of json,
+// logfmt and regex are appended to dst. (out is the caller's: a logParsed
+// returned by value was copied twice, a tenth of a passthrough record.)
+func (p *LogParser) parse(out *logParsed, dst []LogField, format LogFormat, text string, ref time.Time) error {
+	var err error
 	switch format {
 	case LogText:
-		return logParsed{fixed: true, msg: text}, nil
+		*out = logParsed{fixed: true, msg: text}
 	case LogJSON:
-		fields, err := logParseJSON(dst, text)
-		return logParsed{fields: fields}, err
+		*out = logParsed{}
+		out.fields, err = logParseJSON(dst, text)
 	case LogLogfmt:
-		fields, err := logParseLogfmt(dst, text, false)
-		return logParsed{fields: fields}, err
+		*out = logParsed{}
+		out.fields, err = logParseLogfmt(dst, text, false)
 	case LogRegex:
-		fields, err := logParseRegex(dst, p.cfg.re, text)
-		return logParsed{fields: fields}, err
+		*out = logParsed{}
+		out.fields, err = logParseRegex(dst, p.cfg.re, text)
 	case LogKlog:
-		return logParseKlog(text, ref, p.cfg.loc)
+		*out, err = logParseKlog(text, ref, p.cfg.loc)
 	case LogCLF, LogCombined:
-		return logParseCLF(text, format == LogCombined)
+		*out, err = logParseCLF(text, format == LogCombined)
+	default:
+		*out = p.parseAuto(dst, text, ref)
 	}
-	return p.parseAuto(dst, text, ref), nil
+	return err
 }
 
 // parseAuto tries the formats that can be recognised, most specific first.

@@ -15,7 +15,7 @@ import (
 // normalize makes into r the record of a parsed line: time, level and
 // message taken out of the fields, then Rename, Types and Drop. With sc,
 // r's fields are sc's memory (see makeRecord).
-func (p *LogParser) normalize(parsed logParsed, meta logMeta, sc *logScratch, r *LogRecord) {
+func (p *LogParser) normalize(parsed *logParsed, meta *logMeta, sc *logScratch, r *LogRecord) {
 	cfg := p.cfg
 	*r = LogRecord{Time: meta.time, Truncated: meta.truncated}
 	fields := parsed.fields
@@ -70,7 +70,7 @@ func (p *LogParser) normalize(parsed logParsed, meta logMeta, sc *logScratch, r 
 		if nk, ok := cfg.rename[key]; ok {
 			key = nk
 		}
-		if logIsReserved(key) || p.isMeta(key, meta) {
+		if logIsReserved(key) || p.isMeta(key, *meta) {
 			key = "app_" + key
 		}
 		v := f.Value
@@ -86,7 +86,7 @@ func (p *LogParser) normalize(parsed logParsed, meta logMeta, sc *logScratch, r 
 			b.set(key, v)
 		}
 	}
-	r.Fields = p.appendMeta(b.fields, meta)
+	r.Fields = p.appendMeta(b.fields, *meta)
 	sc.keep(r.Fields)
 	if cfg.dropTime {
 		r.Time = time.Time{}

@@ -483,7 +483,8 @@ func (p *LogParser) makeRecord(j *logJob, sc *logScratch, r *LogRecord) bool {
 	if sc != nil {
 		dst = sc.parsed[:0]
 	}
-	parsed, err := p.parse(dst, format, text, meta.time)
+	var parsed logParsed
+	err := p.parse(&parsed, dst, format, text, meta.time)
 	if sc != nil && cap(parsed.fields) >= cap(sc.parsed) {
 		sc.parsed = parsed.fields
 	}
@@ -491,7 +492,7 @@ func (p *LogParser) makeRecord(j *logJob, sc *logScratch, r *LogRecord) bool {
 		p.failed(text, meta, format, err, sc, r)
 		return true
 	}
-	p.normalize(parsed, meta, sc, r)
+	p.normalize(&parsed, &meta, sc, r)
 	return true
 }
 

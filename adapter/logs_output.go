@@ -476,8 +476,9 @@ func (sh *logShares) make(k, n int) {
 		e.encode(sh.p, sh.jobs[k*len(sh.jobs)/n:(k+1)*len(sh.jobs)/n])
 		return
 	}
+	var j logJob
 	for i := k * len(sh.lines) / n; i < (k+1)*len(sh.lines)/n; i++ {
-		j := sh.p.wholeLine(&sh.lines[i], sh.now)
+		sh.p.wholeLine(&j, &sh.lines[i], sh.now)
 		e.encodeJob(sh.p, &j)
 	}
 }

@@ -361,15 +361,15 @@ func (p *LogParser) stateless(batch []LogLine) bool {
 	return true
 }
 
-// wholeLine is the job parseLine adds for a line of a stateless batch. It
-// reads only p's configuration, as makeRecord does.
-func (p *LogParser) wholeLine(line *LogLine, now time.Time) logJob {
-	meta := logMeta{time: line.Time}
-	if meta.time.IsZero() {
-		meta.time = now
+// wholeLine makes into j the job parseLine adds for a line of a stateless
+// batch. It reads only p's configuration, as makeRecord does.
+func (p *LogParser) wholeLine(j *logJob, line *LogLine, now time.Time) {
+	*j = logJob{text: line.Text, meta: logMeta{time: line.Time}}
+	if j.meta.time.IsZero() {
+		j.meta.time = now
 	}
-	text, meta := p.cut(line.Text, meta)
-	return logJob{text: strings.TrimSuffix(text, "\r"), meta: meta}
+	j.text, j.meta = p.cut(j.text, j.meta)
+	j.text = strings.TrimSuffix(j.text, "\r")
 }
 
 // logCut returns where to cut s to at most n bytes: n, or a little less so

@@ -294,7 +294,9 @@ func TestLogStateless(t *testing.T) {
 			}
 			for i := range tc.batch {
 				p.parseLine(tc.batch[i], logsRef)
-				assert.Equal(t, p.jobs[i], p.wholeLine(&tc.batch[i], logsRef))
+				var j logJob
+				p.wholeLine(&j, &tc.batch[i], logsRef)
+				assert.Equal(t, p.jobs[i], j)
 			}
 		})
 	}

@@ -720,6 +720,11 @@ func logWriteAll(w io.Writer, bufs [][]byte) error {
 			switch {
 			case werr == unix.EINTR:
 				continue
+			case werr == unix.EPIPE:
+				// As os.File.Write: on standard output, the process
+				// gets the SIGPIPE a program in a pipeline expects.
+				_, err := f.Write(iov[0])
+				return err
 			case werr != nil:
 				return &os.PathError{Op: "write", Path: f.Name(), Err: werr}
 			case n == 0:

@@ -434,4 +434,11 @@ func TestLogWriteAll(t *testing.T) {
 	assert.Equal(t, want.Bytes(), other.Bytes())
 
 	assert.ErrorContains(t, logWriteAll(w, bufs), "write |1: use of closed file")
+
+	// No reader: a pipe other than standard output fails with EPIPE.
+	r, w, err = os.Pipe()
+	require.NoError(t, err)
+	defer w.Close()
+	require.NoError(t, r.Close())
+	assert.ErrorIs(t, logWriteAll(w, bufs), unix.EPIPE)
 }

@@ -312,6 +312,13 @@ type logSink interface {
 	close() error
 }
 
+// logLineSink is a sink that makes the records of the lines of a
+// stateless batch itself (see LogParser.stateless), instead of the
+// parser's goroutine making their jobs first.
+type logLineSink interface {
+	writeLines(p *LogParser, lines []LogLine, now time.Time) error
+}
+
 // openSink opens l's output; ctx is Run's, for the container's own
 // standard output and the pod's volumes.
 func (l Logs) openSink(ctx context.Context) (logSink, error) {
@@ -566,7 +573,8 @@ func (s *logWriterSink) help() {
 	}
 }
 
-// put writes the lines e made: each with a Write, or into the buffer.
+// put writes the lines e made, each with a Write; or, buffered, it adds
+// e's buffer to those for bg, and gives e a spare one.
 func (s *logWriterSink) put(p *LogParser, e *logEncoder) error {
 	if !s.buffered {
 		start := 0
@@ -745,13 +753,6 @@ func logWriteAll(w io.Writer, bufs [][]byte) error {
 
 // logsMaxIOV is how many buffers a writev(2) takes (IOV_MAX).
 const logsMaxIOV = 1024
-
-// logLineSink is a sink that makes the records of the lines of a
-// stateless batch itself (see LogParser.stateless), instead of the
-// parser's goroutine making their jobs first.
-type logLineSink interface {
-	writeLines(p *LogParser, lines []LogLine, now time.Time) error
-}
 
 // logZapSink writes records to a zap core, making them one by one.
 type logZapSink struct {

@@ -40,19 +40,7 @@ func (r *LogRecord) AppendJSON(b []byte) []byte {
 // appendJSON is AppendJSON, with the time formatted through tc (which may
 // be nil).
 func (r *LogRecord) appendJSON(b []byte, tc *logTimeCache) []byte {
-	b = append(b, '{')
-	if !r.Time.IsZero() {
-		b = append(b, `"time":"`...)
-		b = tc.append(b, r.Time)
-		b = append(b, `",`...)
-	}
-	if r.Level != "" {
-		b = append(b, `"level":`...)
-		b = logAppendString(b, r.Level)
-		b = append(b, ',')
-	}
-	b = append(b, `"msg":`...)
-	b = logAppendString(b, r.Msg)
+	b = logAppendHead(b, r.Time, r.Level, r.Msg, tc)
 	for _, f := range r.Fields {
 		b = append(b, ',')
 		b = logAppendString(b, f.Key)
@@ -77,6 +65,24 @@ func (r *LogRecord) appendJSON(b []byte, tc *logTimeCache) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// logAppendHead appends the start of a record: '{', "time" (unless it is
+// zero), "level" (unless it is empty) and "msg".
+func logAppendHead(b []byte, t time.Time, level, msg string, tc *logTimeCache) []byte {
+	b = append(b, '{')
+	if !t.IsZero() {
+		b = append(b, `"time":"`...)
+		b = tc.append(b, t)
+		b = append(b, `",`...)
+	}
+	if level != "" {
+		b = append(b, `"level":`...)
+		b = logAppendString(b, level)
+		b = append(b, ',')
+	}
+	b = append(b, `"msg":`...)
+	return logAppendString(b, msg)
 }
 
 // logAppendValue appends a field's value as JSON.
@@ -483,10 +489,15 @@ func (sh *logShares) make(k, n int) {
 		e.encode(sh.p, sh.jobs[k*len(sh.jobs)/n:(k+1)*len(sh.jobs)/n])
 		return
 	}
+	plain := sh.p.plain()
 	var j logJob
 	for i := k * len(sh.lines) / n; i < (k+1)*len(sh.lines)/n; i++ {
 		sh.p.wholeLine(&j, &sh.lines[i], sh.now)
-		e.encodeJob(sh.p, &j)
+		if plain {
+			e.encodePlain(sh.p, &j)
+		} else {
+			e.encodeJob(sh.p, &j)
+		}
 	}
 }
 
@@ -511,6 +522,22 @@ func (e *logEncoder) encodeJob(p *LogParser, j *logJob) {
 		e.buf = append(e.r.appendJSON(e.buf, &e.times), '\n')
 		e.ends = append(e.ends, len(e.buf))
 	}
+}
+
+// encodePlain appends what encodeJob appends for a job whose record is
+// plain (see LogParser.plain), without making the record: passthrough's
+// every line.
+func (e *logEncoder) encodePlain(p *LogParser, j *logJob) {
+	text, ok := p.recordText(j)
+	if !ok {
+		return
+	}
+	e.buf = logAppendHead(e.buf, j.meta.time, "", text, &e.times)
+	if j.meta.truncated {
+		e.buf = append(e.buf, `,"truncated":true`...)
+	}
+	e.buf = append(e.buf, "}\n"...)
+	e.ends = append(e.ends, len(e.buf))
 }
 
 // reset empties e, and lets go of a buffer that huge records grew.

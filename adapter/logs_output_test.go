@@ -442,3 +442,38 @@ func TestLogWriteAll(t *testing.T) {
 	require.NoError(t, r.Close())
 	assert.ErrorIs(t, logWriteAll(w, bufs), unix.EPIPE)
 }
+
+// TestLogEncodePlain checks that the records of passthrough are written
+// as the records made of the same lines are, and counted alike.
+func TestLogEncodePlain(t *testing.T) {
+	lines := []LogLine{{Text: "plain"}, {Text: "  "}, {Text: "\ufeffbom"}, {Text: "cr\r"},
+		{Text: strings.Repeat("long ", 10)}, {Text: `{"quoted":"json\\n"}`}, {Text: "bad \xff utf8 \x00"},
+		{Text: "at a time", Time: logsRef.Add(time.Second)}}
+	var outs [2]string
+	var metrics [2]*logMetrics
+	for k, plain := range []bool{false, true} {
+		p := logsNewParser(t, Logs{Format: LogText, MaxLineBytes: 20})
+		metrics[k] = logsTestMetrics(t, p)
+		require.True(t, p.plain())
+		var e logEncoder
+		var j logJob
+		for i := range lines {
+			p.wholeLine(&j, &lines[i], logsRef)
+			if plain {
+				e.encodePlain(p, &j)
+			} else {
+				e.encodeJob(p, &j)
+			}
+		}
+		outs[k] = string(e.buf)
+		assert.Len(t, e.ends, len(lines)-1, "a record a line but the blank one")
+	}
+	assert.Equal(t, outs[0], outs[1])
+	for _, kind := range []string{"empty", "truncated", "invalid_utf8", "nul"} {
+		assert.Equal(t, testutil.ToFloat64(metrics[0].sanitizedVec.WithLabelValues(kind)),
+			testutil.ToFloat64(metrics[1].sanitizedVec.WithLabelValues(kind)), kind)
+	}
+	assert.False(t, logsNewParser(t, Logs{Format: LogText, Enrich: true}).plain())
+	assert.False(t, logsNewParser(t, Logs{Format: LogText, Drop: []string{"time"}}).plain())
+	assert.False(t, logsNewParser(t, Logs{Format: LogAuto}).plain())
+}

@@ -459,21 +459,9 @@ func (p *LogParser) makeRecord(j *logJob, sc *logScratch, r *LogRecord) bool {
 		p.failed(text, meta, j.format, j.err, sc, r)
 		return true
 	}
-	text = strings.TrimPrefix(text, "\ufeff") // a byte order mark, at the start of a file
-	if strings.TrimSpace(text) == "" {
-		p.metrics.sanitized("empty")
+	text, ok := p.recordText(j)
+	if !ok {
 		return false
-	}
-	if p.metrics != nil {
-		if meta.truncated {
-			p.metrics.sanitized("truncated")
-		}
-		if !utf8.ValidString(text) {
-			p.metrics.sanitized("invalid_utf8")
-		}
-		if strings.IndexByte(text, 0) >= 0 {
-			p.metrics.sanitized("nul")
-		}
 	}
 	format := p.cfg.format
 	if format == LogCRI {
@@ -494,6 +482,36 @@ func (p *LogParser) makeRecord(j *logJob, sc *logScratch, r *LogRecord) bool {
 	}
 	p.normalize(&parsed, &meta, sc, r)
 	return true
+}
+
+// recordText returns the text of j (a record's, not a parse error's) to
+// parse, and false for a blank one, which has no record; it counts what
+// the metrics count of a text.
+func (p *LogParser) recordText(j *logJob) (string, bool) {
+	text := strings.TrimPrefix(j.text, "\ufeff") // a byte order mark, at the start of a file
+	if strings.TrimSpace(text) == "" {
+		p.metrics.sanitized("empty")
+		return "", false
+	}
+	if p.metrics != nil {
+		if j.meta.truncated {
+			p.metrics.sanitized("truncated")
+		}
+		if !utf8.ValidString(text) {
+			p.metrics.sanitized("invalid_utf8")
+		}
+		if strings.IndexByte(text, 0) >= 0 {
+			p.metrics.sanitized("nul")
+		}
+	}
+	return text, true
+}
+
+// plain reports whether the record of a job of wholeLine is its time, its
+// text as the message and its truncated flag, nothing else: format text,
+// without Enrich, nor time dropped.
+func (p *LogParser) plain() bool {
+	return p.cfg.format == LogText && len(p.enrich) == 0 && !p.cfg.dropTime
 }
 
 // failed makes into r the record of a line that did not parse: its raw

@@ -102,7 +102,10 @@ func logAppendValue(b []byte, v any) []byte {
 		}
 		return strconv.AppendFloat(b, v, 'g', -1, 64)
 	case json.Number:
-		if v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') && json.Valid([]byte(v)) {
+		// A number as JSON writes it (as a line's numbers are), checked
+		// without encoding/json, which converts it to check it.
+		if logJSONScanNumber(string(v), 0) == len(v) ||
+			v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') && json.Valid([]byte(v)) {
 			return append(b, v...)
 		}
 		return logAppendString(b, string(v))

@@ -144,7 +144,9 @@ type Logs struct {
 
 	// Output: at most one of Output, OutputFile and ZapCore. None means
 	// the adapter's own standard output: its container's log in-process
-	// (pod.FromContext), os.Stdout in the process form.
+	// (pod.FromContext), os.Stdout in the process form (a pipe there is
+	// given a 1 MiB buffer when the kernel allows it, so that the adapter
+	// and its reader wait for each other less often).
 
 	// Output receives the records, one JSON line per Write, from one
 	// goroutine.
@@ -437,6 +439,9 @@ type logConfig struct {
 	drop          map[string]bool
 	enrich        bool
 	fromContainer string
+
+	// What drop says of the fields that every record may have.
+	dropTime, dropLevel, dropStream, dropFile bool
 }
 
 type logMultiline struct {
@@ -448,14 +453,7 @@ var (
 	logsDefaultTimeFields  = []string{"time", "ts", "timestamp", "@timestamp", "datetime"}
 	logsDefaultLevelFields = []string{"level", "lvl", "severity", "loglevel", "levelname"}
 	logsDefaultMsgFields   = []string{"msg", "message", "log"}
-	// logsReserved are the names of the adapter's own fields, which a
-	// line's field cannot take: a field of the line with one of these names
-	// (other than the time, level and message fields) is kept as
-	// "app_<name>". "error" is not among them: it is the adapter's only in
-	// a parse error's record, which has no field of the line.
-	logsReserved = map[string]bool{"time": true, "level": true, "msg": true,
-		"parse_error": true, "truncated": true, "warnings": true}
-	logsIndented = regexp.MustCompile(`^([ \t]|Caused by: )`)
+	logsIndented           = regexp.MustCompile(`^([ \t]|Caused by: )`)
 )
 
 func (l Logs) compile() (*logConfig, error) {
@@ -540,7 +538,7 @@ func (l Logs) compile() (*logConfig, error) {
 			return nil, errors.New("adapter: logs: rename: empty field name")
 		case v == "":
 			return nil, fmt.Errorf("adapter: logs: rename[%q]: empty new name", k)
-		case logsReserved[v]:
+		case logIsReserved(v):
 			return nil, fmt.Errorf("adapter: logs: rename[%q]: %q is a field of the adapter's", k, v)
 		}
 	}
@@ -549,7 +547,7 @@ func (l Logs) compile() (*logConfig, error) {
 		switch t := l.Types[k]; {
 		case k == "":
 			return nil, errors.New("adapter: logs: types: empty field name")
-		case logsReserved[k]:
+		case logIsReserved(k):
 			return nil, fmt.Errorf("adapter: logs: types[%q]: a field of the adapter's is not cast", k)
 		case t != LogString && t != LogInt && t != LogFloat && t != LogBool:
 			return nil, fmt.Errorf("adapter: logs: types[%q]: unknown type %q: want string, int, float or bool", k, t)
@@ -563,6 +561,7 @@ func (l Logs) compile() (*logConfig, error) {
 		}
 		c.drop[d] = true
 	}
+	c.dropTime, c.dropLevel, c.dropStream, c.dropFile = c.drop["time"], c.drop["level"], c.drop["stream"], c.drop["file"]
 	return c, nil
 }
 
@@ -607,6 +606,19 @@ func (m *Multiline) compile() (*logMultiline, error) {
 		ml.maxBytes = logsDefaultMLBytes
 	}
 	return ml, nil
+}
+
+// logIsReserved reports whether key is the name of one of the adapter's
+// own fields, which a line's field cannot take: a field of the line with
+// one of these names (other than the time, level and message fields) is
+// kept as "app_<name>". "error" is not among them: it is the adapter's
+// only in a parse error's record, which has no field of the line.
+func logIsReserved(key string) bool {
+	switch key {
+	case "time", "level", "msg", "parse_error", "truncated", "warnings":
+		return true
+	}
+	return false
 }
 
 func logKnownFormat(f LogFormat) bool {

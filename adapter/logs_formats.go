@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/podkit/podkit/pod"
 )
 
 // logParsed is a line read in its format, before normalisation.
@@ -24,34 +26,39 @@ type logParsed struct {
 	msg   string
 }
 
-// parse reads text in format; ref is when the line was written or read,
-// which completes the times that lack a year.
-func (p *LogParser) parse(format LogFormat, text string, ref time.Time) (logParsed, error) {
+// parse reads text in format into out; ref is when the line was written
+// or read, which completes the times that lack a year. The fields of json,
+// logfmt and regex are appended to dst. (out is the caller's: a logParsed
+// returned by value was copied twice, a tenth of a passthrough record.)
+func (p *LogParser) parse(out *logParsed, dst []LogField, format LogFormat, text string, ref time.Time) error {
+	var err error
 	switch format {
 	case LogText:
-		return logParsed{fixed: true, msg: text}, nil
+		*out = logParsed{fixed: true, msg: text}
 	case LogJSON:
-		fields, err := logParseJSON(text)
-		return logParsed{fields: fields}, err
+		*out = logParsed{}
+		out.fields, err = logParseJSON(dst, text)
 	case LogLogfmt:
-		fields, err := logParseLogfmt(text, false)
-		return logParsed{fields: fields}, err
+		*out = logParsed{}
+		out.fields, err = logParseLogfmt(dst, text, false)
 	case LogRegex:
-		fields, err := logParseRegex(p.cfg.re, text)
-		return logParsed{fields: fields}, err
+		*out = logParsed{}
+		out.fields, err = logParseRegex(dst, p.cfg.re, text)
 	case LogKlog:
-		return logParseKlog(text, ref, p.cfg.loc)
+		*out, err = logParseKlog(text, ref, p.cfg.loc)
 	case LogCLF, LogCombined:
-		return logParseCLF(text, format == LogCombined)
+		*out, err = logParseCLF(text, format == LogCombined)
+	default:
+		*out = p.parseAuto(dst, text, ref)
 	}
-	return p.parseAuto(text, ref), nil
+	return err
 }
 
 // parseAuto tries the formats that can be recognised, most specific first.
-func (p *LogParser) parseAuto(text string, ref time.Time) logParsed {
+func (p *LogParser) parseAuto(dst []LogField, text string, ref time.Time) logParsed {
 	trimmed := strings.TrimLeft(text, " \t")
 	if strings.HasPrefix(trimmed, "{") {
-		if fields, err := logParseJSON(text); err == nil {
+		if fields, err := logParseJSON(dst, text); err == nil {
 			return logParsed{fields: fields}
 		}
 	}
@@ -65,7 +72,7 @@ func (p *LogParser) parseAuto(text string, ref time.Time) logParsed {
 			return parsed
 		}
 	}
-	if fields, err := logParseLogfmt(text, true); err == nil {
+	if fields, err := logParseLogfmt(dst, text, true); err == nil {
 		return logParsed{fields: fields}
 	}
 	return logParsed{fixed: true, msg: text}
@@ -104,42 +111,215 @@ func (b *logFieldList) set(key string, v any) {
 	b.fields = append(b.fields, LogField{key, v})
 }
 
-// logParseJSON reads a JSON object, keeping the order of its keys. Numbers
-// stay json.Numbers, so that large integers are not rounded.
+// logParseJSON reads a JSON object, keeping the order of its keys, and
+// appends its fields to dst. Numbers stay json.Numbers, so that large
+// integers are not rounded.
 //
-// A valid line (json.Valid, which allocates nothing) is split by a scan that
-// relies on its validity; objects and arrays in it, and strings with
-// escapes, are decoded by encoding/json. An invalid one goes through
-// encoding/json's decoder, for the reason.
-func logParseJSON(text string) ([]LogField, error) {
-	if !json.Valid([]byte(text)) {
+// One pass checks the line as it splits it into fields (logScanJSON, which
+// accepts what encoding/json accepts); objects and arrays in it, and
+// strings with escapes, are decoded by encoding/json. An invalid line goes
+// through encoding/json's decoder, for the reason.
+func logParseJSON(dst []LogField, text string) ([]LogField, error) {
+	b := logFieldList{fields: dst}
+	if !logScanJSON(text, &b) {
 		return logParseJSONSlow(text)
 	}
+	return b.fields, nil
+}
+
+// logsJSONMaxDepth is how deep encoding/json lets objects and arrays nest.
+const logsJSONMaxDepth = 10000
+
+// logScanJSON adds the fields of the JSON object text to b, and reports
+// whether text is one (with only spaces around it).
+func logScanJSON(text string, b *logFieldList) bool {
 	i := logJSONSpace(text, 0)
-	if text[i] != '{' {
-		return nil, errors.New("json: not an object")
+	if i == len(text) || text[i] != '{' {
+		return false
 	}
-	b := logFieldList{fields: []LogField{}}
 	i = logJSONSpace(text, i+1)
-	for text[i] != '}' {
-		end := logJSONStringEnd(text, i)
-		key, err := logJSONString(text[i:end])
-		if err != nil {
-			return nil, err
+	if i < len(text) && text[i] == '}' {
+		return logJSONSpace(text, i+1) == len(text)
+	}
+	for {
+		end, plain := logJSONScanString(text, i)
+		if end < 0 {
+			return false
 		}
-		i = logJSONSpace(text, logJSONSpace(text, end)+1) // past ':'
-		end = logJSONValueEnd(text, i)
-		v, err := logJSONValue(text[i:end])
-		if err != nil {
-			return nil, err
+		key, ok := logJSONString(text[i:end], plain)
+		if !ok {
+			return false
+		}
+		i = logJSONSpace(text, end)
+		if i == len(text) || text[i] != ':' {
+			return false
+		}
+		i = logJSONSpace(text, i+1)
+		v, end, ok := logJSONScanField(text, i)
+		if !ok {
+			return false
 		}
 		b.set(key, v)
-		i = logJSONSpace(text, end)
-		if text[i] == ',' {
+		if i = logJSONSpace(text, end); i == len(text) {
+			return false
+		}
+		switch text[i] {
+		case ',':
 			i = logJSONSpace(text, i+1)
+		case '}':
+			return logJSONSpace(text, i+1) == len(text)
+		default:
+			return false
 		}
 	}
-	return b.fields, nil
+}
+
+// logJSONScanField reads the value of a field that starts at i: it
+// returns it and the index after it.
+func logJSONScanField(s string, i int) (v any, end int, ok bool) {
+	if i == len(s) {
+		return nil, 0, false
+	}
+	switch s[i] {
+	case '"':
+		end, plain := logJSONScanString(s, i)
+		if end < 0 {
+			return nil, 0, false
+		}
+		v, ok := logJSONString(s[i:end], plain)
+		return v, end, ok
+	case '{', '[':
+		end := logJSONScanValue(s, i, 1)
+		if end < 0 {
+			return nil, 0, false
+		}
+		dec := json.NewDecoder(strings.NewReader(s[i:end]))
+		dec.UseNumber()
+		var x any
+		if err := dec.Decode(&x); err != nil {
+			return nil, 0, false
+		}
+		return x, end, true
+	}
+	end = logJSONScanValue(s, i, 1)
+	switch {
+	case end < 0:
+		return nil, 0, false
+	case s[i] == 't':
+		return true, end, true
+	case s[i] == 'f':
+		return false, end, true
+	case s[i] == 'n':
+		return nil, end, true
+	}
+	return json.Number(s[i:end]), end, true
+}
+
+// logJSONScanValue returns the index after the JSON value that starts at
+// i, or -1 if there is none; depth is how deeply it is nested.
+func logJSONScanValue(s string, i, depth int) int {
+	if i == len(s) {
+		return -1
+	}
+	switch c := s[i]; {
+	case c == '"':
+		end, _ := logJSONScanString(s, i)
+		return end
+	case c == '{' || c == '[':
+		if depth >= logsJSONMaxDepth {
+			return -1
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		j := logJSONSpace(s, i+1)
+		if j < len(s) && s[j] == closing {
+			return j + 1
+		}
+		for {
+			if c == '{' {
+				if j, _ = logJSONScanString(s, j); j < 0 {
+					return -1
+				}
+				if j = logJSONSpace(s, j); j == len(s) || s[j] != ':' {
+					return -1
+				}
+				j = logJSONSpace(s, j+1)
+			}
+			if j = logJSONScanValue(s, j, depth+1); j < 0 {
+				return -1
+			}
+			if j = logJSONSpace(s, j); j == len(s) {
+				return -1
+			}
+			switch s[j] {
+			case ',':
+				j = logJSONSpace(s, j+1)
+			case closing:
+				return j + 1
+			default:
+				return -1
+			}
+		}
+	case c == 't':
+		return logJSONLiteral(s, i, "true")
+	case c == 'f':
+		return logJSONLiteral(s, i, "false")
+	case c == 'n':
+		return logJSONLiteral(s, i, "null")
+	}
+	return logJSONScanNumber(s, i)
+}
+
+func logJSONLiteral(s string, i int, lit string) int {
+	if strings.HasPrefix(s[i:], lit) {
+		return i + len(lit)
+	}
+	return -1
+}
+
+// logJSONScanNumber returns the index after the JSON number at i, or -1.
+func logJSONScanNumber(s string, i int) int {
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i == len(s):
+		return -1
+	case s[i] == '0':
+		i++
+	case s[i] >= '1' && s[i] <= '9':
+		i = logJSONDigits(s, i)
+	default:
+		return -1
+	}
+	if i < len(s) && s[i] == '.' {
+		if i = logJSONDigits(s, i+1); i < 0 {
+			return -1
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		return logJSONDigits(s, i)
+	}
+	return i
+}
+
+// logJSONDigits returns the index after the digits at i, -1 if there is
+// none.
+func logJSONDigits(s string, i int) int {
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
 
 func logJSONSpace(s string, i int) int {
@@ -149,80 +329,62 @@ func logJSONSpace(s string, i int) int {
 	return i
 }
 
-// logJSONStringEnd returns the index after the string that starts at i.
-func logJSONStringEnd(s string, i int) int {
-	for j := i + 1; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
+// logJSONScanString returns the index after the JSON string that starts at
+// i, or -1 if there is none; plain reports that it is its bytes: no escape,
+// nothing but ASCII.
+func logJSONScanString(s string, i int) (end int, plain bool) {
+	if i == len(s) || s[i] != '"' {
+		return -1, false
 	}
-	return len(s)
-}
-
-// logJSONValueEnd returns the index after the value that starts at i.
-func logJSONValueEnd(s string, i int) int {
-	switch s[i] {
-	case '"':
-		return logJSONStringEnd(s, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(s); j++ {
+	plain = true
+	for j := i + 1; ; j++ {
+		for j < len(s) && logsPlain[s[j]] {
+			j++
+		}
+		if j == len(s) {
+			return -1, false
+		}
+		switch c := s[j]; {
+		case c == '"':
+			return j + 1, plain
+		case c >= utf8.RuneSelf:
+			plain = false
+		case c < 0x20:
+			return -1, false
+		default: // '\\'
+			plain = false
+			if j++; j == len(s) {
+				return -1, false
+			}
 			switch s[j] {
-			case '"':
-				j = logJSONStringEnd(s, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(s) {
+					return -1, false
 				}
+				for _, h := range []byte(s[j+1 : j+5]) {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return -1, false
+					}
+				}
+				j += 4
+			default:
+				return -1, false
 			}
 		}
-		return len(s)
 	}
-	j := i
-	for j < len(s) && strings.IndexByte(",}] \t\n\r", s[j]) < 0 {
-		j++
-	}
-	return j
 }
 
-// logJSONString decodes a JSON string: without escapes and in valid UTF-8,
-// it is its bytes.
-func logJSONString(q string) (string, error) {
-	if v := q[1 : len(q)-1]; !strings.Contains(v, `\`) && utf8.ValidString(v) {
-		return v, nil
+// logJSONString decodes the JSON string q that logJSONScanString has
+// checked: a plain one, or one in valid UTF-8 without escapes, is its
+// bytes.
+func logJSONString(q string, plain bool) (string, bool) {
+	v := q[1 : len(q)-1]
+	if plain || !strings.Contains(v, `\`) && utf8.ValidString(v) {
+		return v, true
 	}
-	var v string
-	if err := json.Unmarshal([]byte(q), &v); err != nil {
-		return "", logJSONError(err)
-	}
-	return v, nil
-}
-
-func logJSONValue(v string) (any, error) {
-	switch v[0] {
-	case '"':
-		return logJSONString(v)
-	case 't':
-		return true, nil
-	case 'f':
-		return false, nil
-	case 'n':
-		return nil, nil
-	case '{', '[':
-		dec := json.NewDecoder(strings.NewReader(v))
-		dec.UseNumber()
-		var x any
-		if err := dec.Decode(&x); err != nil {
-			return nil, logJSONError(err)
-		}
-		return x, nil
-	}
-	return json.Number(v), nil
+	var u string
+	return u, json.Unmarshal([]byte(q), &u) == nil
 }
 
 // logParseJSONSlow is logParseJSON with encoding/json's decoder.
@@ -271,10 +433,10 @@ func logJSONError(err error) error {
 	return fmt.Errorf("json: %w", err)
 }
 
-// logParseLogfmt reads key=value pairs. strict rejects words without "=",
-// which is how LogAuto tells logfmt from prose.
-func logParseLogfmt(text string, strict bool) ([]LogField, error) {
-	var b logFieldList
+// logParseLogfmt reads key=value pairs, appended to dst. strict rejects
+// words without "=", which is how LogAuto tells logfmt from prose.
+func logParseLogfmt(dst []LogField, text string, strict bool) ([]LogField, error) {
+	b := logFieldList{fields: dst}
 	pairs := 0
 	i := 0
 	for {
@@ -359,13 +521,14 @@ func logUnquote(s string) (int, string, error) {
 	return len(q), b.String(), nil
 }
 
-// logParseRegex reads the named groups of re that took part in the match.
-func logParseRegex(re *regexp.Regexp, text string) ([]LogField, error) {
+// logParseRegex reads the named groups of re that took part in the match,
+// appended to dst.
+func logParseRegex(dst []LogField, re *regexp.Regexp, text string) ([]LogField, error) {
 	m := re.FindStringSubmatchIndex(text)
 	if m == nil {
 		return nil, errors.New("regex: no match")
 	}
-	var b logFieldList
+	b := logFieldList{fields: dst}
 	for i, name := range re.SubexpNames() {
 		if name != "" && m[2*i] >= 0 {
 			b.set(name, text[m[2*i]:m[2*i+1]])
@@ -404,7 +567,7 @@ func logParseKlog(text string, ref time.Time, loc *time.Location) (logParsed, er
 	if msg := m[11]; strings.HasPrefix(msg, `"`) {
 		if q, err := strconv.QuotedPrefix(msg); err == nil {
 			rest := msg[len(q):]
-			kv, kvErr := logParseLogfmt(rest, true)
+			kv, kvErr := logParseLogfmt(nil, rest, true)
 			if strings.TrimSpace(rest) == "" || kvErr == nil && (rest[0] == ' ' || rest[0] == '\t') {
 				out.msg, _ = strconv.Unquote(q)
 				for _, f := range kv {
@@ -562,7 +725,15 @@ func logParseCRI(line string) (logCRIEntry, error) {
 	if err != nil {
 		return logCRIEntry{}, fmt.Errorf("cri: time %q: not RFC 3339", logTrimReason(ts))
 	}
-	if stream != "stdout" && stream != "stderr" {
+	// The stream outlives the line (the records of its partial lines and
+	// multiline records are held), whose text may be a view of a buffer
+	// that is reused (logQueue.recycle): it is one of two constants.
+	switch stream {
+	case "stdout":
+		stream = string(pod.Stdout)
+	case "stderr":
+		stream = string(pod.Stderr)
+	default:
 		return logCRIEntry{}, fmt.Errorf("cri: stream %q: want stdout or stderr", logTrimReason(stream))
 	}
 	tag, _, _ = strings.Cut(tag, ":")

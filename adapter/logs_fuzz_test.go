@@ -100,7 +100,7 @@ func FuzzLogJSON(f *testing.F) {
 		if strings.ContainsAny(data, "\n") || len(data) > logsFuzzMaxLine || strings.TrimSpace(line) == "" {
 			return
 		}
-		fields, err := logParseJSON(line)
+		fields, err := logParseJSON([]LogField{}, line)
 		var obj map[string]json.RawMessage
 		valid := json.Unmarshal([]byte(line), &obj) == nil && obj != nil
 		if (err == nil) != valid {
@@ -125,7 +125,7 @@ func FuzzLogfmt(f *testing.F) {
 	logsSeed(f, "logrus.log")
 	f.Fuzz(func(t *testing.T, data string) {
 		logsFuzzLines(t, Logs{Format: LogLogfmt}, data, true)
-		fields, err := logParseLogfmt(data, false)
+		fields, err := logParseLogfmt(nil, data, false)
 		if err != nil {
 			return
 		}

@@ -1,15 +1,17 @@
 package adapter
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -32,25 +34,23 @@ const logsReadBuf = 64 << 10
 // ends (or ctx is done and the input has been read).
 //
 // The input runs in the calling goroutine (FollowLogs and tail.Follow call
-// back from it); one goroutine owns p and sink, so that the records held
-// for a multiline record can be written when the input is quiet.
+// back from it) and puts its lines in a logQueue; one goroutine owns p and
+// sink, so that the records held for a multiline record can be written
+// when the input is quiet.
 func logRun(ctx context.Context, l Logs, p *LogParser, sink logSink) error {
-	lines := make(chan LogLine, 256)
+	q := newLogQueue()
+	if ws, ok := sink.(*logWriterSink); ok {
+		q.recycle, q.help = true, ws.help
+	}
 	done := make(chan struct{})
 	var sinkErr error
 	go func() {
 		defer close(done)
-		sinkErr = logConsume(lines, p, sink)
+		sinkErr = logConsume(q, p, sink)
+		q.stop()
 	}()
-	inErr := l.follow(ctx, func(line LogLine) error {
-		select {
-		case lines <- line:
-			return nil
-		case <-done:
-			return errLogsStopped
-		}
-	})
-	close(lines)
+	inErr := l.follow(ctx, q)
+	q.close()
 	<-done
 	switch {
 	case sinkErr != nil:
@@ -62,20 +62,23 @@ func logRun(ctx context.Context, l Logs, p *LogParser, sink logSink) error {
 }
 
 // logConsume parses the lines and writes the records, and the records held
-// once their source is quiet, until lines is closed; then it writes what
-// is still held.
-func logConsume(lines <-chan LogLine, p *LogParser, sink logSink) error {
+// once their source is quiet, until q is closed; then it writes what is
+// still held. The output is flushed whenever the queue is empty.
+func logConsume(q *logQueue, p *LogParser, sink logSink) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	write := func(rs []LogRecord) error {
-		for i := range rs {
-			if err := sink.write(&rs[i]); err != nil {
-				return err
-			}
-			p.metrics.record()
+	write := func() error {
+		err := sink.write(p, p.jobs)
+		p.clearJobs()
+		return err
+	}
+	flushIdle := func() error {
+		p.flushIdle(time.Now())
+		if err := write(); err != nil {
+			return err
 		}
-		return nil
+		return sink.flush()
 	}
 	arm := func() {
 		if next, ok := p.NextFlush(); ok {
@@ -84,50 +87,73 @@ func logConsume(lines <-chan LogLine, p *LogParser, sink logSink) error {
 			timer.Stop()
 		}
 	}
+	var batch []LogLine
 	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				if err := write(p.Flush()); err != nil {
+		var closed bool
+		batch, closed = q.take(batch)
+		if len(batch) > 0 {
+			now := p.now()
+			var err error
+			if ls, ok := sink.(logLineSink); ok && p.stateless(batch) {
+				err = ls.writeLines(p, batch, now)
+			} else {
+				for i := range batch {
+					p.parseLine(batch[i], now)
+				}
+				err = write()
+			}
+			if err != nil {
+				return err
+			}
+			// Another source may hold a record that is due while this
+			// one keeps the queue busy.
+			select {
+			case <-timer.C:
+				if err := flushIdle(); err != nil {
 					return err
 				}
-				return sink.flush()
+			default:
 			}
-			if err := write(p.Parse(line)); err != nil {
-				return err
-			}
-			if len(lines) == 0 { // the input is idle: out with what is buffered
-				if err := sink.flush(); err != nil {
-					return err
-				}
-			}
-		case <-timer.C:
-			if err := write(p.FlushIdle(time.Now())); err != nil {
-				return err
-			}
-			if err := sink.flush(); err != nil {
-				return err
-			}
+			arm()
+			continue
 		}
-		arm()
+		if closed {
+			p.flush(func(*logSource) bool { return true })
+			if err := write(); err != nil {
+				return err
+			}
+			return sink.flush()
+		}
+		// The input is idle: out with what is buffered.
+		if err := sink.flush(); err != nil {
+			return err
+		}
+		select {
+		case <-q.ready:
+		case <-timer.C:
+			if err := flushIdle(); err != nil {
+				return err
+			}
+			arm()
+		}
 	}
 }
 
-// follow reads l's input, calling emit with each line from the calling
+// follow reads l's input, putting its lines in q from the calling
 // goroutine. In-process, once the input has ended, it waits for ctx: a
 // container that returned would be restarted, and adapt the same output
 // (a container's, a reader's end) again.
-func (l Logs) follow(ctx context.Context, emit func(LogLine) error) error {
+func (l Logs) follow(ctx context.Context, q *logQueue) error {
 	var err error
 	switch {
 	case l.FromContainer != "":
-		err = l.followContainer(ctx, emit)
+		err = l.followContainer(ctx, q)
 	case l.Files != nil:
-		err = l.followFiles(ctx, emit)
+		err = l.followFiles(ctx, q)
 	case l.Stdin:
-		err = logFollowStdin(ctx, emit)
+		err = logFollowStdin(ctx, q)
 	default:
-		err = logFollowReader(ctx, l.Reader, emit)
+		err = logFollowReader(ctx, l.Reader, q)
 	}
 	if _, inPod := pod.FromContext(ctx); err == nil && inPod {
 		<-ctx.Done()
@@ -139,7 +165,7 @@ func (l Logs) follow(ctx context.Context, emit func(LogLine) error) error {
 // goes on for up to logsDrainTimeout, until the container's output has all
 // been read (it has ended: the pod stops its sidecars after its other
 // containers), so that its last lines are adapted too.
-func (l Logs) followContainer(ctx context.Context, emit func(LogLine) error) error {
+func (l Logs) followContainer(ctx context.Context, q *logQueue) error {
 	self, ok := pod.FromContext(ctx)
 	if !ok {
 		return fmt.Errorf("fromContainer: %w", errLogsNoPod)
@@ -166,7 +192,7 @@ func (l Logs) followContainer(ctx context.Context, emit func(LogLine) error) err
 		cancel()
 	})
 	err := self.Pod.FollowLogs(fctx, l.FromContainer, pod.LogOptions{}, func(e pod.LogEntry) error {
-		return emit(LogLine{Text: e.Text, Partial: e.Partial, Stream: string(e.Stream), Time: e.Time})
+		return q.put(LogLine{Text: e.Text, Partial: e.Partial, Stream: string(e.Stream), Time: e.Time})
 	})
 	cancel()
 	wg.Wait()
@@ -179,7 +205,7 @@ func (l Logs) followContainer(ctx context.Context, emit func(LogLine) error) err
 // followFiles follows l.Files. tail splits the lines longer than its
 // limit into pieces of exactly that many bytes; with a limit one byte
 // above MaxLineBytes, such a piece can only be part of a line to cut.
-func (l Logs) followFiles(ctx context.Context, emit func(LogLine) error) error {
+func (l Logs) followFiles(ctx context.Context, q *logQueue) error {
 	f := l.Files
 	root := ""
 	if f.Volume != "" {
@@ -215,7 +241,7 @@ func (l Logs) followFiles(ctx context.Context, emit func(LogLine) error) error {
 				path = rel
 			}
 		}
-		return emit(LogLine{Text: tl.Text, Partial: len(tl.Text) == limit, File: path, Time: tl.Time})
+		return q.put(LogLine{Text: tl.Text, Partial: len(tl.Text) == limit, File: path, Time: tl.Time})
 	})
 }
 
@@ -224,10 +250,10 @@ type logDeadliner interface {
 	SetReadDeadline(t time.Time) error
 }
 
-// logFollowReader reads r line by line until it ends. When ctx is done, a
-// deadline interrupts the read if r has one; otherwise reading stops after
-// the next read.
-func logFollowReader(ctx context.Context, r io.Reader, emit func(LogLine) error) error {
+// logFollowReader reads r until it ends, and puts the lines of each read
+// in q at once. When ctx is done, a deadline interrupts the read if r has
+// one; otherwise reading stops after the next read.
+func logFollowReader(ctx context.Context, r io.Reader, q *logQueue) error {
 	if d, ok := r.(logDeadliner); ok {
 		stopped := make(chan struct{})
 		var wg sync.WaitGroup
@@ -241,37 +267,96 @@ func logFollowReader(ctx context.Context, r io.Reader, emit func(LogLine) error)
 		defer wg.Wait()
 		defer close(stopped)
 	}
-	br := bufio.NewReaderSize(r, logsReadBuf)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			full := line[len(line)-1] == '\n'
-			if full {
-				line = line[:len(line)-1]
-			}
-			if err := emit(LogLine{Text: string(line), Partial: !full && errors.Is(err, bufio.ErrBufferFull)}); err != nil {
+	buf := q.readBuf()
+	held := 0 // the start of a line whose newline has not been read
+	var lines []LogLine
+	// put hands the lines of buf[:n] over, and takes the bytes after them
+	// to the start of the buffer to read into next.
+	put := func(n, end int) error {
+		var err error
+		if q.recycle {
+			next := q.readBuf()
+			held = copy(next, buf[end:n])
+			err = q.putRead(buf, lines)
+			buf = next
+		} else {
+			err = q.put(lines...)
+			held = copy(buf, buf[end:n])
+		}
+		return err
+	}
+	for empty := 0; ; {
+		n, err := r.Read(buf[held:])
+		now := time.Now()
+		if n > 0 {
+			empty = 0
+			var end int
+			end, lines = logSplitLines(buf, held+n, now, q.recycle, lines[:0])
+			if len(lines) == 0 {
+				held += n
+			} else if err := put(held+n, end); err != nil {
 				return err
 			}
+		} else if empty++; err == nil && empty == 100 {
+			err = io.ErrNoProgress // as bufio gives up
 		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-			if ctx.Err() != nil && br.Buffered() == 0 {
+		if err != nil {
+			// A line without its newline ends with the input.
+			if held > 0 {
+				lines = append(lines[:0], LogLine{Text: logBytesText(buf[:held], q.recycle), Time: now})
+				if err := put(held, held); err != nil {
+					return err
+				}
+			}
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil
+			case ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded):
 				return nil
 			}
-		case errors.Is(err, io.EOF):
-			return nil
-		case ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded):
-			return nil
-		default:
 			return fmt.Errorf("input: %w", err)
 		}
+		if ctx.Err() != nil && held == 0 {
+			return nil
+		}
 	}
+}
+
+// logSplitLines splits buf[:n] into lines read at now, appended to lines:
+// those that end with a newline, or, if there is none in a full buffer,
+// the whole of it, a piece of a longer line (Partial). It returns where
+// what is left begins. The texts are views of buf with view, and share
+// one new string otherwise.
+func logSplitLines(buf []byte, n int, now time.Time, view bool, lines []LogLine) (int, []LogLine) {
+	last := bytes.LastIndexByte(buf[:n], '\n')
+	if last < 0 {
+		if n < len(buf) {
+			return 0, lines
+		}
+		return n, append(lines, LogLine{Text: logBytesText(buf, view), Partial: true, Time: now})
+	}
+	text := logBytesText(buf[:last+1], view)
+	for text != "" {
+		i := strings.IndexByte(text, '\n')
+		lines = append(lines, LogLine{Text: text[:i], Time: now})
+		text = text[i+1:]
+	}
+	return last + 1, lines
+}
+
+// logBytesText is b as a string: a view of b with view (b must not change while
+// the string is in use: see logQueue.recycle), a copy otherwise.
+func logBytesText(b []byte, view bool) string {
+	if view && len(b) > 0 {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
 }
 
 // logFollowStdin reads the process's standard input. It reads a
 // non-blocking duplicate of it, so that a deadline interrupts a read when
 // ctx is done; the flag is shared with the original, and restored.
-func logFollowStdin(ctx context.Context, emit func(LogLine) error) error {
+func logFollowStdin(ctx context.Context, q *logQueue) error {
 	if _, ok := pod.FromContext(ctx); ok {
 		return errors.New("stdin: only in the process form, not in-process")
 	}
@@ -292,5 +377,5 @@ func logFollowStdin(ctx context.Context, emit func(LogLine) error) error {
 		}
 		_ = f.Close()
 	}()
-	return logFollowReader(ctx, f, emit)
+	return logFollowReader(ctx, f, q)
 }

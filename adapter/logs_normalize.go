@@ -6,33 +6,38 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// normalize makes the record of a parsed line: time, level and message
-// taken out of the fields, then Rename, Types and Drop.
-func (p *LogParser) normalize(parsed logParsed, meta logMeta) LogRecord {
+// normalize makes into r the record of a parsed line: time, level and
+// message taken out of the fields, then Rename, Types and Drop. With sc,
+// r's fields are sc's memory (see makeRecord).
+func (p *LogParser) normalize(parsed *logParsed, meta *logMeta, sc *logScratch, r *LogRecord) {
 	cfg := p.cfg
-	r := LogRecord{Time: meta.time, Truncated: meta.truncated}
+	*r = LogRecord{Time: meta.time, Truncated: meta.truncated}
 	fields := parsed.fields
+	// The fields taken out, by index: time, level and message.
+	taken := [3]int{-1, -1, -1}
 	if parsed.fixed {
 		if !parsed.time.IsZero() {
 			r.Time = parsed.time
 		}
-		r.Level = logNormalizeLevel(parsed.level)
+		if parsed.level != "" {
+			r.Level = logNormalizeLevel(parsed.level)
+		}
 		r.Msg = parsed.msg
 	} else {
 		for _, name := range cfg.timeFields {
-			i := logFieldIndex(fields, name)
+			i := logFieldIndex(fields, name, taken[:])
 			if i < 0 {
 				continue
 			}
 			t, err := p.parseTime(fields[i].Value, meta.time)
 			if err == nil {
-				r.Time = t
-				fields = logDeleteField(fields, i)
+				r.Time, taken[0] = t, i
 				break
 			}
 			if cfg.timeExplicit {
@@ -41,31 +46,31 @@ func (p *LogParser) normalize(parsed logParsed, meta logMeta) LogRecord {
 			}
 		}
 		for _, name := range cfg.levelFields {
-			if i := logFieldIndex(fields, name); i >= 0 {
+			if i := logFieldIndex(fields, name, taken[:]); i >= 0 {
 				if lvl := logLevelOf(fields[i].Value); lvl != "" {
-					r.Level = lvl
-					fields = logDeleteField(fields, i)
+					r.Level, taken[1] = lvl, i
 					break
 				}
 			}
 		}
 		for _, name := range cfg.msgFields {
-			if i := logFieldIndex(fields, name); i >= 0 {
-				r.Msg = logMessage(fields[i].Value)
-				fields = logDeleteField(fields, i)
+			if i := logFieldIndex(fields, name, taken[:]); i >= 0 {
+				r.Msg, taken[2] = logMessage(fields[i].Value), i
 				break
 			}
 		}
 	}
 
-	var b logFieldList
-	b.fields = make([]LogField, 0, len(fields)+len(p.enrich)+2)
-	for _, f := range fields {
+	b := logFieldList{fields: sc.take(len(fields) + len(p.enrich) + 2)}
+	for i, f := range fields {
+		if i == taken[0] || i == taken[1] || i == taken[2] {
+			continue
+		}
 		key := f.Key
 		if nk, ok := cfg.rename[key]; ok {
 			key = nk
 		}
-		if logsReserved[key] || p.isMeta(key, meta) {
+		if logIsReserved(key) || p.isMeta(key, *meta) {
 			key = "app_" + key
 		}
 		v := f.Value
@@ -81,27 +86,25 @@ func (p *LogParser) normalize(parsed logParsed, meta logMeta) LogRecord {
 			b.set(key, v)
 		}
 	}
-	r.Fields = p.appendMeta(b.fields, meta)
-	if cfg.drop["time"] {
+	r.Fields = p.appendMeta(b.fields, *meta)
+	sc.keep(r.Fields)
+	if cfg.dropTime {
 		r.Time = time.Time{}
 	}
-	if cfg.drop["level"] {
+	if cfg.dropLevel {
 		r.Level = ""
 	}
-	return r
 }
 
-func logFieldIndex(fields []LogField, key string) int {
+// logFieldIndex returns the index of the field named key, but for the
+// indexes in taken; -1 if there is none.
+func logFieldIndex(fields []LogField, key string, taken []int) int {
 	for i := range fields {
-		if fields[i].Key == key {
+		if fields[i].Key == key && !slices.Contains(taken, i) {
 			return i
 		}
 	}
 	return -1
-}
-
-func logDeleteField(fields []LogField, i int) []LogField {
-	return append(fields[:i:i], fields[i+1:]...)
 }
 
 // logMessage is the text of a message field's value.

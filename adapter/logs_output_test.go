@@ -3,13 +3,18 @@ package adapter
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -247,4 +252,228 @@ func TestLogsStdin(t *testing.T) {
 	flags, err := unix.FcntlInt(0, unix.F_GETFL, 0)
 	require.NoError(t, err)
 	assert.Zero(t, flags&unix.O_NONBLOCK, "standard input is blocking again")
+}
+
+// TestLogAppendTime checks the records' time against time's own
+// formatting, from year 0 to past 9999 (where it falls back to it).
+func TestLogAppendTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	zones := []*time.Location{time.UTC, time.FixedZone("X", -9*3600-1800), time.FixedZone("Y", 14*3600)}
+	times := []time.Time{{}, time.Unix(0, 0), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for range 10000 {
+		sec := rng.Int64N(int64(10001*365.25*86400)) - 62135596800 - 366*86400 // years 0 to 10000
+		times = append(times, time.Unix(sec, rng.Int64N(1e9)).In(zones[rng.IntN(len(zones))]))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format(logsTimeLayout)
+		require.Equal(t, want, string(logAppendTime([]byte("x"), tm))[1:], "%v", tm)
+	}
+
+	// The cache formats a time once, and another time anew.
+	var c logTimeCache
+	a := time.Date(2024, 11, 25, 17, 2, 3, 4, time.UTC)
+	for _, tm := range []time.Time{a, a, a.In(zones[1]), a.Add(1), a, {}, a} {
+		require.Equal(t, tm.UTC().Format(logsTimeLayout), string(c.append(nil, tm)))
+	}
+}
+
+// logsLineWriter records each Write.
+type logsLineWriter struct{ writes []string }
+
+func (w *logsLineWriter) Write(b []byte) (int, error) {
+	w.writes = append(w.writes, string(b))
+	return len(b), nil
+}
+
+// TestLogsWriterSinkShares makes the records of many jobs on several
+// encoders at once: the records come out in the order of the jobs, each
+// once, the same as made one by one, and counted.
+func TestLogsWriterSinkShares(t *testing.T) {
+	var lines []string
+	for i := range 1001 {
+		switch {
+		case i%97 == 0:
+			lines = append(lines, "  ") // no record
+		case i%13 == 0:
+			lines = append(lines, fmt.Sprintf(`not json %d`, i))
+		default:
+			lines = append(lines, fmt.Sprintf(`{"level":"info","ts":%d.5,"msg":"m%d","i":%d}`, 1732554123+i, i, i))
+		}
+	}
+	want := logsJSON(t, Logs{Format: LogJSON}, lines...)
+	for _, buffered := range []bool{false, true} {
+		for _, encoders := range []int{1, 2, 3, 8} {
+			t.Run(fmt.Sprintf("buffered=%v,encoders=%d", buffered, encoders), func(t *testing.T) {
+				p := logsNewParser(t, Logs{Format: LogJSON})
+				m := logsTestMetrics(t, p)
+				w := &logsLineWriter{}
+				s := newWriterSink(w, buffered, nil)
+				s.enc = make([]*logEncoder, encoders)
+				for i := range s.enc {
+					s.enc[i] = &logEncoder{}
+				}
+				for _, line := range lines {
+					p.parseLine(LogLine{Text: line, Time: logsRef}, logsRef)
+				}
+				require.Len(t, p.jobs, len(lines))
+				require.NoError(t, s.write(p, p.jobs))
+				require.NoError(t, s.close())
+				out := strings.Join(w.writes, "")
+				assert.Equal(t, strings.Join(want, "\n")+"\n", out)
+				if !buffered {
+					assert.Len(t, w.writes, len(want), "a Write per record")
+				}
+				assert.Equal(t, float64(len(want)), testutil.ToFloat64(m.records))
+				assert.Equal(t, float64(76), testutil.ToFloat64(m.parseErrors.WithLabelValues("json")))
+			})
+		}
+	}
+}
+
+// TestLogAppendString checks the escaping of random strings, across the
+// words it copies whole: the JSON reads back as the string (each invalid
+// byte a U+FFFD), and holds no control character or line separator.
+func TestLogAppendString(t *testing.T) {
+	pieces := []string{"a", "plain words", "0123456789abcdef", `"`, `\`, "\n", "\r", "\t", "\x00", "\x1f", "\x7f",
+		"é", "日本", "\u2028", "\u2029", "\xff", "\xe2\x80", "😀", "\xf0\x9f\x98"}
+	rng := rand.New(rand.NewPCG(8, 8))
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		var want strings.Builder
+		for _, r := range s {
+			want.WriteRune(r)
+		}
+		prefix := strings.Repeat("p", rng.IntN(9))
+		out := logAppendString([]byte(prefix), s)
+		require.True(t, strings.HasPrefix(string(out), prefix))
+		out = out[len(prefix):]
+		var got string
+		require.NoError(t, json.Unmarshal(out, &got), "%q", out)
+		require.Equal(t, want.String(), got, "%q", s)
+		require.True(t, utf8.Valid(out))
+		require.False(t, strings.ContainsFunc(string(out), func(r rune) bool { return r < 0x20 || r == '\u2028' || r == '\u2029' }), "%q", out)
+	}
+}
+
+// TestLogGrowPipe enlarges a pipe's buffer, and leaves a file alone.
+func TestLogGrowPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	size := func(f *os.File) int {
+		n, err := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+		require.NoError(t, err)
+		return n
+	}
+	require.Less(t, size(w), logsPipeSize)
+	logGrowPipe(w)
+	assert.Equal(t, logsPipeSize, size(w))
+
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	require.NoError(t, err)
+	defer f.Close()
+	logGrowPipe(f) // not a pipe: nothing to do, nothing fails
+	_, err = unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+	assert.Error(t, err)
+}
+
+// TestLogsBufferedOutputFailure fails the writes of a buffered sink, which
+// happen on its own goroutine: the failure comes back from a later write,
+// or from close, and nothing is written after it.
+func TestLogsBufferedOutputFailure(t *testing.T) {
+	p := logsNewParser(t, Logs{Format: LogText})
+	w := &logsFailingWriter{n: 2}
+	s := newWriterSink(w, true, nil)
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		for range 1000 {
+			p.parseLine(LogLine{Text: strings.Repeat("x", 100), Time: logsRef}, logsRef)
+		}
+		err = s.write(p, p.jobs)
+		p.clearJobs()
+	}
+	assert.EqualError(t, err, "disk full", "a later write fails")
+	assert.EqualError(t, s.close(), "disk full")
+	assert.Zero(t, w.n)
+}
+
+// TestLogWriteAll writes many buffers, some empty, more than a writev
+// takes and than a pipe holds, to a pipe (non-blocking: writes wait for
+// room) and to a writer that is not a file.
+func TestLogWriteAll(t *testing.T) {
+	var bufs [][]byte
+	var want bytes.Buffer
+	for i := range 3000 {
+		b := bytes.Repeat([]byte{byte('a' + i%26)}, (i*37)%2000)
+		bufs = append(bufs, b)
+		want.Write(b)
+	}
+	saved := slices.Clone(bufs)
+
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	got := make(chan []byte)
+	go func() {
+		data, _ := io.ReadAll(r)
+		got <- data
+	}()
+	require.NoError(t, logWriteAll(w, bufs))
+	require.NoError(t, w.Close())
+	assert.Equal(t, want.Bytes(), <-got)
+	assert.Equal(t, saved, bufs, "the buffers are as they were")
+
+	var other bytes.Buffer
+	require.NoError(t, logWriteAll(&other, bufs))
+	assert.Equal(t, want.Bytes(), other.Bytes())
+
+	assert.ErrorContains(t, logWriteAll(w, bufs), "write |1: use of closed file")
+
+	// No reader: a pipe other than standard output fails with EPIPE.
+	r, w, err = os.Pipe()
+	require.NoError(t, err)
+	defer w.Close()
+	require.NoError(t, r.Close())
+	assert.ErrorIs(t, logWriteAll(w, bufs), unix.EPIPE)
+}
+
+// TestLogEncodePlain checks that the records of passthrough are written
+// as the records made of the same lines are, and counted alike.
+func TestLogEncodePlain(t *testing.T) {
+	lines := []LogLine{{Text: "plain"}, {Text: "  "}, {Text: "\ufeffbom"}, {Text: "cr\r"},
+		{Text: strings.Repeat("long ", 10)}, {Text: `{"quoted":"json\\n"}`}, {Text: "bad \xff utf8 \x00"},
+		{Text: "at a time", Time: logsRef.Add(time.Second)}}
+	var outs [2]string
+	var metrics [2]*logMetrics
+	for k, plain := range []bool{false, true} {
+		p := logsNewParser(t, Logs{Format: LogText, MaxLineBytes: 20})
+		metrics[k] = logsTestMetrics(t, p)
+		require.True(t, p.plain())
+		var e logEncoder
+		var j logJob
+		for i := range lines {
+			p.wholeLine(&j, &lines[i], logsRef)
+			if plain {
+				e.encodePlain(p, &j)
+			} else {
+				e.encodeJob(p, &j)
+			}
+		}
+		outs[k] = string(e.buf)
+		assert.Len(t, e.ends, len(lines)-1, "a record a line but the blank one")
+	}
+	assert.Equal(t, outs[0], outs[1])
+	for _, kind := range []string{"empty", "truncated", "invalid_utf8", "nul"} {
+		assert.Equal(t, testutil.ToFloat64(metrics[0].sanitizedVec.WithLabelValues(kind)),
+			testutil.ToFloat64(metrics[1].sanitizedVec.WithLabelValues(kind)), kind)
+	}
+	assert.False(t, logsNewParser(t, Logs{Format: LogText, Enrich: true}).plain())
+	assert.False(t, logsNewParser(t, Logs{Format: LogText, Drop: []string{"time"}}).plain())
+	assert.False(t, logsNewParser(t, Logs{Format: LogAuto}).plain())
 }

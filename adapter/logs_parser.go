@@ -25,9 +25,25 @@ type LogParser struct {
 	cfg     *logConfig
 	now     func() time.Time
 	sources map[string]*logSource
+	last    *logSource // of the last line, found without the map
 	seq     uint64
 	enrich  []LogField
 	metrics *logMetrics // nil without a Registerer
+	// jobs are the records completed and not made yet: parseLine and
+	// flush add to them, and records, or a logEncoder, makes them.
+	jobs []logJob
+}
+
+// logJob is what a record is made from: the text of a line, or of a
+// multiline record, and what is known of it; or, with err set, a line that
+// is not in format, whose record is a parse error. Making it reads only
+// the parser's configuration, so that jobs can be made into records on
+// other goroutines (see logEncoder).
+type logJob struct {
+	text   string
+	meta   logMeta
+	format LogFormat // with err
+	err    error
 }
 
 // LogLine is one line of input of a LogParser.
@@ -84,6 +100,8 @@ type LogField struct {
 // with LogCRI, one stream of a file.
 type logSource struct {
 	key     string
+	file    string // of its raw lines (not a CRI stream's)
+	stream  string
 	seq     uint64
 	last    time.Time // when its last line came
 	criText bool      // the texts of a CRI stream, not raw lines
@@ -156,32 +174,68 @@ func (p *LogParser) setEnrich(ctx context.Context) {
 // a partial line or a multiline record is held, one usually, two when the
 // line ends a multiline record and is held as the start of the next.
 func (p *LogParser) Parse(line LogLine) []LogRecord {
-	now := p.now()
+	p.parseLine(line, p.now())
+	return p.records()
+}
+
+// parseLine is Parse at now, but leaves the records it completes in
+// p.jobs.
+func (p *LogParser) parseLine(line LogLine, now time.Time) {
 	if line.Time.IsZero() {
 		line.Time = now
 	}
-	s := p.source(line.File+"\x00"+line.Stream, false, now)
+	s := p.last
+	if s == nil || s.file != line.File || s.stream != line.Stream {
+		s = p.source(line.File+"\x00"+line.Stream, false)
+		s.file, s.stream, p.last = line.File, line.Stream, s
+	}
+	s.last = now
 	text, meta, ok := p.join(s, line.Text, line.Partial, logMeta{time: line.Time, stream: line.Stream, file: line.File})
 	if !ok {
-		return nil
+		return
 	}
-	out := p.line(s, text, meta, now, nil)
+	p.line(s, text, meta, now)
 	if len(p.sources) > logsKeepSources {
 		p.forget()
 	}
-	return out
 }
 
 // Flush returns every record held: call it when the input has ended.
 func (p *LogParser) Flush() []LogRecord {
-	return p.flush(func(*logSource) bool { return true })
+	p.flush(func(*logSource) bool { return true })
+	return p.records()
 }
 
 // FlushIdle returns the records held for the sources that have had no line
 // for the flush delay (Multiline.FlushAfter, 500ms by default) at now.
 func (p *LogParser) FlushIdle(now time.Time) []LogRecord {
+	p.flushIdle(now)
+	return p.records()
+}
+
+// flushIdle is FlushIdle, but leaves the records in p.jobs.
+func (p *LogParser) flushIdle(now time.Time) {
 	deadline := now.Add(-p.cfg.flush)
-	return p.flush(func(s *logSource) bool { return !s.last.After(deadline) })
+	p.flush(func(s *logSource) bool { return !s.last.After(deadline) })
+}
+
+// records makes the records of p.jobs, and empties it.
+func (p *LogParser) records() []LogRecord {
+	var out []LogRecord
+	for i := range p.jobs {
+		var r LogRecord
+		if p.makeRecord(&p.jobs[i], nil, &r) {
+			out = append(out, r)
+		}
+	}
+	p.clearJobs()
+	return out
+}
+
+// clearJobs empties p.jobs, keeping its memory but not its texts.
+func (p *LogParser) clearJobs() {
+	clear(p.jobs)
+	p.jobs = p.jobs[:0]
 }
 
 // NextFlush returns when FlushIdle will have records to return, and false
@@ -197,19 +251,20 @@ func (p *LogParser) NextFlush() (time.Time, bool) {
 	return next.Add(p.cfg.flush), found
 }
 
-func (p *LogParser) source(key string, criText bool, now time.Time) *logSource {
+// source returns the source of key, made if needed.
+func (p *LogParser) source(key string, criText bool) *logSource {
 	s := p.sources[key]
 	if s == nil {
 		p.seq++
 		s = &logSource{key: key, seq: p.seq, criText: criText}
 		p.sources[key] = s
 	}
-	s.last = now
 	return s
 }
 
 // forget drops the sources that hold nothing.
 func (p *LogParser) forget() {
+	p.last = nil
 	for k, s := range p.sources {
 		if !s.pending() {
 			delete(p.sources, k)
@@ -220,8 +275,7 @@ func (p *LogParser) forget() {
 // flush completes what is held by the sources sel selects: partial lines
 // first (which may give a CRI text or a multiline record to hold), then
 // multiline records, in the order the sources appeared.
-func (p *LogParser) flush(sel func(*logSource) bool) []LogRecord {
-	var out []LogRecord
+func (p *LogParser) flush(sel func(*logSource) bool) {
 	for range 4 { // raw line, CRI text, multiline record: three passes do
 		var ss []*logSource
 		for _, s := range p.sources {
@@ -238,17 +292,16 @@ func (p *LogParser) flush(sel func(*logSource) bool) []LogRecord {
 				s.joining = false
 				text, meta := string(s.join), s.joinMeta
 				if s.criText {
-					out = p.multiline(s, text, meta, out)
+					p.multiline(s, text, meta)
 				} else {
-					out = p.line(s, text, meta, s.last, out)
+					p.line(s, text, meta, s.last)
 				}
 				continue
 			}
-			out = p.flushML(s, out)
+			p.flushML(s)
 		}
 	}
 	p.forget()
-	return out
 }
 
 // join adds a piece of a line to what s holds, and returns the whole line
@@ -257,11 +310,7 @@ func (p *LogParser) flush(sel func(*logSource) bool) []LogRecord {
 func (p *LogParser) join(s *logSource, text string, partial bool, meta logMeta) (string, logMeta, bool) {
 	limit := p.cfg.maxLine
 	if !s.joining && !partial {
-		if len(text) > limit {
-			n := logCut(text, limit)
-			p.metrics.dropped(len(text) - n)
-			text, meta.truncated = text[:n], true
-		}
+		text, meta = p.cut(text, meta)
 		return text, meta, true
 	}
 	if !s.joining {
@@ -281,6 +330,48 @@ func (p *LogParser) join(s *logSource, text string, partial bool, meta logMeta) 
 	return string(s.join), s.joinMeta, true
 }
 
+// cut cuts a whole line at maxLine bytes, and counts the rest as dropped.
+func (p *LogParser) cut(text string, meta logMeta) (string, logMeta) {
+	if len(text) > p.cfg.maxLine {
+		n := logCut(text, p.cfg.maxLine)
+		p.metrics.dropped(len(text) - n)
+		text, meta.truncated = text[:n], true
+	}
+	return text, meta
+}
+
+// stateless reports whether the lines of batch can each be made into a
+// job alone (wholeLine), on any goroutine: whole lines, with no source
+// but the one of a reader (no file, no stream), which holds nothing; no
+// multiline, no CRI.
+func (p *LogParser) stateless(batch []LogLine) bool {
+	if p.cfg.ml != nil || p.cfg.format == LogCRI {
+		return false
+	}
+	for _, s := range p.sources {
+		if s.pending() {
+			return false
+		}
+	}
+	for i := range batch {
+		if l := &batch[i]; l.Partial || l.File != "" || l.Stream != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// wholeLine makes into j the job parseLine adds for a line of a stateless
+// batch. It reads only p's configuration, as makeRecord does.
+func (p *LogParser) wholeLine(j *logJob, line *LogLine, now time.Time) {
+	*j = logJob{text: line.Text, meta: logMeta{time: line.Time}}
+	if j.meta.time.IsZero() {
+		j.meta.time = now
+	}
+	j.text, j.meta = p.cut(j.text, j.meta)
+	j.text = strings.TrimSuffix(j.text, "\r")
+}
+
 // logCut returns where to cut s to at most n bytes: n, or a little less so
 // as not to split a UTF-8 sequence.
 func logCut(s string, n int) int {
@@ -296,33 +387,37 @@ func logCut(s string, n int) int {
 }
 
 // line handles a whole line of source s.
-func (p *LogParser) line(s *logSource, text string, meta logMeta, now time.Time, out []LogRecord) []LogRecord {
+func (p *LogParser) line(s *logSource, text string, meta logMeta, now time.Time) {
 	text = strings.TrimSuffix(text, "\r")
 	if p.cfg.format != LogCRI {
-		return p.multiline(s, text, meta, out)
+		p.multiline(s, text, meta)
+		return
 	}
 	if strings.TrimSpace(text) == "" {
 		p.metrics.sanitized("empty")
-		return out
+		return
 	}
 	e, err := logParseCRI(text)
 	if err != nil {
-		return append(out, p.failed(text, meta, LogCRI, err))
+		p.jobs = append(p.jobs, logJob{text: text, meta: meta, format: LogCRI, err: err})
+		return
 	}
 	meta.time, meta.stream = e.time, e.stream
-	sub := p.source(s.key+"\x00cri\x00"+e.stream, true, now)
+	sub := p.source(s.key+"\x00cri\x00"+e.stream, true)
+	sub.last = now
 	text, meta, ok := p.join(sub, e.text, e.partial, meta)
 	if !ok {
-		return out
+		return
 	}
-	return p.multiline(sub, text, meta, out)
+	p.multiline(sub, text, meta)
 }
 
 // multiline adds a line to the record s holds, or starts a record with it.
-func (p *LogParser) multiline(s *logSource, text string, meta logMeta, out []LogRecord) []LogRecord {
+func (p *LogParser) multiline(s *logSource, text string, meta logMeta) {
 	ml := p.cfg.ml
 	if ml == nil {
-		return p.record(text, meta, out)
+		p.jobs = append(p.jobs, logJob{text: text, meta: meta})
+		return
 	}
 	if s.mlOpen {
 		cont := ml.start != nil && !ml.start.MatchString(text) || ml.cont != nil && ml.cont.MatchString(text)
@@ -330,67 +425,129 @@ func (p *LogParser) multiline(s *logSource, text string, meta logMeta, out []Log
 			s.ml = append(append(s.ml, '\n'), text...)
 			s.mlLines++
 			s.mlMeta.truncated = s.mlMeta.truncated || meta.truncated
-			return out
+			return
 		}
-		out = p.flushML(s, out)
+		p.flushML(s)
 	}
 	s.mlOpen, s.mlLines, s.mlMeta = true, 1, meta
 	s.ml = append(s.ml[:0], text...)
-	return out
 }
 
-func (p *LogParser) flushML(s *logSource, out []LogRecord) []LogRecord {
+func (p *LogParser) flushML(s *logSource) {
 	if !s.mlOpen {
-		return out
+		return
 	}
 	s.mlOpen = false
-	return p.record(string(s.ml), s.mlMeta, out)
+	p.jobs = append(p.jobs, logJob{text: string(s.ml), meta: s.mlMeta})
 }
 
-// record parses the text of one record.
-func (p *LogParser) record(text string, meta logMeta, out []LogRecord) []LogRecord {
-	text = strings.TrimPrefix(text, "\ufeff") // a byte order mark, at the start of a file
-	if strings.TrimSpace(text) == "" {
-		p.metrics.sanitized("empty")
-		return out
+// logScratch is the memory that making records reuses from one record to
+// the next: one per goroutine that makes records.
+type logScratch struct {
+	parsed []LogField // the fields of a line, as its format reads them
+	fields []LogField // of the record
+}
+
+// makeRecord makes the record of j into r, and reports whether there is
+// one (a blank text has none). It reads p's configuration (and counts in
+// its metrics) but changes nothing in p, so that several goroutines can
+// make records at once. With sc, r's fields are in sc's memory: r is then
+// valid until sc makes the next record.
+func (p *LogParser) makeRecord(j *logJob, sc *logScratch, r *LogRecord) bool {
+	text, meta := j.text, j.meta
+	if j.err != nil {
+		p.failed(text, meta, j.format, j.err, sc, r)
+		return true
 	}
-	if meta.truncated {
-		p.metrics.sanitized("truncated")
-	}
-	if !utf8.ValidString(text) {
-		p.metrics.sanitized("invalid_utf8")
-	}
-	if strings.IndexByte(text, 0) >= 0 {
-		p.metrics.sanitized("nul")
+	text, ok := p.recordText(j)
+	if !ok {
+		return false
 	}
 	format := p.cfg.format
 	if format == LogCRI {
 		format = p.cfg.inner
 	}
-	parsed, err := p.parse(format, text, meta.time)
-	if err != nil {
-		return append(out, p.failed(text, meta, format, err))
+	var dst []LogField
+	if sc != nil {
+		dst = sc.parsed[:0]
 	}
-	return append(out, p.normalize(parsed, meta))
+	var parsed logParsed
+	err := p.parse(&parsed, dst, format, text, meta.time)
+	if sc != nil && cap(parsed.fields) >= cap(sc.parsed) {
+		sc.parsed = parsed.fields
+	}
+	if err != nil {
+		p.failed(text, meta, format, err, sc, r)
+		return true
+	}
+	p.normalize(&parsed, &meta, sc, r)
+	return true
 }
 
-// failed returns the record of a line that did not parse: its raw text.
-func (p *LogParser) failed(text string, meta logMeta, format LogFormat, err error) LogRecord {
+// recordText returns the text of j (a record's, not a parse error's) to
+// parse, and false for a blank one, which has no record; it counts what
+// the metrics count of a text.
+func (p *LogParser) recordText(j *logJob) (string, bool) {
+	text := strings.TrimPrefix(j.text, "\ufeff") // a byte order mark, at the start of a file
+	if strings.TrimSpace(text) == "" {
+		p.metrics.sanitized("empty")
+		return "", false
+	}
+	if p.metrics != nil {
+		if j.meta.truncated {
+			p.metrics.sanitized("truncated")
+		}
+		if !utf8.ValidString(text) {
+			p.metrics.sanitized("invalid_utf8")
+		}
+		if strings.IndexByte(text, 0) >= 0 {
+			p.metrics.sanitized("nul")
+		}
+	}
+	return text, true
+}
+
+// plain reports whether the record of a job of wholeLine is its time, its
+// text as the message and its truncated flag, nothing else: format text,
+// without Enrich, nor time dropped.
+func (p *LogParser) plain() bool {
+	return p.cfg.format == LogText && len(p.enrich) == 0 && !p.cfg.dropTime
+}
+
+// failed makes into r the record of a line that did not parse: its raw
+// text.
+func (p *LogParser) failed(text string, meta logMeta, format LogFormat, err error, sc *logScratch, r *LogRecord) {
 	p.metrics.parseError(format)
-	r := LogRecord{Time: meta.time, Msg: text, ParseError: logTrimReason(err.Error()), Truncated: meta.truncated}
-	r.Fields = p.appendMeta(nil, meta)
-	if p.cfg.drop["time"] {
+	*r = LogRecord{Time: meta.time, Msg: text, ParseError: logTrimReason(err.Error()), Truncated: meta.truncated}
+	r.Fields = p.appendMeta(sc.take(0), meta)
+	sc.keep(r.Fields)
+	if p.cfg.dropTime {
 		r.Time = time.Time{}
 	}
-	return r
+}
+
+// take returns an empty field list with room for n fields: sc's memory,
+// or new memory without sc.
+func (sc *logScratch) take(n int) []LogField {
+	if sc == nil {
+		return make([]LogField, 0, n)
+	}
+	return sc.fields[:0]
+}
+
+// keep keeps the memory of a record's fields for the next record.
+func (sc *logScratch) keep(fields []LogField) {
+	if sc != nil && cap(fields) >= cap(sc.fields) {
+		sc.fields = fields
+	}
 }
 
 // appendMeta appends the adapter's fields that are not dropped.
 func (p *LogParser) appendMeta(fields []LogField, meta logMeta) []LogField {
-	if meta.stream != "" && !p.cfg.drop["stream"] {
+	if meta.stream != "" && !p.cfg.dropStream {
 		fields = append(fields, LogField{"stream", meta.stream})
 	}
-	if meta.file != "" && !p.cfg.drop["file"] {
+	if meta.file != "" && !p.cfg.dropFile {
 		fields = append(fields, LogField{"file", meta.file})
 	}
 	for _, f := range p.enrich {

@@ -262,3 +262,42 @@ func TestLogAppendJSON(t *testing.T) {
 		`"at":"1970-01-01T00:00:00.000000000Z","\ufffd":"k","parse_error":true,"error":"why","truncated":true,"warnings":["w1","w2"]}`, got)
 	assert.True(t, json.Valid([]byte(got)))
 }
+
+// TestLogStateless checks when the lines of a batch can be made into jobs
+// apart, and that such jobs are those parseLine makes.
+func TestLogStateless(t *testing.T) {
+	whole := []LogLine{{Text: "a\r"}, {Text: strings.Repeat("b", 30)}}
+	for _, tc := range []struct {
+		name  string
+		l     Logs
+		batch []LogLine
+		held  *LogLine
+		want  bool
+	}{
+		{"whole lines of a reader", Logs{Format: LogJSON}, whole, nil, true},
+		{"multiline", Logs{Multiline: &Multiline{Indented: true}}, whole, nil, false},
+		{"cri", Logs{Format: LogCRI}, whole, nil, false},
+		{"a piece", Logs{}, []LogLine{{Text: "a", Partial: true}}, nil, false},
+		{"a file", Logs{}, []LogLine{{Text: "a", File: "f"}}, nil, false},
+		{"a stream", Logs{}, []LogLine{{Text: "a", Stream: "stdout"}}, nil, false},
+		{"a piece held", Logs{}, whole, &LogLine{Text: "a", Partial: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.l.MaxLineBytes = 20
+			p := logsNewParser(t, tc.l)
+			if tc.held != nil {
+				p.parseLine(*tc.held, logsRef)
+			}
+			assert.Equal(t, tc.want, p.stateless(tc.batch))
+			if !tc.want {
+				return
+			}
+			for i := range tc.batch {
+				p.parseLine(tc.batch[i], logsRef)
+				var j logJob
+				p.wholeLine(&j, &tc.batch[i], logsRef)
+				assert.Equal(t, p.jobs[i], j)
+			}
+		})
+	}
+}

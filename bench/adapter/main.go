@@ -4,7 +4,8 @@
 //   - the log adapter's throughput, as the process form "podkit adapter
 //     logs --config JSON" reading a generated file on standard input, for
 //     passthrough (format text), json, logfmt and regex, against cat (the
-//     floor) and jq -c doing the json normalisation;
+//     floor; again with the 1 MiB output pipe the process form gives
+//     itself) and jq -c doing the json normalisation;
 //   - the StatsD source's ingest rate: the highest rate of UDP packets it
 //     takes without loss;
 //   - the scrape latency of a metrics adapter holding 10,000 StatsD series,

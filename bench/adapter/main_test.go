@@ -22,7 +22,7 @@ func TestShort(t *testing.T) {
 	if err := run(context.Background(), options{size: 300 << 10, reps: 1, short: true}, &out, &logw); err != nil {
 		t.Fatalf("%v\n%s", err, logw.String())
 	}
-	for _, want := range []string{"| cat (floor) |", "| podkit json |", "| jq -c", "| podkit regex |", "Highest rate without loss", "client_golang + promhttp (floor)"} {
+	for _, want := range []string{"| cat (floor) |", "| cat, 1 MiB pipe |", "| podkit json |", "| jq -c", "| podkit regex |", "Highest rate without loss", "client_golang + promhttp (floor)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

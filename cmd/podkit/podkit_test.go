@@ -472,3 +472,50 @@ func TestRunTimeline(t *testing.T) {
 		assert.Contains(t, string(data), ">"+name+" <tspan")
 	}
 }
+
+// TestAdapterLogsProcessForm pipes lines through "podkit adapter logs":
+// every line comes out, in order, a bad one flagged; and a reader that
+// stops reading ends it with SIGPIPE, as it ends any program in a pipeline.
+func TestAdapterLogsProcessForm(t *testing.T) {
+	var in strings.Builder
+	const n = 100000
+	for i := range n {
+		if i%1000 == 999 {
+			fmt.Fprintf(&in, "not json %d\n", i)
+			continue
+		}
+		fmt.Fprintf(&in, `{"level":"info","ts":1732554123.5,"msg":"line %d","i":%d}`+"\n", i, i)
+	}
+	cmd := exec.Command(podkitBin, "adapter", "logs", "--config", `{"stdin":true,"format":"json"}`)
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	require.Len(t, lines, n)
+	for i, line := range lines {
+		var r struct {
+			Msg        string `json:"msg"`
+			ParseError bool   `json:"parse_error"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		if i%1000 == 999 {
+			require.Equal(t, fmt.Sprintf("not json %d", i), r.Msg)
+			require.True(t, r.ParseError)
+			continue
+		}
+		require.Equal(t, fmt.Sprintf("line %d", i), r.Msg)
+	}
+
+	cmd = exec.Command(podkitBin, "adapter", "logs", "--config", `{"stdin":true,"format":"text"}`)
+	cmd.Stdin = strings.NewReader(in.String())
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	_, err = stdout.Read(make([]byte, 10))
+	require.NoError(t, err)
+	require.NoError(t, stdout.Close())
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, syscall.SIGPIPE, exit.Sys().(syscall.WaitStatus).Signal())
+}

@@ -116,6 +116,9 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 // cancel its function's context); others give an error wrapping
 // ErrInProcess. Signal does not block, and does not change the container's
 // restart policy: a container that a signal ends is restarted as any other.
+// A container without a running instance gives an error wrapping
+// ErrNotRunning; an instance counts as running from its EventStarted on,
+// which can come just after its process's first output.
 func (p *Pod) Signal(container string, sig syscall.Signal) error {
 	m := p.member(container)
 	if m == nil {

@@ -194,13 +194,15 @@ func TestSignalReachesProcess(t *testing.T) {
 				pod.WithShareProcessNamespace(shared),
 				pod.WithContainers(pod.Container{Name: "c",
 					Command: []string{"sh", "-c", `trap 'echo hup' HUP; echo ready; while :; do sleep 0.05; done`}}))
+			// The process may print before the pod has recorded it as
+			// started; until then Signal reports it not running.
+			rec.until("started", isReason(pod.EventStarted, "c"))
 			waitLogs(t, p, "c", 1)
 			require.NoError(t, p.Signal("c", syscall.SIGHUP))
 			waitLogs(t, p, "c", 2)
 			assert.Equal(t, []string{"ready", "hup"}, logText(t, p, "c", pod.LogOptions{}))
 			c, _ := p.Status().Container("c")
 			assert.Zero(t, c.RestartCount)
-			_ = rec
 		})
 	}
 }

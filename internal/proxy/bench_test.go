@@ -17,9 +17,8 @@ import (
 // benchTargets are the ways to reach a server: directly (cfg nil), or
 // through a proxy configured as named.
 var benchTargets = []struct {
-	name  string
-	cfg   func(upstream string) *Config
-	tweak func(*Proxy)
+	name string
+	cfg  func(upstream string) *Config
 }{
 	{name: "direct", cfg: func(string) *Config { return nil }},
 	{name: "proxy", cfg: func(up string) *Config {
@@ -37,15 +36,11 @@ var benchTargets = []struct {
 }
 
 // benchTarget returns the address to dial to reach upstream.
-func benchTarget(b *testing.B, cfg *Config, tweak func(*Proxy), upstream string) string {
+func benchTarget(b *testing.B, cfg *Config, upstream string) string {
 	if cfg == nil {
 		return upstream
 	}
-	var tweaks []func(*Proxy)
-	if tweak != nil {
-		tweaks = append(tweaks, tweak)
-	}
-	_, addr := startProxy(b, *cfg, tweaks...)
+	_, addr := startProxy(b, *cfg)
 	return addr
 }
 
@@ -63,7 +58,7 @@ func BenchmarkThroughput(b *testing.B) {
 					}
 				}
 			})
-			c, err := net.Dial("tcp", benchTarget(b, tt.cfg(sink.Addr()), tt.tweak, sink.Addr()))
+			c, err := net.Dial("tcp", benchTarget(b, tt.cfg(sink.Addr()), sink.Addr()))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -111,7 +106,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 					}
 				}
 			})
-			c, err := net.Dial("tcp", benchTarget(b, tt.cfg(echo1.Addr()), tt.tweak, echo1.Addr()))
+			c, err := net.Dial("tcp", benchTarget(b, tt.cfg(echo1.Addr()), echo1.Addr()))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -76,8 +76,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 
 // startProxy serves cfg on a loopback listener until the test ends, and
 // checks at the end that Serve returned ErrServerClosed.
-// Each tweak may change internals before the proxy serves.
-func startProxy(t testing.TB, cfg Config, tweaks ...func(*Proxy)) (*Proxy, string) {
+func startProxy(t testing.TB, cfg Config) (*Proxy, string) {
 	t.Helper()
 	if cfg.Logger == nil {
 		if tt, ok := t.(*testing.T); ok {
@@ -86,9 +85,6 @@ func startProxy(t testing.TB, cfg Config, tweaks ...func(*Proxy)) (*Proxy, strin
 	}
 	p, err := New(cfg)
 	require.NoError(t, err)
-	for _, tweak := range tweaks {
-		tweak(p)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	served := make(chan error, 1)

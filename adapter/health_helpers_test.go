@@ -190,13 +190,3 @@ func healthRedisServer(t *testing.T, args ...string) (addr string, kill func()) 
 	}, 10*time.Second, 20*time.Millisecond, "redis-server does not listen on %s", addr)
 	return addr, kill
 }
-
-// healthPort returns the port of addr.
-func healthPort(t *testing.T, addr string) int {
-	t.Helper()
-	_, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-	n, err := strconv.Atoi(port)
-	require.NoError(t, err)
-	return n
-}

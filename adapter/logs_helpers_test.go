@@ -88,14 +88,6 @@ func logsDecode(t testing.TB, record string) map[string]any {
 	return m
 }
 
-// logsOne parses one line with l and returns its record, decoded.
-func logsOne(t testing.TB, l Logs, line string) map[string]any {
-	t.Helper()
-	out := logsJSON(t, l, line)
-	require.Len(t, out, 1, "records of %q", line)
-	return logsDecode(t, out[0])
-}
-
 // logsLines splits JSON lines.
 func logsLines(s string) []string {
 	s = strings.TrimSuffix(s, "\n")

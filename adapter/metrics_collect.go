@@ -230,9 +230,6 @@ func metricsNewEmitter(ch chan<- prometheus.Metric, stats *metricsStats, descs *
 		seen: map[string]struct{}{}}
 }
 
-// full says whether the cap is reached: a source may stop producing.
-func (e *metricsEmitter) full() bool { return e.n >= e.max }
-
 func (e *metricsEmitter) emit(s *metricsSample) {
 	if !metricsValidName(s.name) || math.IsNaN(s.value) || (s.typ == MetricCounter && s.value < 0) {
 		e.stats.drop(metricsDropInvalid)

@@ -647,7 +647,9 @@ func logSortedKeys[V any](m map[string]V) []string {
 // error if l is invalid, its input or output cannot be opened, or the
 // output fails. With FromContainer, or a Volume, ctx must be an in-process
 // container's. Run blocks, and leaves no goroutine, file or metric behind
-// when it returns (but see Reader).
+// when it returns (but see Reader). While it runs, with a writer or file
+// output, it makes the records of a large batch of lines on up to
+// GOMAXPROCS goroutines and writes them from another, in input order.
 func (l Logs) Run(ctx context.Context) error {
 	if err := l.validate(); err != nil {
 		return err

@@ -329,10 +329,7 @@ func (p *Proxy) joinLoop(c *conn, results chan<- result) *loopConn {
 	if !l.submit(loopOp{add: lc}) {
 		// The loop has stopped, which only a failed epoll_wait does while
 		// the proxy runs: the conn is lost.
-		lc.closeFDs()
-		lc.end(&lc.dirs[0], errLoopClosed)
-		lc.end(&lc.dirs[1], errLoopClosed)
-		close(lc.closed)
+		lc.release(errLoopClosed)
 		return lc
 	}
 	p.mu.Lock()

@@ -380,6 +380,13 @@ func (lc *loopConn) close(reset bool, err error) {
 			unix.EpollCtl(lc.loop.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 		}
 	}
+	lc.release(err)
+}
+
+// release closes lc's descriptors, ends its open directions with err and
+// closes lc.closed. The loop calls it through close; a connection that no
+// loop took is released directly.
+func (lc *loopConn) release(err error) {
 	lc.mu.Lock()
 	lc.isClosed = true
 	lc.closeFDs()

@@ -68,14 +68,15 @@ func ExampleHealth_Container() {
 		fmt.Println(err)
 		return
 	}
-	p, err := pod.New("shop",
-		pod.WithInitContainers(health),
-		pod.WithContainers(pod.Container{
+	p, err := pod.New("shop", pod.Spec{
+		InitContainers: []pod.Container{health},
+		Containers: []pod.Container{{
 			Name:           "app",
 			Command:        []string{"/usr/local/bin/shop"},
 			ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Port: 8086, Path: "/readyz"}},
 			LivenessProbe:  &pod.Probe{HTTPGet: &pod.HTTPGetAction{Port: 8086, Path: "/livez"}},
-		}))
+		}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,7 +1,6 @@
 package adapter_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -20,22 +19,6 @@ import (
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
 )
-
-// healthRunPod starts a pod that is stopped and waited for at the end of
-// the test.
-func healthRunPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
-	t.Helper()
-	testenv.RequireRoot(t)
-	p, err := pod.New(name, opts...)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, p.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = p.Wait()
-	})
-	return p
-}
 
 // healthPodClient is an HTTP client whose connections start inside the pod.
 func healthPodClient(p *pod.Pod) *http.Client {

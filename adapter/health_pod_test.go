@@ -19,6 +19,7 @@ import (
 	"github.com/podkit/podkit/adapter"
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/pod/podtest"
 )
 
 // The adapter turns a worker's flag file and an API's JSON status into
@@ -67,7 +68,13 @@ func TestHealthAdapterDrivesReadiness(t *testing.T) {
 	}
 	sidecar, err := h.Container("health")
 	require.NoError(t, err)
-	p := healthRunPod(t, "health-adapter", pod.WithInitContainers(sidecar), pod.WithContainers(worker, api))
+	p := podtest.Start(t, "health-adapter", pod.Spec{
+		InitContainers: []pod.Container{sidecar},
+		Containers: []pod.Container{
+			worker,
+			api,
+		},
+	})
 	host := healthHostClient()
 	hostURL := "http://" + h.Listen
 
@@ -152,9 +159,12 @@ func TestHealthAdapterRedisInPod(t *testing.T) {
 	}
 	sidecar, err := h.Container("health")
 	require.NoError(t, err)
-	healthRunPod(t, "health-redis", pod.WithInitContainers(sidecar), pod.WithContainers(pod.Container{
-		Name: "redis", Command: []string{"redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", "",
-			"--appendonly", "no", "--daemonize", "no", "--requirepass", "pw", "--dir", t.TempDir()}}))
+	podtest.Start(t, "health-redis", pod.Spec{
+		InitContainers: []pod.Container{sidecar},
+		Containers: []pod.Container{{
+			Name: "redis", Command: []string{"redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", "",
+				"--appendonly", "no", "--daemonize", "no", "--requirepass", "pw", "--dir", t.TempDir()}}},
+	})
 	host := healthHostClient()
 	require.Eventually(t, func() bool {
 		return healthTryGet(host, "http://"+h.Listen+"/livez") == "ok"

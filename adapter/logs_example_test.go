@@ -62,9 +62,10 @@ func ExampleLogs_Container() {
 	if err != nil {
 		panic(err)
 	}
-	p, err := pod.New("web",
-		pod.WithInitContainers(logs), // a sidecar: started before the app, stopped after it
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"/usr/local/bin/app"}}))
+	p, err := pod.New("web", pod.Spec{
+		InitContainers: []pod.Container{logs},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"/usr/local/bin/app"}}},
+	})
 	if err != nil {
 		panic(err)
 	}

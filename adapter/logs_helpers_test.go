@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -10,29 +9,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/podkit/podkit/internal/testenv"
-	"github.com/podkit/podkit/pod"
 )
 
 // logsRef is the time the test lines are written at.
 var logsRef = time.Date(2024, 11, 25, 18, 0, 0, 0, time.UTC)
-
-// logsRunPod starts a pod that is stopped and waited for at the end of the
-// test.
-func logsRunPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
-	t.Helper()
-	testenv.RequireRoot(t)
-	p, err := pod.New(name, opts...)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, p.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = p.Wait()
-	})
-	return p
-}
 
 // logsSyncBuffer is a bytes.Buffer safe for a writer and a reader.
 type logsSyncBuffer struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/pod/podtest"
 )
 
 // logsMixedApp prints JSON lines, garbage, a line with invalid UTF-8 and
@@ -32,9 +33,10 @@ func TestLogsAdaptsContainer(t *testing.T) {
 	out := &logsSyncBuffer{}
 	adapter, err := Logs{FromContainer: "app", Format: LogJSON, Output: out, Enrich: true}.Container("adapter")
 	require.NoError(t, err)
-	logsRunPod(t, "logs-mixed",
-		pod.WithInitContainers(adapter),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", logsMixedApp}}))
+	podtest.Start(t, "logs-mixed", pod.Spec{
+		InitContainers: []pod.Container{adapter},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sh", "-c", logsMixedApp}}},
+	})
 
 	require.Eventually(t, func() bool { return len(logsLines(out.String())) == 7 }, 10*time.Second, 10*time.Millisecond,
 		"records: %s", out)
@@ -77,9 +79,10 @@ func TestLogsDefaultOutput(t *testing.T) {
 touch ` + marker + `; echo 'level=error msg="first run"'; exit 1`
 	adapter, err := Logs{FromContainer: "app", Format: LogLogfmt}.Container("adapter")
 	require.NoError(t, err)
-	p := logsRunPod(t, "logs-default",
-		pod.WithInitContainers(adapter),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", app}}))
+	p := podtest.Start(t, "logs-default", pod.Spec{
+		InitContainers: []pod.Container{adapter},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sh", "-c", app}}},
+	})
 	var lines []string
 	require.Eventually(t, func() bool {
 		entries, err := p.Logs("adapter", pod.LogOptions{})
@@ -104,11 +107,12 @@ func TestLogsLastLines(t *testing.T) {
 	adapter, err := Logs{FromContainer: "app", Format: LogText, Output: out,
 		Multiline: &Multiline{Indented: true, FlushAfter: time.Hour}}.Container("adapter")
 	require.NoError(t, err)
-	p := logsRunPod(t, "logs-last",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(adapter),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c",
-			`for i in $(seq 1 200); do echo "line $i"; done; echo 'panic: boom'; printf '\tmain.go:1\n'`}}))
+	p := podtest.Start(t, "logs-last", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{adapter},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c",
+			`for i in $(seq 1 200); do echo "line $i"; done; echo 'panic: boom'; printf '\tmain.go:1\n'`}}},
+	})
 	require.NoError(t, p.Wait())
 	lines := logsLines(out.String())
 	require.Len(t, lines, 201)
@@ -132,11 +136,12 @@ echo 'level=info n=1 msg=one' >> app.log; echo 'level=info n=2 msg=two' >> app.l
 mv app.log app.log.1; echo 'level=warn n=3 msg=three' >> app.log.1
 echo 'not logfmt' >> app.log; echo 'level=error n=5 msg=five' >> app.log
 sleep 1000`
-	logsRunPod(t, "logs-files",
-		pod.WithVolumes(pod.Volume{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithInitContainers(adapter),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", app},
-			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}))
+	podtest.Start(t, "logs-files", pod.Spec{
+		Volumes:        []pod.Volume{{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{adapter},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", app},
+			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}},
+	})
 	require.Eventually(t, func() bool { return len(logsLines(out.String())) == 5 }, 10*time.Second, 20*time.Millisecond,
 		"records: %s", out)
 	time.Sleep(200 * time.Millisecond)
@@ -190,10 +195,14 @@ func TestLogsInPodErrors(t *testing.T) {
 	require.NoError(t, err)
 	stdin, err := Logs{Stdin: true, Output: out}.Container("stdin")
 	require.NoError(t, err)
-	p := logsRunPod(t, "logs-errors",
-		pod.WithBackoff(pod.Backoff{Initial: time.Hour, Max: time.Hour}),
-		pod.WithInitContainers(reader, unknown, stdin),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p := podtest.Start(t, "logs-errors", pod.Spec{
+		InitContainers: []pod.Container{
+			reader,
+			unknown,
+			stdin,
+		},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	}, pod.WithBackoff(pod.Backoff{Initial: time.Hour, Max: time.Hour}))
 	for name, want := range map[string]string{
 		"unknown": `adapter: logs: fromContainer: pod "logs-errors": logs: no such container: "nope"`,
 		"stdin":   "adapter: logs: stdin: only in the process form, not in-process",

@@ -75,11 +75,12 @@ func ExampleMetrics_Container() {
 		fmt.Println(err)
 		return
 	}
-	p, err := pod.New("web",
+	p, err := pod.New("web", pod.Spec{
 		// An init container with RestartPolicy Always: a sidecar, started
 		// (listening for StatsD) before the application.
-		pod.WithInitContainers(metrics),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"/usr/local/bin/app"}}))
+		InitContainers: []pod.Container{metrics},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"/usr/local/bin/app"}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return

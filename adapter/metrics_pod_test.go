@@ -14,23 +14,8 @@ import (
 
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/pod/podtest"
 )
-
-// metricsRunPod starts a pod that is stopped and waited for at the end of
-// the test.
-func metricsRunPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
-	t.Helper()
-	testenv.RequireRoot(t)
-	p, err := pod.New(name, opts...)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, p.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = p.Wait()
-	})
-	return p
-}
 
 // metricsPodApp is an in-process application of a pod: it serves JSON
 // and text on the pod's 127.0.0.1:8080, and sends a StatsD counter and
@@ -107,8 +92,13 @@ func TestMetricsInPod(t *testing.T) {
 	}.Container("metrics")
 	require.NoError(t, err)
 	var sent atomic.Int64
-	p := metricsRunPod(t, "metrics-adapter", pod.WithInitContainers(adapter),
-		pod.WithContainers(metricsPodApp(&sent), pod.Container{Name: "worker", Command: []string{"sleep", "1000"}}))
+	p := podtest.Start(t, "metrics-adapter", pod.Spec{
+		InitContainers: []pod.Container{adapter},
+		Containers: []pod.Container{
+			metricsPodApp(&sent),
+			{Name: "worker", Command: []string{"sleep", "1000"}},
+		},
+	})
 
 	// The application listens in the pod only.
 	_, err = (&net.Dialer{Timeout: time.Second}).Dial("tcp", "127.0.0.1:8080")

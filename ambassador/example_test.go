@@ -50,8 +50,11 @@ func ExampleTCP() {
 		fmt.Print(line)
 		return err
 	}}
-	p, err := pod.New("ambassador-example", pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(amb), pod.WithContainers(app))
+	p, err := pod.New("ambassador-example", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{amb},
+		Containers:     []pod.Container{app},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/pod/podtest"
 )
 
 // named is an upstream that answers with its name, and records the
@@ -56,8 +57,10 @@ func TestHTTPSplitRouteAndMirror(t *testing.T) {
 		Registerer: reg,
 	}.Container("ambassador")
 	require.NoError(t, err)
-	p := runPod(t, "http-ambassador", pod.WithInitContainers(amb),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p := podtest.Start(t, "http-ambassador", pod.Spec{
+		InitContainers: []pod.Container{amb},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	waitReady(t, p, "ambassador")
 	client := podClient(p)
 

@@ -9,27 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// runPod starts a pod that is stopped and waited for at the end of the test.
-func runPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
-	t.Helper()
-	testenv.RequireRoot(t)
-	p, err := pod.New(name, opts...)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, p.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = p.Wait()
-	})
-	return p
 }
 
 // podClient is an HTTP client whose connections start inside the pod.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/pod/podtest"
 )
 
 // upstream is a server on the host's loopback that greets each connection
@@ -87,14 +88,16 @@ func TestTCPAmbassadorIsThePodsWayOut(t *testing.T) {
 	}.Container("redis-ambassador")
 	require.NoError(t, err)
 	_, bPort, _ := net.SplitHostPort(b.addr())
-	p := runPod(t, "tcp-ambassador", pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(amb),
-		pod.WithContainers(
+	p := podtest.Start(t, "tcp-ambassador", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{amb},
+		Containers: []pod.Container{
 			// A process in the pod talks to "its Redis" on localhost...
-			pod.Container{Name: "app", Command: []string{"sh", "-c", "echo ping | busybox nc 127.0.0.1 6379"}},
+			{Name: "app", Command: []string{"sh", "-c", "echo ping | busybox nc 127.0.0.1 6379"}},
 			// ... and cannot reach the upstream directly.
-			pod.Container{Name: "direct", Command: []string{"sh", "-c", "echo ping | busybox nc -w 1 127.0.0.1 " + bPort}},
-		))
+			{Name: "direct", Command: []string{"sh", "-c", "echo ping | busybox nc -w 1 127.0.0.1 " + bPort}},
+		},
+	})
 	err = p.Wait()
 	require.Error(t, err, "a container reached an upstream without the ambassador")
 	app, _ := p.Status().Container("app")
@@ -122,8 +125,10 @@ func TestTCPAmbassadorBalancesAndFailsOver(t *testing.T) {
 		Registerer: reg,
 	}.Container("ambassador")
 	require.NoError(t, err)
-	p := runPod(t, "tcp-failover", pod.WithInitContainers(amb),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p := podtest.Start(t, "tcp-failover", pod.Spec{
+		InitContainers: []pod.Container{amb},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	waitReady(t, p, "ambassador")
 
 	var got []string
@@ -158,8 +163,10 @@ func TestTCPAmbassadorTLSBothWays(t *testing.T) {
 		TLS:       &ambassador.ClientTLS{CAFile: upstreamPKI.caFile, ServerName: "db.example"},
 	}.Container("tls")
 	require.NoError(t, err)
-	p := runPod(t, "tcp-tls", pod.WithInitContainers(amb),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p := podtest.Start(t, "tcp-tls", pod.Spec{
+		InitContainers: []pod.Container{amb},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	waitReady(t, p, "tls")
 	raw, err := p.DialContext(context.Background(), "tcp", "127.0.0.1:8443")
 	require.NoError(t, err)
@@ -182,8 +189,10 @@ func TestTCPAmbassadorTLSBothWays(t *testing.T) {
 	bad, err := ambassador.TCP{Listen: "127.0.0.1:8444", Upstreams: []ambassador.Upstream{{Addr: up.addr()}},
 		TLS: &ambassador.ClientTLS{ServerName: "db.example"}}.Container("untrusting")
 	require.NoError(t, err)
-	q := runPod(t, "tcp-tls-bad", pod.WithInitContainers(bad),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	q := podtest.Start(t, "tcp-tls-bad", pod.Spec{
+		InitContainers: []pod.Container{bad},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	waitReady(t, q, "untrusting")
 	c2, err := q.DialContext(context.Background(), "tcp", "127.0.0.1:8444")
 	require.NoError(t, err)
@@ -197,9 +206,11 @@ func TestTCPAmbassadorGracefulStop(t *testing.T) {
 	up := newUpstream(t, "slow", nil)
 	amb, err := ambassador.TCP{Listen: "127.0.0.1:7001", Upstreams: []ambassador.Upstream{{Addr: up.addr()}}}.Container("ambassador")
 	require.NoError(t, err)
-	p, err := pod.New("tcp-graceful", pod.WithTerminationGracePeriod(10*time.Second),
-		pod.WithInitContainers(amb),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p, err := pod.New("tcp-graceful", pod.Spec{
+		TerminationGracePeriod: new(10 * time.Second),
+		InitContainers:         []pod.Container{amb},
+		Containers:             []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, p.Start(ctx))

@@ -50,7 +50,7 @@ func (e Extract) Container(name string) (pod.Container, error) {
 	if err := e.validate(); err != nil {
 		return pod.Container{}, err
 	}
-	c := Func(name, e.Run)
+	c := pod.Container{Name: name, Func: e.Run}
 	c.ExportArgs = []string{"init", "extract", "--archive", e.Archive}
 	if e.Volume != "" {
 		c.ExportArgs = append(c.ExportArgs, "--volume", e.Volume)

@@ -13,30 +13,6 @@ import (
 	"github.com/podkit/podkit/pod"
 )
 
-// Command returns an init container that runs a process: argv[0] with the
-// rest of argv as its arguments. Set further fields (volume mounts,
-// resources, a security context) on the Container it returns.
-func Command(name string, argv ...string) pod.Container {
-	return pod.Container{Name: name, Command: argv}
-}
-
-// Func returns an in-process init container: fn runs in a goroutine of this
-// program, in the init container's place, and the pod goes on once it has
-// returned nil (see pod.Container.Func). pod.FromContext gives fn its pod:
-// sockets inside the pod's network namespace, volume paths, output streams.
-func Func(name string, fn func(ctx context.Context) error) pod.Container {
-	return pod.Container{Name: name, Func: fn}
-}
-
-// With returns a pod option that appends the containers to the pod's init
-// containers, after those declared by earlier options: they run one at a
-// time in that order, each to success, before the main containers start. It
-// is pod.WithInitContainers; a container with RestartPolicy
-// pod.RestartAlways among them is a sidecar (see package sidecar).
-func With(cs ...pod.Container) pod.Option {
-	return pod.WithInitContainers(cs...)
-}
-
 // WaitForTCP is an init step that waits until a TCP address accepts a
 // connection: the pattern's classic "wait for the database" init container
 // (`until nc -z db 5432; do sleep 1; done`), without a process.
@@ -67,7 +43,7 @@ func (w WaitForTCP) Container(name string) (pod.Container, error) {
 	if err := w.validate(); err != nil {
 		return pod.Container{}, err
 	}
-	c := Func(name, w.Run)
+	c := pod.Container{Name: name, Func: w.Run}
 	c.ExportArgs = []string{"init", "wait-for-tcp", "--address", w.Address}
 	if w.FromHost {
 		c.ExportArgs = append(c.ExportArgs, "--from-host")

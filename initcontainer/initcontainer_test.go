@@ -27,10 +27,10 @@ func TestMain(m *testing.M) {
 }
 
 // newPod returns a pod, checking for root first.
-func newPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
+func newPod(t *testing.T, name string, spec pod.Spec, opts ...pod.Option) *pod.Pod {
 	t.Helper()
 	testenv.RequireRoot(t)
-	p, err := pod.New(name, opts...)
+	p, err := pod.New(name, spec, opts...)
 	require.NoError(t, err)
 	return p
 }
@@ -39,22 +39,28 @@ func TestStepsRunInOrder(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
 	step := func(name string) pod.Container {
-		return initcontainer.Func(name, func(context.Context) error {
+		return pod.Container{Name: name, Func: func(context.Context) error {
 			mu.Lock()
 			defer mu.Unlock()
 			order = append(order, name)
 			return nil
-		})
+		}}
 	}
-	p := newPod(t, "steps", pod.WithRestartPolicy(pod.RestartNever),
-		initcontainer.With(step("first"), step("second")),
-		initcontainer.With(initcontainer.Command("third", "true"), step("fourth")),
-		pod.WithContainers(initcontainer.Func("app", func(context.Context) error {
+	p := newPod(t, "steps", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		InitContainers: []pod.Container{
+			step("first"),
+			step("second"),
+			{Name: "third", Command: []string{"true"}},
+			step("fourth"),
+		},
+		Containers: []pod.Container{{Name: "app", Func: func(context.Context) error {
 			mu.Lock()
 			defer mu.Unlock()
 			order = append(order, "app")
 			return nil
-		})))
+		}}},
+	})
 	require.NoError(t, p.Run(context.Background()))
 	assert.Equal(t, []string{"first", "second", "fourth", "app"}, order)
 	third, _ := p.Status().Container("third")
@@ -65,9 +71,11 @@ func TestStepsRunInOrder(t *testing.T) {
 func TestFailedStepPerRestartPolicy(t *testing.T) {
 	t.Run("Never fails the pod", func(t *testing.T) {
 		ran := false
-		p := newPod(t, "step-never", pod.WithRestartPolicy(pod.RestartNever),
-			initcontainer.With(initcontainer.Func("migrate", func(context.Context) error { return errors.New("schema locked") })),
-			pod.WithContainers(initcontainer.Func("app", func(context.Context) error { ran = true; return nil })))
+		p := newPod(t, "step-never", pod.Spec{
+			RestartPolicy:  pod.RestartNever,
+			InitContainers: []pod.Container{{Name: "migrate", Func: func(context.Context) error { return errors.New("schema locked") }}},
+			Containers:     []pod.Container{{Name: "app", Func: func(context.Context) error { ran = true; return nil }}},
+		})
 		err := p.Run(context.Background())
 		var exit *pod.ExitError
 		require.ErrorAs(t, err, &exit)
@@ -77,15 +85,16 @@ func TestFailedStepPerRestartPolicy(t *testing.T) {
 	})
 	t.Run("OnFailure retries", func(t *testing.T) {
 		tries := 0
-		p := newPod(t, "step-retry", pod.WithRestartPolicy(pod.RestartOnFailure),
-			pod.WithBackoff(pod.Backoff{Initial: time.Millisecond}),
-			initcontainer.With(initcontainer.Func("migrate", func(context.Context) error {
+		p := newPod(t, "step-retry", pod.Spec{
+			RestartPolicy: pod.RestartOnFailure,
+			InitContainers: []pod.Container{{Name: "migrate", Func: func(context.Context) error {
 				if tries++; tries < 3 {
 					return errors.New("schema locked")
 				}
 				return nil
-			})),
-			pod.WithContainers(initcontainer.Command("app", "true")))
+			}}},
+			Containers: []pod.Container{{Name: "app", Command: []string{"true"}}},
+		}, pod.WithBackoff(pod.Backoff{Initial: time.Millisecond}))
 		require.NoError(t, p.Run(context.Background()))
 		migrate, _ := p.Status().Container("migrate")
 		assert.Equal(t, 2, migrate.RestartCount)
@@ -108,9 +117,14 @@ func TestWaitForTCPInsidePod(t *testing.T) {
 	}}
 	wait, err := initcontainer.WaitForTCP{Address: "127.0.0.1:7200", Interval: 20 * time.Millisecond, Timeout: 10 * time.Second}.Container("wait")
 	require.NoError(t, err)
-	p := newPod(t, "waitfor", pod.WithRestartPolicy(pod.RestartNever),
-		initcontainer.With(late, wait),
-		pod.WithContainers(initcontainer.Command("app", "true")))
+	p := newPod(t, "waitfor", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		InitContainers: []pod.Container{
+			late,
+			wait,
+		},
+		Containers: []pod.Container{{Name: "app", Command: []string{"true"}}},
+	})
 	require.NoError(t, p.Run(context.Background()))
 	logs, err := p.Logs("wait", pod.LogOptions{})
 	require.NoError(t, err)
@@ -129,8 +143,11 @@ func TestWaitForTCPTimeoutAndHost(t *testing.T) {
 
 	wait, err := initcontainer.WaitForTCP{Address: ln.Addr().String(), Interval: 10 * time.Millisecond, Timeout: 100 * time.Millisecond}.Container("wait")
 	require.NoError(t, err)
-	p := newPod(t, "waitfor-timeout", pod.WithRestartPolicy(pod.RestartNever),
-		initcontainer.With(wait), pod.WithContainers(initcontainer.Command("app", "true")))
+	p := newPod(t, "waitfor-timeout", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{wait},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"true"}}},
+	})
 	err = p.Run(context.Background())
 	var exit *pod.ExitError
 	require.ErrorAs(t, err, &exit)
@@ -169,11 +186,13 @@ func TestExtractIntoVolume(t *testing.T) {
 	)
 	extract, err := initcontainer.Extract{Archive: site, Volume: "www"}.Container("unpack")
 	require.NoError(t, err)
-	p := newPod(t, "extract", pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithVolumes(pod.Volume{Name: "www", EmptyDir: &pod.EmptyDirVolume{}}),
-		initcontainer.With(extract),
-		pod.WithContainers(pod.Container{Name: "web", Command: []string{"sh", "-c", "cat /mnt/site/home.html; test -x /mnt/site/bin/run.sh"},
-			VolumeMounts: []pod.VolumeMount{{Name: "www", MountPath: "/mnt"}}}))
+	p := newPod(t, "extract", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		Volumes:        []pod.Volume{{Name: "www", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{extract},
+		Containers: []pod.Container{{Name: "web", Command: []string{"sh", "-c", "cat /mnt/site/home.html; test -x /mnt/site/bin/run.sh"},
+			VolumeMounts: []pod.VolumeMount{{Name: "www", MountPath: "/mnt"}}}},
+	})
 	require.NoError(t, p.Run(context.Background()))
 	logs, err := p.Logs("web", pod.LogOptions{})
 	require.NoError(t, err)

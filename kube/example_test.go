@@ -41,7 +41,7 @@ spec:
 	for _, w := range m.Warnings {
 		fmt.Println("warning:", w)
 	}
-	p, err := pod.New(m.Name, pod.WithSpec(m.Spec))
+	p, err := pod.New(m.Name, m.Spec)
 	fmt.Println(p != nil, err)
 	// Output:
 	// hello Never [sh -c echo hello] 5s

@@ -116,7 +116,7 @@ func (o LoadOptions) fromPod(kp *corev1.Pod) (*Manifest, error) {
 			}
 		}
 	}
-	if _, err := pod.New(name, pod.WithSpec(spec)); err != nil {
+	if _, err := pod.New(name, spec); err != nil {
 		return nil, fmt.Errorf("kube: %s: podkit rejects the spec: %w", what, err)
 	}
 	return &Manifest{Name: name, Spec: spec, Warnings: pr.warnings, Pod: kp}, nil

@@ -132,7 +132,7 @@ func richSpec() pod.Spec {
 // Export, then Load: the spec comes back.
 func TestRoundTripGoSpec(t *testing.T) {
 	spec := richSpec()
-	_, err := pod.New("rich", pod.WithSpec(spec))
+	_, err := pod.New("rich", spec)
 	require.NoError(t, err)
 	kp, err := kube.Export("rich", spec, kube.ExportOptions{Labels: map[string]string{"team": "a"}})
 	require.NoError(t, err)

@@ -26,32 +26,33 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 	tests := []struct {
 		name string
 		pod  string
+		spec pod.Spec
 		opts []pod.Option
 		want []string // every fragment must appear in the error
 	}{
-		{"no containers", "p", nil, []string{"containers", "at least one container"}},
-		{"bad pod name", "Bad_Name", []pod.Option{pod.WithContainers(ok)}, []string{`name: invalid value "Bad_Name"`}},
-		{"empty pod name", "", []pod.Option{pod.WithContainers(ok)}, []string{`name: invalid value ""`}},
-		{"bad hostname", "p", []pod.Option{pod.WithContainers(ok), pod.WithHostname("no.dots")}, []string{`hostname: invalid value "no.dots"`}},
-		{"missing container name", "p", []pod.Option{pod.WithContainers(pod.Container{Command: []string{"true"}})}, []string{"containers[0].name", "required"}},
-		{"bad container name", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "App", Command: []string{"true"}})}, []string{`container "App".name: invalid value "App"`}},
-		{"duplicate names", "p", []pod.Option{pod.WithContainers(ok, ok)}, []string{`container "app".name: invalid value "app": duplicate`}},
-		{"no command", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app"})}, []string{`container "app".command`, "required"}},
-		{"empty command", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{""}})}, []string{`container "app".command`}},
-		{"NUL in args", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"echo"}, Args: []string{"a\x00b"}})}, []string{`container "app".command[1]`, "NUL"}},
-		{"bad env", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}, Env: []string{"NOVALUE"}})}, []string{`container "app".env[0]: invalid value "NOVALUE"`}},
-		{"relative workingDir", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}, WorkingDir: "tmp"})}, []string{`workingDir: invalid value "tmp": must be an absolute path`}},
-		{"bad stop signal", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}, StopSignal: 99})}, []string{`stopSignal: invalid value "99"`}},
-		{"bad restart policy", "p", []pod.Option{pod.WithContainers(ok), pod.WithRestartPolicy("Sometimes")}, []string{`restartPolicy: invalid value "Sometimes"`}},
-		{"negative grace", "p", []pod.Option{pod.WithContainers(ok), pod.WithTerminationGracePeriod(-time.Second)}, []string{`terminationGracePeriod: invalid value "-1s"`}},
-		{"negative backoff", "p", []pod.Option{pod.WithContainers(ok), pod.WithBackoff(pod.Backoff{Initial: -1})}, []string{`backoff.initial: invalid value "-1ns"`}},
-		{"max below initial", "p", []pod.Option{pod.WithContainers(ok), pod.WithBackoff(pod.Backoff{Initial: time.Minute, Max: time.Second})}, []string{`backoff.max: invalid value "1s"`}},
-		{"negative log buffer", "p", []pod.Option{pod.WithContainers(ok), pod.WithLogBufferSize(-1)}, []string{`logBufferBytes: invalid value "-1"`}},
-		{"two problems at once", "p", []pod.Option{pod.WithContainers(pod.Container{Name: "x"}), pod.WithRestartPolicy("x")}, []string{"restartPolicy", `container "x".command`}},
+		{"no containers", "p", pod.Spec{}, nil, []string{"containers", "at least one container"}},
+		{"bad pod name", "Bad_Name", pod.Spec{Containers: []pod.Container{ok}}, nil, []string{`name: invalid value "Bad_Name"`}},
+		{"empty pod name", "", pod.Spec{Containers: []pod.Container{ok}}, nil, []string{`name: invalid value ""`}},
+		{"bad hostname", "p", pod.Spec{Containers: []pod.Container{ok}, Hostname: "no.dots"}, nil, []string{`hostname: invalid value "no.dots"`}},
+		{"missing container name", "p", pod.Spec{Containers: []pod.Container{{Command: []string{"true"}}}}, nil, []string{"containers[0].name", "required"}},
+		{"bad container name", "p", pod.Spec{Containers: []pod.Container{{Name: "App", Command: []string{"true"}}}}, nil, []string{`container "App".name: invalid value "App"`}},
+		{"duplicate names", "p", pod.Spec{Containers: []pod.Container{ok, ok}}, nil, []string{`container "app".name: invalid value "app": duplicate`}},
+		{"no command", "p", pod.Spec{Containers: []pod.Container{{Name: "app"}}}, nil, []string{`container "app".command`, "required"}},
+		{"empty command", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{""}}}}, nil, []string{`container "app".command`}},
+		{"NUL in args", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"echo"}, Args: []string{"a\x00b"}}}}, nil, []string{`container "app".command[1]`, "NUL"}},
+		{"bad env", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"}, Env: []string{"NOVALUE"}}}}, nil, []string{`container "app".env[0]: invalid value "NOVALUE"`}},
+		{"relative workingDir", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"}, WorkingDir: "tmp"}}}, nil, []string{`workingDir: invalid value "tmp": must be an absolute path`}},
+		{"bad stop signal", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"}, StopSignal: 99}}}, nil, []string{`stopSignal: invalid value "99"`}},
+		{"bad restart policy", "p", pod.Spec{Containers: []pod.Container{ok}, RestartPolicy: "Sometimes"}, nil, []string{`restartPolicy: invalid value "Sometimes"`}},
+		{"negative grace", "p", pod.Spec{Containers: []pod.Container{ok}, TerminationGracePeriod: new(-time.Second)}, nil, []string{`terminationGracePeriod: invalid value "-1s"`}},
+		{"negative backoff", "p", pod.Spec{Containers: []pod.Container{ok}}, []pod.Option{pod.WithBackoff(pod.Backoff{Initial: -1})}, []string{`backoff.initial: invalid value "-1ns"`}},
+		{"max below initial", "p", pod.Spec{Containers: []pod.Container{ok}}, []pod.Option{pod.WithBackoff(pod.Backoff{Initial: time.Minute, Max: time.Second})}, []string{`backoff.max: invalid value "1s"`}},
+		{"negative log buffer", "p", pod.Spec{Containers: []pod.Container{ok}}, []pod.Option{pod.WithLogBufferSize(-1)}, []string{`logBufferBytes: invalid value "-1"`}},
+		{"two problems at once", "p", pod.Spec{Containers: []pod.Container{{Name: "x"}}, RestartPolicy: "x"}, nil, []string{"restartPolicy", `container "x".command`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := pod.New(tt.pod, tt.opts...)
+			p, err := pod.New(tt.pod, tt.spec, tt.opts...)
 			require.Error(t, err)
 			assert.Nil(t, p)
 			assert.ErrorIs(t, err, pod.ErrInvalidSpec)
@@ -64,7 +65,9 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	long := strings.Repeat("a", 62) + "-b"
-	p, err := pod.New(long, pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}}))
+	p, err := pod.New(long, pod.Spec{
+		Containers: []pod.Container{{Name: "app", Command: []string{"true"}}},
+	})
 	require.NoError(t, err)
 	assert.Equal(t, strings.Repeat("a", 62), p.Hostname(), "cut to 63 characters without the trailing '-'")
 	st := p.Status()
@@ -76,18 +79,21 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestStartTwice(t *testing.T) {
-	p, _, _ := startPod(t, "twice", pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	p, _, _ := startPod(t, "twice", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+	})
 	assert.ErrorIs(t, p.Start(context.Background()), pod.ErrAlreadyStarted)
 	assert.ErrorIs(t, p.Run(context.Background()), pod.ErrAlreadyStarted)
 }
 
 func TestJobLifecycle(t *testing.T) {
-	p, rec, _ := startPod(t, "job",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(
-			pod.Container{Name: "a", Command: []string{"sh", "-c", "sleep 0.1"}},
-			pod.Container{Name: "b", Command: []string{"sh", "-c", "sleep 0.2"}},
-		))
+	p, rec, _ := startPod(t, "job", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers: []pod.Container{
+			{Name: "a", Command: []string{"sh", "-c", "sleep 0.1"}},
+			{Name: "b", Command: []string{"sh", "-c", "sleep 0.2"}},
+		},
+	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
 	require.NoError(t, p.Wait())
 	rec.rest()
@@ -133,8 +139,10 @@ func index(r *recorder, reason, container string) int {
 
 func TestEventsAreLogged(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	p, _, _ := startPod(t, "logged", pod.WithLogger(zap.New(core)), pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c", "exit 2"}}))
+	p, _, _ := startPod(t, "logged", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers:    []pod.Container{{Name: "c", Command: []string{"sh", "-c", "exit 2"}}},
+	}, pod.WithLogger(zap.New(core)))
 	_ = p.Wait()
 	exited := logs.FilterField(zap.String("reason", pod.EventExited)).FilterField(zap.String("container", "c")).All()
 	require.Len(t, exited, 1)
@@ -148,10 +156,12 @@ func TestEventsAreLogged(t *testing.T) {
 }
 
 func TestReadyConditions(t *testing.T) {
-	p, rec, _ := startPod(t, "ready", pod.WithContainers(
-		pod.Container{Name: "a", Command: []string{"sleep", "1000"}},
-		pod.Container{Name: "b", Command: []string{"sleep", "1000"}},
-	))
+	p, rec, _ := startPod(t, "ready", pod.Spec{
+		Containers: []pod.Container{
+			{Name: "a", Command: []string{"sleep", "1000"}},
+			{Name: "b", Command: []string{"sleep", "1000"}},
+		},
+	})
 	ev := rec.until("pod ready", func(ev pod.Event) bool { return ev.Reason == pod.EventReady && ev.Container == "" })
 	assert.True(t, ev.Ready)
 	st := p.Status()
@@ -174,12 +184,13 @@ func TestReadyConditions(t *testing.T) {
 }
 
 func TestStartError(t *testing.T) {
-	p, rec, _ := startPod(t, "starterr",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(
-			pod.Container{Name: "missing", Command: []string{"no-such-command-anywhere"}},
-			pod.Container{Name: "baddir", Command: []string{"true"}, WorkingDir: "/no/such/dir"},
-		))
+	p, rec, _ := startPod(t, "starterr", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers: []pod.Container{
+			{Name: "missing", Command: []string{"no-such-command-anywhere"}},
+			{Name: "baddir", Command: []string{"true"}, WorkingDir: "/no/such/dir"},
+		},
+	})
 	rec.until("failed", isPhase(pod.PhaseFailed))
 	var exitErr *pod.ExitError
 	require.ErrorAs(t, p.Wait(), &exitErr)
@@ -195,13 +206,14 @@ func TestStartError(t *testing.T) {
 }
 
 func TestEnvironmentAndWorkingDir(t *testing.T) {
-	p, rec, _ := startPod(t, "env",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithHostname("envhost"),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c"},
+	p, rec, _ := startPod(t, "env", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Hostname:      "envhost",
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c"},
 			Args:       []string{`echo "$HOSTNAME $GREETING $PATH $HOME"; pwd`},
 			Env:        []string{"GREETING=hi", "GREETING=hello"},
-			WorkingDir: "/tmp"}))
+			WorkingDir: "/tmp"}},
+	})
 	rec.until("done", isPhase(pod.PhaseSucceeded))
 	_ = p.Wait()
 	assert.Equal(t, []string{"envhost hello /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ", "/tmp"},
@@ -211,11 +223,12 @@ func TestEnvironmentAndWorkingDir(t *testing.T) {
 func TestLogs(t *testing.T) {
 	var tee bytes.Buffer
 	long := strings.Repeat("x", 20000)
-	p, rec, _ := startPod(t, "logs",
-		pod.WithRestartPolicy(pod.RestartOnFailure),
-		pod.WithContainers(pod.Container{Name: "c", Stdout: &tee, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")},
+	p, rec, _ := startPod(t, "logs", pod.Spec{
+		RestartPolicy: pod.RestartOnFailure,
+		Containers: []pod.Container{{Name: "c", Stdout: &tee, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")},
 			Command: []string{"sh", "-c", `echo out1; echo err1 >&2; echo out2; printf '` + long + `\n'; printf tail; ` +
-				`if [ -e "$F" ]; then exit 0; fi; touch "$F"; exit 1`}}))
+				`if [ -e "$F" ]; then exit 0; fi; touch "$F"; exit 1`}}},
+	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
 	require.NoError(t, p.Wait())
 
@@ -271,10 +284,11 @@ func TestLogs(t *testing.T) {
 }
 
 func TestLogsPrevious(t *testing.T) {
-	p, rec, _ := startPod(t, "prev",
-		pod.WithRestartPolicy(pod.RestartOnFailure),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
-			`if [ -e "$F" ]; then echo second; exit 0; fi; touch "$F"; echo first; exit 1`}, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")}}))
+	p, rec, _ := startPod(t, "prev", pod.Spec{
+		RestartPolicy: pod.RestartOnFailure,
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
+			`if [ -e "$F" ]; then echo second; exit 0; fi; touch "$F"; echo first; exit 1`}, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")}}},
+	})
 	_, err := p.Logs("c", pod.LogOptions{Previous: true})
 	assert.ErrorIs(t, err, pod.ErrNoPreviousInstance)
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
@@ -296,10 +310,11 @@ func TestParseLogEntryErrors(t *testing.T) {
 func TestExec(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(map[bool]string{false: "ownPID", true: "sharedPID"}[shared], func(t *testing.T) {
-			p, rec, _ := startPod(t, "exec",
-				pod.WithShareProcessNamespace(shared),
-				pod.WithHostname("exechost"),
-				pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}, WorkingDir: "/tmp", Env: []string{"X=1"}}))
+			p, rec, _ := startPod(t, "exec", pod.Spec{
+				ShareProcessNamespace: shared,
+				Hostname:              "exechost",
+				Containers:            []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}, WorkingDir: "/tmp", Env: []string{"X=1"}}},
+			})
 			rec.until("running", isPhase(pod.PhaseRunning))
 
 			var out bytes.Buffer
@@ -327,11 +342,13 @@ func TestExec(t *testing.T) {
 }
 
 func TestExecNotRunning(t *testing.T) {
-	p, rec, _ := startPod(t, "exec-done",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(
-			pod.Container{Name: "done", Command: []string{"true"}},
-			pod.Container{Name: "running", Command: []string{"sleep", "1000"}}))
+	p, rec, _ := startPod(t, "exec-done", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers: []pod.Container{
+			{Name: "done", Command: []string{"true"}},
+			{Name: "running", Command: []string{"sleep", "1000"}},
+		},
+	})
 	rec.until("done exited", isReason(pod.EventExited, "done"))
 	err := p.Exec(context.Background(), "done", exec.Command("true"))
 	assert.ErrorIs(t, err, pod.ErrNotRunning)
@@ -396,18 +413,25 @@ func TestSpecRoundTrip(t *testing.T) {
 		Ports:                  []pod.Port{{ContainerPort: 80, HostPort: 8080}},
 		Network:                pod.Network{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("10.9.8.4/30")},
 	}
-	p, err := pod.New("spec", pod.WithSpec(spec))
+	p, err := pod.New("spec", spec)
 	require.NoError(t, err)
 	assert.Equal(t, spec, p.Spec())
 	c, _ := p.Status().Container("proxy")
 	assert.Equal(t, pod.RoleSidecar, c.Role)
 
-	// Defaults are filled in; later options still apply.
-	p, err = pod.New("spec-defaults", pod.WithSpec(pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"}}}}),
-		pod.WithRestartPolicy(pod.RestartNever))
+	// New copies the spec: the caller's later changes do not reach the pod.
+	spec.Containers[0].Command[0] = "changed"
+	spec.Hostname = "changed"
+	*spec.TerminationGracePeriod = time.Hour
+	assert.Equal(t, []string{"sleep", "1"}, p.Spec().Containers[0].Command)
+	assert.Equal(t, "host", p.Spec().Hostname)
+	assert.Equal(t, 5*time.Second, *p.Spec().TerminationGracePeriod)
+
+	// Defaults are filled in.
+	p, err = pod.New("spec-defaults", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"}}}})
 	require.NoError(t, err)
 	got := p.Spec()
-	assert.Equal(t, pod.RestartNever, got.RestartPolicy)
+	assert.Equal(t, pod.RestartAlways, got.RestartPolicy)
 	require.NotNil(t, got.TerminationGracePeriod)
 	assert.Equal(t, pod.DefaultGracePeriod, *got.TerminationGracePeriod)
 	assert.Equal(t, "spec-defaults", got.Hostname)
@@ -418,12 +442,12 @@ func TestSpecRoundTrip(t *testing.T) {
 func TestFollowLogs(t *testing.T) {
 	requireRoot(t)
 	counter := filepath.Join(t.TempDir(), "n")
-	p, err := pod.New("follow",
-		pod.WithRestartPolicy(pod.RestartOnFailure),
-		pod.WithBackoff(pod.Backoff{Initial: time.Millisecond}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
+	p, err := pod.New("follow", pod.Spec{
+		RestartPolicy: pod.RestartOnFailure,
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
 			// Fails twice, then succeeds, counting its runs in a file.
-			`n=$(cat ` + counter + ` 2>/dev/null || echo 0); echo run $n; echo $((n+1)) > ` + counter + `; [ $n -ge 2 ]`}}))
+			`n=$(cat ` + counter + ` 2>/dev/null || echo 0); echo run $n; echo $((n+1)) > ` + counter + `; [ $n -ge 2 ]`}}},
+	}, pod.WithBackoff(pod.Backoff{Initial: time.Millisecond}))
 	require.NoError(t, err)
 	var got []string
 	followed := make(chan error, 1)
@@ -466,8 +490,10 @@ func TestStopSignalValidation(t *testing.T) {
 		{syscall.SIGURG, true, ""},
 		{syscall.Signal(37), false, ""},
 	} {
-		_, err := pod.New("p", pod.WithShareProcessNamespace(tt.shared),
-			pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}, StopSignal: tt.sig}))
+		_, err := pod.New("p", pod.Spec{
+			ShareProcessNamespace: tt.shared,
+			Containers:            []pod.Container{{Name: "c", Command: []string{"true"}, StopSignal: tt.sig}},
+		})
 		if tt.want == "" {
 			assert.NoError(t, err, "signal %d", tt.sig)
 		} else {
@@ -479,10 +505,11 @@ func TestStopSignalValidation(t *testing.T) {
 // A stop signal the init knew nothing of (a real-time one) still reaches
 // the command in its own PID namespace.
 func TestRealtimeStopSignalIsForwarded(t *testing.T) {
-	p, rec, cancel := startPod(t, "rtsig",
-		pod.WithTerminationGracePeriod(time.Hour),
-		pod.WithContainers(pod.Container{Name: "c", StopSignal: 37,
-			Command: []string{"sh", "-c", `trap 'echo got it; exit 0' 37; echo up; while :; do sleep 0.05; done`}}))
+	p, rec, cancel := startPod(t, "rtsig", pod.Spec{
+		TerminationGracePeriod: new(time.Hour),
+		Containers: []pod.Container{{Name: "c", StopSignal: 37,
+			Command: []string{"sh", "-c", `trap 'echo got it; exit 0' 37; echo up; while :; do sleep 0.05; done`}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	waitLogs(t, p, "c", 1)
 	cancel()

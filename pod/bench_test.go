@@ -93,9 +93,11 @@ func startPodkit(b *testing.B, sharedPID bool, rootfs string) time.Duration {
 		}
 		cs = append(cs, c)
 	}
-	p, err := pod.New("bench", pod.WithShareProcessNamespace(sharedPID), pod.WithContainers(cs...),
-		pod.WithStateDir(b.TempDir()),
-		pod.WithVolumes(pod.Volume{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{}}))
+	p, err := pod.New("bench", pod.Spec{
+		ShareProcessNamespace: sharedPID,
+		Containers:            cs,
+		Volumes:               []pod.Volume{{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{}}},
+	}, pod.WithStateDir(b.TempDir()))
 	require.NoError(b, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
@@ -246,7 +248,9 @@ func BenchmarkPodMemory(b *testing.B) {
 			for _, n := range []string{"a", "b", "c"} {
 				cs = append(cs, pod.Container{Name: n, Command: benchContainer, Stdout: up})
 			}
-			p, err := pod.New(fmt.Sprintf("mem-%d", j), pod.WithContainers(cs...))
+			p, err := pod.New(fmt.Sprintf("mem-%d", j), pod.Spec{
+				Containers: cs,
+			})
 			require.NoError(b, err)
 			require.NoError(b, p.Start(ctx))
 			up.wait(3)

@@ -80,9 +80,9 @@ func (p *Pod) restarts(m *member, exitCode int) bool {
 		}
 	}
 	if m.role == RoleInit {
-		return exitCode != 0 && p.cfg.restartPolicy != RestartNever
+		return exitCode != 0 && p.spec.RestartPolicy != RestartNever
 	}
-	policy := p.cfg.restartPolicy
+	policy := p.spec.RestartPolicy
 	if m.spec.RestartPolicy != "" {
 		policy = m.spec.RestartPolicy
 	}
@@ -174,7 +174,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 			p.emitLocked(Event{Reason: EventFailedPostStartHook, Type: EventWarning, Container: m.spec.Name, Role: m.role,
 				Message: fmt.Sprintf("PostStartHook failed: %v", err)})
 			p.mu.Unlock()
-			p.stopInstance(m, inst, p.cfg.gracePeriod, "FailedPostStartHook")
+			p.stopInstance(m, inst, p.gracePeriod(), "FailedPostStartHook")
 			p.mu.Lock()
 		default:
 			p.runningLocked(instCtx, m, inst, startedAt)
@@ -299,7 +299,7 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("working directory %q: not a directory", dir)
 	}
-	shared := p.cfg.shareProcessNamespace
+	shared := p.spec.ShareProcessNamespace
 	setup := c.SecurityContext.setup()
 	setup.FS = p.filesystem(c)
 	useInit := !shared || !setup.Empty()
@@ -534,7 +534,7 @@ func (inst *instance) result() StateTerminated {
 
 // containerEnv returns the environment of c's processes.
 func (p *Pod) containerEnv(c Container) []string {
-	env := []string{"PATH=" + defaultPath, "HOSTNAME=" + p.cfg.hostname}
+	env := []string{"PATH=" + defaultPath, "HOSTNAME=" + p.spec.Hostname}
 	return append(env, c.Env...)
 }
 

@@ -17,9 +17,10 @@ import (
 
 func TestDialContext(t *testing.T) {
 	server, env := helperCommand(t, "listen", "127.0.0.1:7072")
-	p, _, cancel := startPod(t, "dial",
-		pod.WithHostname("inside"),
-		pod.WithContainers(pod.Container{Name: "server", Command: server, Env: env}))
+	p, _, cancel := startPod(t, "dial", pod.Spec{
+		Hostname:   "inside",
+		Containers: []pod.Container{{Name: "server", Command: server, Env: env}},
+	})
 	waitLogs(t, p, "server", 1)
 	ctx := context.Background()
 
@@ -63,9 +64,10 @@ func TestDialContext(t *testing.T) {
 }
 
 func TestTCPProbeRefused(t *testing.T) {
-	_, rec, _ := startPod(t, "tcp-refused",
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"},
-			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 7074}, Period: 50 * time.Millisecond}}))
+	_, rec, _ := startPod(t, "tcp-refused", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"},
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 7074}, Period: 50 * time.Millisecond}}},
+	})
 	ev := rec.until("unhealthy", isReason(pod.EventUnhealthy, "c"))
 	assert.Contains(t, ev.Message, "Readiness probe failed")
 	assert.Contains(t, ev.Message, "connection refused")

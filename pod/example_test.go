@@ -15,11 +15,10 @@ import (
 
 // A pod of two containers that share the pod's loopback and hostname.
 func Example() {
-	p, err := pod.New("hello",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(
-			pod.Container{Name: "server", Command: []string{"sh", "-c", "echo server runs on $(hostname)"}, Stdout: os.Stdout},
-		))
+	p, err := pod.New("hello", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers:    []pod.Container{{Name: "server", Command: []string{"sh", "-c", "echo server runs on $(hostname)"}, Stdout: os.Stdout}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -36,9 +35,10 @@ func Example() {
 
 // Subscribe before Start to see every event of a pod.
 func ExamplePod_Subscribe() {
-	p, err := pod.New("events",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(pod.Container{Name: "job", Command: []string{"sh", "-c", "exit 3"}}))
+	p, err := pod.New("events", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers:    []pod.Container{{Name: "job", Command: []string{"sh", "-c", "exit 3"}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -66,8 +66,10 @@ func ExamplePod_Subscribe() {
 func ExamplePod_Exec() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := pod.New("exec", pod.WithHostname("inside"),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p, err := pod.New("exec", pod.Spec{
+		Hostname:   "inside",
+		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -97,8 +99,10 @@ func ExamplePod_Exec() {
 
 // Logs returns a container's output in the CRI log format.
 func ExamplePod_Logs() {
-	p, err := pod.New("logs", pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", "echo one; echo two >&2"}}))
+	p, err := pod.New("logs", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers:    []pod.Container{{Name: "app", Command: []string{"sh", "-c", "echo one; echo two >&2"}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -117,7 +121,7 @@ func ExamplePod_Logs() {
 // A bridged pod has an address of its own, where the host reaches it: here
 // an in-process container serves on the pod's port 8080, which the
 // program dials at the pod's IP.
-func ExampleWithNetwork() {
+func ExampleNetwork() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	serve := func(ctx context.Context) error {
@@ -139,10 +143,11 @@ func ExampleWithNetwork() {
 			c.Close()
 		}
 	}
-	p, err := pod.New("bridged",
-		pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged}),
-		pod.WithContainers(pod.Container{Name: "web", Func: serve,
-			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 8080}, Period: 10 * time.Millisecond}}))
+	p, err := pod.New("bridged", pod.Spec{
+		Network: pod.Network{Mode: pod.NetworkBridged},
+		Containers: []pod.Container{{Name: "web", Func: serve,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 8080}, Period: 10 * time.Millisecond}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -87,7 +87,7 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 		}
 	}
 	join := func() error {
-		if p.cfg.shareProcessNamespace {
+		if p.spec.ShareProcessNamespace {
 			return proc.Join(infraFD, p.sandboxNamespaces()|unix.CLONE_NEWPID)()
 		}
 		if err := proc.Join(infraFD, p.sandboxNamespaces())(); err != nil {

@@ -14,19 +14,21 @@ import (
 
 func TestPostStartHookGatesRunning(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "hooked")
-	p, rec, _ := startPod(t, "poststart",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(pod.Container{Name: "side", Command: []string{"sleep", "1000"}, RestartPolicy: pod.RestartAlways,
-			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"sh", "-c", "sleep 0.2; touch " + marker}}}}}),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", "test -e " + marker}}))
+	p, rec, _ := startPod(t, "poststart", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		InitContainers: []pod.Container{{Name: "side", Command: []string{"sleep", "1000"}, RestartPolicy: pod.RestartAlways,
+			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"sh", "-c", "sleep 0.2; touch " + marker}}}}}},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", "test -e " + marker}}},
+	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
 	require.NoError(t, p.Wait(), "the app started before the sidecar's postStart hook finished")
 }
 
 func TestPostStartHookFailureRestarts(t *testing.T) {
-	p, rec, _ := startPod(t, "poststart-fails",
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"},
-			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"false"}}}}}))
+	p, rec, _ := startPod(t, "poststart-fails", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"},
+			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"false"}}}}}},
+	})
 	ev := rec.until("hook failed", isReason(pod.EventFailedPostStartHook, "c"))
 	assert.Equal(t, pod.EventWarning, ev.Type)
 	rec.until("killed", isReason(pod.EventKilling, "c"))
@@ -39,12 +41,13 @@ func TestPostStartHookFailureRestarts(t *testing.T) {
 func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
 	dir := t.TempDir()
 	order := filepath.Join(dir, "order")
-	p, rec, cancel := startPod(t, "prestop",
-		pod.WithTerminationGracePeriod(5*time.Second),
-		pod.WithContainers(pod.Container{Name: "c",
+	p, rec, cancel := startPod(t, "prestop", pod.Spec{
+		TerminationGracePeriod: new(5 * time.Second),
+		Containers: []pod.Container{{Name: "c",
 			Command: []string{"sh", "-c", "trap 'echo term >> " + order + "; exit 0' TERM; sleep 1000 & wait"},
 			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
-				Command: []string{"sh", "-c", "echo prestop >> " + order}}}}}))
+				Command: []string{"sh", "-c", "echo prestop >> " + order}}}}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	cancel()
 	_ = p.Wait()
@@ -54,10 +57,11 @@ func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
 }
 
 func TestPreStopHookCountsAgainstGrace(t *testing.T) {
-	p, rec, cancel := startPod(t, "prestop-slow",
-		pod.WithTerminationGracePeriod(300*time.Millisecond),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"},
-			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: time.Hour}}}}))
+	p, rec, cancel := startPod(t, "prestop-slow", pod.Spec{
+		TerminationGracePeriod: new(300 * time.Millisecond),
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"},
+			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: time.Hour}}}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	cancel()
 	_ = p.Wait()
@@ -68,21 +72,26 @@ func TestPreStopHookCountsAgainstGrace(t *testing.T) {
 }
 
 func TestLifecycleValidation(t *testing.T) {
-	_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"},
-		Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{}}}))
+	_, err := pod.New("p", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"},
+			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{}}}},
+	})
 	assert.ErrorContains(t, err, `container "c".lifecycle.preStop: invalid value "0 actions"`)
-	_, err = pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"},
-		Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: -1}}}}))
+	_, err = pod.New("p", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"},
+			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: -1}}}}},
+	})
 	assert.ErrorContains(t, err, `container "c".lifecycle.postStart.sleep.duration: invalid value "-1ns"`)
 }
 
 // An HTTP preStop hook reaches the container while the pod stops.
 func TestHTTPPreStopHook(t *testing.T) {
 	server, env := helperCommand(t, "http", "127.0.0.1:7120", "200")
-	p, rec, cancel := startPod(t, "prestop-http",
-		pod.WithContainers(pod.Container{Name: "web", Command: server, Env: env,
+	p, rec, cancel := startPod(t, "prestop-http", pod.Spec{
+		Containers: []pod.Container{{Name: "web", Command: server, Env: env,
 			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 7120}, Period: 20 * time.Millisecond},
-			Lifecycle:      &pod.Lifecycle{PreStop: &pod.LifecycleHandler{HTTPGet: &pod.HTTPGetAction{Path: "/drain", Port: 7120}}}}))
+			Lifecycle:      &pod.Lifecycle{PreStop: &pod.LifecycleHandler{HTTPGet: &pod.HTTPGetAction{Path: "/drain", Port: 7120}}}}},
+	})
 	rec.until("ready", isReason(pod.EventReady, "web"))
 	cancel()
 	_ = p.Wait()

@@ -14,13 +14,14 @@ import (
 )
 
 func TestInitContainersRunInOrder(t *testing.T) {
-	p, rec, _ := startPod(t, "inits",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(
-			pod.Container{Name: "first", Command: []string{"sh", "-c", "sleep 0.2"}},
-			pod.Container{Name: "second", Command: []string{"true"}},
-		),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}}))
+	p, rec, _ := startPod(t, "inits", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		InitContainers: []pod.Container{
+			{Name: "first", Command: []string{"sh", "-c", "sleep 0.2"}},
+			{Name: "second", Command: []string{"true"}},
+		},
+		Containers: []pod.Container{{Name: "app", Command: []string{"true"}}},
+	})
 	st := p.Status()
 	app, _ := st.Container("app")
 	require.NotNil(t, app.State.Waiting)
@@ -55,11 +56,12 @@ func TestInitContainerFailure(t *testing.T) {
 		t.Run(string(policy), func(t *testing.T) {
 			// The init container fails on its first run only.
 			ran := filepath.Join(t.TempDir(), "ran")
-			p, rec, _ := startPod(t, "initfail",
-				pod.WithRestartPolicy(policy),
-				pod.WithInitContainers(pod.Container{Name: "setup", Command: []string{"sh", "-c",
-					fmt.Sprintf("if [ -e %[1]s ]; then exit 0; fi; touch %[1]s; exit 3", ran)}}),
-				pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+			p, rec, _ := startPod(t, "initfail", pod.Spec{
+				RestartPolicy: policy,
+				InitContainers: []pod.Container{{Name: "setup", Command: []string{"sh", "-c",
+					fmt.Sprintf("if [ -e %[1]s ]; then exit 0; fi; touch %[1]s; exit 3", ran)}}},
+				Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+			})
 			if policy == pod.RestartNever {
 				rec.until("failed", isPhase(pod.PhaseFailed))
 				var exitErr *pod.ExitError
@@ -87,10 +89,11 @@ func TestInitContainerFailure(t *testing.T) {
 }
 
 func TestActiveDeadline(t *testing.T) {
-	p, rec, _ := startPod(t, "deadline",
-		pod.WithActiveDeadline(300*time.Millisecond),
-		pod.WithInitContainers(pod.Container{Name: "slow", Command: []string{"sleep", "1000"}}),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}}))
+	p, rec, _ := startPod(t, "deadline", pod.Spec{
+		ActiveDeadline: 300 * time.Millisecond,
+		InitContainers: []pod.Container{{Name: "slow", Command: []string{"sleep", "1000"}}},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"true"}}},
+	})
 	rec.until("failed", isPhase(pod.PhaseFailed))
 	require.ErrorIs(t, p.Wait(), pod.ErrDeadlineExceeded)
 	st := p.Status()
@@ -103,13 +106,19 @@ func TestActiveDeadline(t *testing.T) {
 }
 
 func TestInitValidation(t *testing.T) {
-	_, err := pod.New("p", pod.WithInitContainers(pod.Container{Name: "i", Command: []string{"true"}}))
+	_, err := pod.New("p", pod.Spec{
+		InitContainers: []pod.Container{{Name: "i", Command: []string{"true"}}},
+	})
 	require.ErrorIs(t, err, pod.ErrInvalidSpec)
 	assert.Contains(t, err.Error(), "a pod needs at least one container")
-	_, err = pod.New("p",
-		pod.WithInitContainers(pod.Container{Name: "same", Command: []string{"true"}}),
-		pod.WithContainers(pod.Container{Name: "same", Command: []string{"true"}}))
+	_, err = pod.New("p", pod.Spec{
+		InitContainers: []pod.Container{{Name: "same", Command: []string{"true"}}},
+		Containers:     []pod.Container{{Name: "same", Command: []string{"true"}}},
+	})
 	assert.ErrorContains(t, err, `container "same".name: invalid value "same": duplicate container name`)
-	_, err = pod.New("p", pod.WithActiveDeadline(-time.Second), pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	_, err = pod.New("p", pod.Spec{
+		ActiveDeadline: -time.Second,
+		Containers:     []pod.Container{{Name: "c", Command: []string{"true"}}},
+	})
 	assert.ErrorContains(t, err, `activeDeadline: invalid value "-1s"`)
 }

@@ -50,10 +50,11 @@ func greeter(addr string) func(context.Context) error {
 
 func TestFuncSidecarServesInsidePod(t *testing.T) {
 	dial, env := helperCommand(t, "dial", "127.0.0.1:7100")
-	p, rec, _ := startPod(t, "func-sidecar",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(funcSidecar("greeter", greeter("127.0.0.1:7100"))),
-		pod.WithContainers(pod.Container{Name: "app", Command: dial, Env: env}))
+	p, rec, _ := startPod(t, "func-sidecar", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{funcSidecar("greeter", greeter("127.0.0.1:7100"))},
+		Containers:     []pod.Container{{Name: "app", Command: dial, Env: env}},
+	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
 	require.NoError(t, p.Wait())
 	rec.rest()
@@ -82,8 +83,10 @@ func TestFuncContainerExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, rec, _ := startPod(t, tt.name, pod.WithRestartPolicy(pod.RestartNever),
-				pod.WithContainers(pod.Container{Name: "fn", Func: tt.fn}))
+			p, rec, _ := startPod(t, tt.name, pod.Spec{
+				RestartPolicy: pod.RestartNever,
+				Containers:    []pod.Container{{Name: "fn", Func: tt.fn}},
+			})
 			rec.until("exited", isReason(pod.EventExited, "fn"))
 			err := p.Wait()
 			c, _ := p.Status().Container("fn")
@@ -122,11 +125,11 @@ func TestFuncSidecarRestartsAndGates(t *testing.T) {
 		}
 		return nil
 	}}
-	p, rec, _ := startPod(t, "func-gates",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithBackoff(pod.Backoff{Initial: 10 * time.Millisecond}),
-		pod.WithInitContainers(flaky),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p, rec, _ := startPod(t, "func-gates", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{flaky},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	}, pod.WithBackoff(pod.Backoff{Initial: 10 * time.Millisecond}))
 	rec.until("app started", isReason(pod.EventStarted, "app"))
 	assert.Equal(t, []string{"Started flaky", "Exited flaky", "Started flaky", "Exited flaky", "Started flaky", "Started app"}, lifecycle(rec),
 		"the app started before the sidecar's startup probe passed")
@@ -151,10 +154,11 @@ func TestFuncSidecarStopsAfterMainAndOutlivesGrace(t *testing.T) {
 		close(returned)
 		return nil
 	})
-	p, rec, cancel := startPod(t, "func-grace",
-		pod.WithTerminationGracePeriod(100*time.Millisecond),
-		pod.WithInitContainers(stubborn),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p, rec, cancel := startPod(t, "func-grace", pod.Spec{
+		TerminationGracePeriod: new(100 * time.Millisecond),
+		InitContainers:         []pod.Container{stubborn},
+		Containers:             []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	cancel()
 	_ = p.Wait()
@@ -172,11 +176,12 @@ func TestFuncSidecarStopsAfterMainAndOutlivesGrace(t *testing.T) {
 }
 
 func TestFuncContainerExecAndSignal(t *testing.T) {
-	p, rec, _ := startPod(t, "func-exec",
-		pod.WithContainers(pod.Container{Name: "fn", Func: func(ctx context.Context) error {
+	p, rec, _ := startPod(t, "func-exec", pod.Spec{
+		Containers: []pod.Container{{Name: "fn", Func: func(ctx context.Context) error {
 			<-ctx.Done()
 			return nil
-		}}))
+		}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	err := p.Exec(context.Background(), "fn", exec.Command("true"))
 	assert.ErrorIs(t, err, pod.ErrInProcess)
@@ -190,10 +195,11 @@ func TestFuncContainerExecAndSignal(t *testing.T) {
 func TestSignalReachesProcess(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
-			p, rec, _ := startPod(t, "signal",
-				pod.WithShareProcessNamespace(shared),
-				pod.WithContainers(pod.Container{Name: "c",
-					Command: []string{"sh", "-c", `trap 'echo hup' HUP; echo ready; while :; do sleep 0.05; done`}}))
+			p, rec, _ := startPod(t, "signal", pod.Spec{
+				ShareProcessNamespace: shared,
+				Containers: []pod.Container{{Name: "c",
+					Command: []string{"sh", "-c", `trap 'echo hup' HUP; echo ready; while :; do sleep 0.05; done`}}},
+			})
 			// The process may print before the pod has recorded it as
 			// started; until then Signal reports it not running.
 			rec.until("started", isReason(pod.EventStarted, "c"))
@@ -209,12 +215,14 @@ func TestSignalReachesProcess(t *testing.T) {
 
 func TestFuncContainerValidation(t *testing.T) {
 	fn := func(context.Context) error { return nil }
-	_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "fn", Func: fn,
-		Command: []string{"true"}, Env: []string{"A=b"}, RootFS: "/srv",
-		Resources:     pod.Resources{MemoryLimit: 64 << 20},
-		LivenessProbe: &pod.Probe{Exec: &pod.ExecAction{Command: []string{"true"}}},
-		Lifecycle:     &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"true"}}}},
-	}))
+	_, err := pod.New("p", pod.Spec{
+		Containers: []pod.Container{{Name: "fn", Func: fn,
+			Command: []string{"true"}, Env: []string{"A=b"}, RootFS: "/srv",
+			Resources:     pod.Resources{MemoryLimit: 64 << 20},
+			LivenessProbe: &pod.Probe{Exec: &pod.ExecAction{Command: []string{"true"}}},
+			Lifecycle:     &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"true"}}}},
+		}},
+	})
 	require.ErrorIs(t, err, pod.ErrInvalidSpec)
 	for _, field := range []string{"command", "env", "rootFS", "resources", "livenessProbe.exec", "lifecycle.preStop.exec"} {
 		assert.Contains(t, err.Error(), `container "fn".`+field+`: invalid value`)

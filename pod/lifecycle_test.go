@@ -35,9 +35,10 @@ func TestRestartPolicies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/exit%d", tt.policy, tt.exitCode), func(t *testing.T) {
-			p, rec, _ := startPod(t, "restarts",
-				pod.WithRestartPolicy(tt.policy),
-				pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c", fmt.Sprintf("exit %d", tt.exitCode)}}))
+			p, rec, _ := startPod(t, "restarts", pod.Spec{
+				RestartPolicy: tt.policy,
+				Containers:    []pod.Container{{Name: "c", Command: []string{"sh", "-c", fmt.Sprintf("exit %d", tt.exitCode)}}},
+			})
 			if tt.restarts {
 				rec.until("first start", isReason(pod.EventStarted, "c"))
 				rec.until("restart", isReason(pod.EventStarted, "c"))
@@ -74,11 +75,10 @@ func TestRestartPolicies(t *testing.T) {
 func TestCrashLoopBackOff(t *testing.T) {
 	clk := testingclock.NewFakeClock(time.Now())
 	token := filepath.Join(t.TempDir(), "token")
-	p, rec, _ := startPod(t, "crashloop",
-		pod.WithClock(clk),
-		pod.WithBackoff(pod.Backoff{Initial: time.Second, Max: 4 * time.Second, Reset: time.Minute}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
-			fmt.Sprintf("while [ ! -e %[1]s ]; do sleep 0.01; done; rm %[1]s; exit 1", token)}}))
+	p, rec, _ := startPod(t, "crashloop", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
+			fmt.Sprintf("while [ ! -e %[1]s ]; do sleep 0.01; done; rm %[1]s; exit 1", token)}}},
+	}, pod.WithClock(clk), pod.WithBackoff(pod.Backoff{Initial: time.Second, Max: 4 * time.Second, Reset: time.Minute}))
 
 	var delays []time.Duration
 	next := func(runFor time.Duration) {
@@ -121,15 +121,15 @@ func TestGracefulStop(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("sharedPID=%v", shared), func(t *testing.T) {
 			requireRoot(t)
-			p, err := pod.New("graceful",
-				pod.WithShareProcessNamespace(shared),
-				pod.WithTerminationGracePeriod(500*time.Millisecond),
-				pod.WithContainers(
-					pod.Container{Name: "polite", Command: []string{"sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; sleep 1000 & wait"}},
-					pod.Container{Name: "stubborn", Command: []string{"sh", "-c", "trap '' TERM; echo up; sleep 1000 & wait; wait"}},
-					// No handler at all: as PID 1 it would ignore SIGTERM.
-					pod.Container{Name: "bare", Command: []string{"sleep", "1000"}},
-				))
+			p, err := pod.New("graceful", pod.Spec{
+				ShareProcessNamespace:  shared,
+				TerminationGracePeriod: new(500 * time.Millisecond),
+				Containers: []pod.Container{
+					{Name: "polite", Command: []string{"sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; sleep 1000 & wait"}},
+					{Name: "stubborn", Command: []string{"sh", "-c", "trap '' TERM; echo up; sleep 1000 & wait; wait"}},
+					{Name: "bare", Command: []string{"sleep", "1000"}},
+				},
+			})
 			require.NoError(t, err)
 			rec := record(t, p)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -175,10 +175,11 @@ func TestZombieReaping(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("sharedPID=%v", shared), func(t *testing.T) {
 			marker := fmt.Sprintf("0.%d", 1000+time.Now().UnixNano()%9000)
-			_, rec, _ := startPod(t, "zombies",
-				pod.WithShareProcessNamespace(shared),
-				pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
-					fmt.Sprintf("sh -c 'sleep %s &'; exec sleep 1000", marker)}}))
+			_, rec, _ := startPod(t, "zombies", pod.Spec{
+				ShareProcessNamespace: shared,
+				Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
+					fmt.Sprintf("sh -c 'sleep %s &'; exec sleep 1000", marker)}}},
+			})
 			rec.until("started", isReason(pod.EventStarted, "c"))
 			var orphan int
 			require.Eventually(t, func() bool {
@@ -196,7 +197,9 @@ func TestZombieReaping(t *testing.T) {
 func TestCancelDuringStart(t *testing.T) {
 	requireRoot(t)
 	t.Run("before", func(t *testing.T) {
-		p, err := pod.New("cancelled", pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+		p, err := pod.New("cancelled", pod.Spec{
+			Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+		})
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -208,11 +211,13 @@ func TestCancelDuringStart(t *testing.T) {
 	})
 	for i := 1; i <= 10; i++ {
 		t.Run(fmt.Sprintf("after-%d-events", i), func(t *testing.T) {
-			p, err := pod.New("cancelled", pod.WithContainers(
-				pod.Container{Name: "a", Command: []string{"sleep", "1000"}},
-				pod.Container{Name: "b", Command: []string{"sleep", "1000"}},
-				pod.Container{Name: "c", Command: []string{"sleep", "1000"}},
-			))
+			p, err := pod.New("cancelled", pod.Spec{
+				Containers: []pod.Container{
+					{Name: "a", Command: []string{"sleep", "1000"}},
+					{Name: "b", Command: []string{"sleep", "1000"}},
+					{Name: "c", Command: []string{"sleep", "1000"}},
+				},
+			})
 			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(context.Background())
 			events := p.Subscribe(context.Background())
@@ -249,7 +254,9 @@ func TestCancelDuringStart(t *testing.T) {
 }
 
 func TestInfraDeath(t *testing.T) {
-	p, rec, _ := startPod(t, "sandbox", pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	p, rec, _ := startPod(t, "sandbox", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	require.NoError(t, syscall.Kill(p.Status().InfraPID, syscall.SIGKILL))
 	err := p.Wait()
@@ -294,8 +301,10 @@ func TestSupervisorKilled(t *testing.T) {
 func TestManyPodsDoNotLeak(t *testing.T) {
 	requireRoot(t)
 	runOne := func() {
-		p, err := pod.New("leak", pod.WithRestartPolicy(pod.RestartNever),
-			pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+		p, err := pod.New("leak", pod.Spec{
+			RestartPolicy: pod.RestartNever,
+			Containers:    []pod.Container{{Name: "c", Command: []string{"true"}}},
+		})
 		require.NoError(t, err)
 		require.NoError(t, p.Run(context.Background()))
 	}
@@ -314,18 +323,15 @@ func TestManyPodsDoNotLeak(t *testing.T) {
 
 func TestContainerRestartPolicyAndRules(t *testing.T) {
 	ran := filepath.Join(t.TempDir(), "ran")
-	p, rec, _ := startPod(t, "rules",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(
-			// The pod never restarts, but this container's rule restarts it
-			// on exit code 42: the first run's.
-			pod.Container{Name: "retry", Command: []string{"sh", "-c",
+	p, rec, _ := startPod(t, "rules", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers: []pod.Container{
+			{Name: "retry", Command: []string{"sh", "-c",
 				fmt.Sprintf("if [ -e %[1]s ]; then exit 0; fi; touch %[1]s; exit 42", ran)},
 				RestartRules: []pod.RestartRule{{Action: pod.RuleRestart, ExitCodes: pod.ExitCodes{Operator: pod.ExitCodesIn, Values: []int{42}}}}},
-			// A code outside the rule falls back to the policy: this
-			// container's own, OnFailure.
-			pod.Container{Name: "own", Command: []string{"sh", "-c", "exit 0"}, RestartPolicy: pod.RestartOnFailure},
-		))
+			{Name: "own", Command: []string{"sh", "-c", "exit 0"}, RestartPolicy: pod.RestartOnFailure},
+		},
+	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
 	require.NoError(t, p.Wait())
 	retry, _ := p.Status().Container("retry")
@@ -336,9 +342,11 @@ func TestContainerRestartPolicyAndRules(t *testing.T) {
 }
 
 func TestRestartRuleValidation(t *testing.T) {
-	_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"},
-		RestartPolicy: "Sometimes",
-		RestartRules:  []pod.RestartRule{{Action: "Stop", ExitCodes: pod.ExitCodes{Operator: "Maybe", Values: []int{300}}}}}))
+	_, err := pod.New("p", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"},
+			RestartPolicy: "Sometimes",
+			RestartRules:  []pod.RestartRule{{Action: "Stop", ExitCodes: pod.ExitCodes{Operator: "Maybe", Values: []int{300}}}}}},
+	})
 	require.ErrorIs(t, err, pod.ErrInvalidSpec)
 	for _, want := range []string{
 		`container "c".restartPolicy: invalid value "Sometimes"`,
@@ -351,9 +359,10 @@ func TestRestartRuleValidation(t *testing.T) {
 }
 
 func TestKillDuringGracefulStop(t *testing.T) {
-	p, rec, cancel := startPod(t, "kill",
-		pod.WithTerminationGracePeriod(time.Hour),
-		pod.WithContainers(pod.Container{Name: "stubborn", Command: []string{"sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`}}))
+	p, rec, cancel := startPod(t, "kill", pod.Spec{
+		TerminationGracePeriod: new(time.Hour),
+		Containers:             []pod.Container{{Name: "stubborn", Command: []string{"sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	cancel()
 	rec.until("stop signal", isReason(pod.EventKilling, "stubborn"))
@@ -364,7 +373,9 @@ func TestKillDuringGracefulStop(t *testing.T) {
 	c, _ := p.Status().Container("stubborn")
 	assert.Equal(t, 137, c.State.Terminated.ExitCode)
 
-	q, rec2, _ := startPod(t, "kill-first", pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	q, rec2, _ := startPod(t, "kill-first", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+	})
 	rec2.until("running", isPhase(pod.PhaseRunning))
 	q.Kill()
 	require.ErrorIs(t, q.Wait(), pod.ErrKilled)

@@ -116,8 +116,10 @@ func runHelper(name string, args []string) int {
 	case "supervisor": // supervisor SHARED: run a pod, print its PIDs, block
 		return runSupervisor(args[0] == "true")
 	case "bridged-supervisor": // bridged-supervisor: run a bridged pod, print its infra's PID and its IP, block
-		p, err := pod.New("orphaned-net", pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged}),
-			pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+		p, err := pod.New("orphaned-net", pod.Spec{
+			Network:    pod.Network{Mode: pod.NetworkBridged},
+			Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+		})
 		if err == nil {
 			err = p.Start(context.Background())
 		}
@@ -128,7 +130,9 @@ func runHelper(name string, args []string) int {
 		fmt.Println(p.Status().InfraPID, p.Status().PodIP)
 		select {}
 	case "newpod": // newpod: run a pod and print the error
-		p, err := pod.New("unprivileged", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+		p, err := pod.New("unprivileged", pod.Spec{
+			Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+		})
 		if err == nil {
 			err = p.Run(context.Background())
 		}
@@ -143,14 +147,15 @@ func runHelper(name string, args []string) int {
 // memory-backed emptyDir, prints the host PIDs of the infra and the
 // containers, and blocks until killed.
 func runSupervisor(shared bool) int {
-	p, err := pod.New("orphaned",
-		pod.WithShareProcessNamespace(shared),
-		pod.WithVolumes(pod.Volume{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory}}),
-		pod.WithContainers(
-			pod.Container{Name: "a", Command: []string{"sh", "-c", "(sleep 1000 &); exec sleep 1000"}},
-			pod.Container{Name: "b", Command: []string{"sleep", "1000"},
+	p, err := pod.New("orphaned", pod.Spec{
+		ShareProcessNamespace: shared,
+		Volumes:               []pod.Volume{{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory}}},
+		Containers: []pod.Container{
+			{Name: "a", Command: []string{"sh", "-c", "(sleep 1000 &); exec sleep 1000"}},
+			{Name: "b", Command: []string{"sleep", "1000"},
 				VolumeMounts: []pod.VolumeMount{{Name: "scratch", MountPath: os.TempDir()}}},
-		))
+		},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return 1
@@ -288,12 +293,14 @@ func isPhase(ph pod.Phase) func(pod.Event) bool {
 	return func(ev pod.Event) bool { return ev.Reason == pod.EventPodPhase && ev.Phase == ph }
 }
 
-// startPod creates and starts a pod whose context is cancelled, and which
-// is waited for, at the end of the test.
-func startPod(t testing.TB, name string, opts ...pod.Option) (*pod.Pod, *recorder, context.CancelFunc) {
+// startPod starts a pod with a recorder of its events (subscribed before
+// Start, so that it sees every event), and
+// returns a cancel that stops it; the pod is stopped and waited for at the
+// end of the test in any case.
+func startPod(t testing.TB, name string, spec pod.Spec, opts ...pod.Option) (*pod.Pod, *recorder, context.CancelFunc) {
 	t.Helper()
 	requireRoot(t)
-	p, err := pod.New(name, opts...)
+	p, err := pod.New(name, spec, opts...)
 	require.NoError(t, err)
 	rec := record(t, p)
 	ctx, cancel := context.WithCancel(context.Background())

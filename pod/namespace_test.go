@@ -21,14 +21,15 @@ func TestSharedLoopback(t *testing.T) {
 		t.Run(fmt.Sprintf("sharedPID=%v", shared), func(t *testing.T) {
 			server, senv := helperCommand(t, "listen", "127.0.0.1:7070")
 			client, cenv := helperCommand(t, "dial", "127.0.0.1:7070")
-			p, rec, _ := startPod(t, "loopback",
-				pod.WithRestartPolicy(pod.RestartNever),
-				pod.WithShareProcessNamespace(shared),
-				pod.WithHostname("inside"),
-				pod.WithContainers(
-					pod.Container{Name: "server", Command: server, Env: senv},
-					pod.Container{Name: "client", Command: client, Env: cenv},
-				))
+			p, rec, _ := startPod(t, "loopback", pod.Spec{
+				RestartPolicy:         pod.RestartNever,
+				ShareProcessNamespace: shared,
+				Hostname:              "inside",
+				Containers: []pod.Container{
+					{Name: "server", Command: server, Env: senv},
+					{Name: "client", Command: client, Env: cenv},
+				},
+			})
 			ev := rec.until("client exit", isReason(pod.EventExited, "client"))
 			require.Equal(t, 0, ev.ExitCode, "client logs: %q", logText(t, p, "client", pod.LogOptions{}))
 			require.Equal(t, []string{"hello from inside"}, logText(t, p, "client", pod.LogOptions{}))
@@ -53,12 +54,13 @@ func TestHostLoopbackIsolation(t *testing.T) {
 	}()
 	dial, denv := helperCommand(t, "dial-once", ln.Addr().String())
 	server, senv := helperCommand(t, "listen", "127.0.0.1:7071")
-	p, rec, _ := startPod(t, "isolated",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(
-			pod.Container{Name: "dialer", Command: dial, Env: denv},
-			pod.Container{Name: "server", Command: server, Env: senv},
-		))
+	p, rec, _ := startPod(t, "isolated", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers: []pod.Container{
+			{Name: "dialer", Command: dial, Env: denv},
+			{Name: "server", Command: server, Env: senv},
+		},
+	})
 	ev := rec.until("dialer exit", isReason(pod.EventExited, "dialer"))
 	assert.Equal(t, 1, ev.ExitCode, "the pod reached the host's loopback: %q", logText(t, p, "dialer", pod.LogOptions{}))
 	assert.Contains(t, strings.Join(logText(t, p, "dialer", pod.LogOptions{}), "\n"), "connection refused")
@@ -72,12 +74,13 @@ func TestHostLoopbackIsolation(t *testing.T) {
 func TestHostnameAndIPC(t *testing.T) {
 	requireTool(t, "ipcmk")
 	requireTool(t, "ipcs")
-	p, rec, _ := startPod(t, "uts-ipc",
-		pod.WithHostname("pod-host"),
-		pod.WithContainers(
-			pod.Container{Name: "maker", Command: []string{"sh", "-c", "hostname; ipcmk -Q; ipcs -q; exec sleep 1000"}},
-			pod.Container{Name: "other", Command: []string{"sleep", "1000"}},
-		))
+	p, rec, _ := startPod(t, "uts-ipc", pod.Spec{
+		Hostname: "pod-host",
+		Containers: []pod.Container{
+			{Name: "maker", Command: []string{"sh", "-c", "hostname; ipcmk -Q; ipcs -q; exec sleep 1000"}},
+			{Name: "other", Command: []string{"sleep", "1000"}},
+		},
+	})
 	rec.until("pod ready", isPhase(pod.PhaseRunning))
 	waitLogs(t, p, "maker", 7)
 	lines := logText(t, p, "maker", pod.LogOptions{})
@@ -104,13 +107,14 @@ func TestHostnameAndIPC(t *testing.T) {
 func TestPIDNamespaces(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("sharedPID=%v", shared), func(t *testing.T) {
-			p, rec, _ := startPod(t, "pids",
-				pod.WithShareProcessNamespace(shared),
-				pod.WithRestartPolicy(pod.RestartNever),
-				pod.WithContainers(
-					pod.Container{Name: "a", Command: []string{"sh", "-c", "echo $$; exec sleep 1000"}},
-					pod.Container{Name: "b", Command: []string{"sleep", "1000"}},
-				))
+			p, rec, _ := startPod(t, "pids", pod.Spec{
+				ShareProcessNamespace: shared,
+				RestartPolicy:         pod.RestartNever,
+				Containers: []pod.Container{
+					{Name: "a", Command: []string{"sh", "-c", "echo $$; exec sleep 1000"}},
+					{Name: "b", Command: []string{"sleep", "1000"}},
+				},
+			})
 			rec.until("running", isPhase(pod.PhaseRunning))
 			waitLogs(t, p, "a", 1)
 			st := p.Status()

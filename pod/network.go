@@ -32,8 +32,13 @@ const (
 	NetworkBridged NetworkMode = "Bridged"
 )
 
-// Network configures a pod's network (WithNetwork). The zero value is an
-// isolated pod.
+// Network configures a pod's network (Spec.Network). The zero value is an
+// isolated pod: its own network namespace with only a loopback.
+// NetworkHost puts the pod in the host's network namespace, as Kubernetes'
+// hostNetwork does, but keeps its own UTS namespace and hostname.
+// NetworkBridged adds a veth pair between the pod and the host, addressed
+// from Subnet, with no NAT: the pod reaches the host, the host reaches the
+// pod, and anything beyond the host is reached through an ambassador.
 type Network struct {
 	// Mode is the pod's network mode; empty means NetworkIsolated.
 	Mode NetworkMode
@@ -44,18 +49,6 @@ type Network struct {
 	// first /30 of 10.213.0.0/16 that overlaps none, which also keeps it
 	// apart from the other bridged pods of the machine.
 	Subnet netip.Prefix
-}
-
-// WithNetwork sets the pod's network mode. By default (NetworkIsolated) a
-// pod has its own network namespace with only a loopback. NetworkHost puts
-// the pod in the host's network namespace, as Kubernetes' hostNetwork does,
-// but keeps its own UTS namespace and hostname. NetworkBridged adds a veth
-// pair between the pod and the host, addressed from Network.Subnet, with
-// no NAT: the pod reaches the host, the host reaches the pod, and anything
-// beyond the host is reached through an ambassador. See "Network modes" in
-// the package documentation.
-func WithNetwork(n Network) Option {
-	return optionFunc(func(c *config) { c.network = n })
 }
 
 func (n Network) validate(errs *fieldErrors) {
@@ -86,7 +79,7 @@ const loopbackIP = "127.0.0.1"
 // sandboxNamespaces are the namespaces the infra creates and every
 // container joins: network (unless the pod uses the host's), UTS and IPC.
 func (p *Pod) sandboxNamespaces() int {
-	if p.cfg.network.Mode == NetworkHost {
+	if p.spec.Network.Mode == NetworkHost {
 		return unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
 	}
 	return unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC
@@ -97,7 +90,7 @@ func (p *Pod) sandboxNamespaces() int {
 // is left of the connection.
 func (p *Pod) setupNetwork(infra *proc.Process) error {
 	var podIP, hostIP string
-	switch p.cfg.network.Mode {
+	switch p.spec.Network.Mode {
 	case NetworkHost:
 		podIP, hostIP = loopbackIP, loopbackIP
 	case NetworkBridged:
@@ -108,7 +101,7 @@ func (p *Pod) setupNetwork(infra *proc.Process) error {
 		if len(removed) > 0 {
 			p.log.Info("removed veth links left by pods whose supervisor died", zap.Strings("links", removed))
 		}
-		link, err := podnet.Setup(p.ownerName, infra.PidFD(), p.cfg.network.Subnet)
+		link, err := podnet.Setup(p.ownerName, infra.PidFD(), p.spec.Network.Subnet)
 		if err != nil {
 			return fmt.Errorf("pod %q: bridged network: %w", p.name, err)
 		}

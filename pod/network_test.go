@@ -26,11 +26,12 @@ func TestHostNetwork(t *testing.T) {
 	port := freePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	server, senv := helperCommand(t, "listen", addr)
-	p, rec, _ := startPod(t, "host-net",
-		pod.WithNetwork(pod.Network{Mode: pod.NetworkHost}),
-		pod.WithHostname("on-host"),
-		pod.WithContainers(pod.Container{Name: "server", Command: server, Env: senv,
-			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: port}, Period: 50 * time.Millisecond}}))
+	p, rec, _ := startPod(t, "host-net", pod.Spec{
+		Network:  pod.Network{Mode: pod.NetworkHost},
+		Hostname: "on-host",
+		Containers: []pod.Container{{Name: "server", Command: server, Env: senv,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: port}, Period: 50 * time.Millisecond}}},
+	})
 	rec.until("server ready", isReason(pod.EventReady, "server"))
 
 	// The container is in this program's network namespace, and in the
@@ -61,9 +62,10 @@ func TestBridgedNetwork(t *testing.T) {
 	requireRoot(t)
 	server, senv := helperCommand(t, "listen", "0.0.0.0:7080")
 	start := func(name string) *pod.Pod {
-		p, rec, _ := startPod(t, name,
-			pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged}),
-			pod.WithContainers(pod.Container{Name: "server", Command: server, Env: senv}))
+		p, rec, _ := startPod(t, name, pod.Spec{
+			Network:    pod.Network{Mode: pod.NetworkBridged},
+			Containers: []pod.Container{{Name: "server", Command: server, Env: senv}},
+		})
 		rec.until("running", isPhase(pod.PhaseRunning))
 		waitLogs(t, p, "server", 1)
 		return p
@@ -125,9 +127,10 @@ func TestBridgedSubnet(t *testing.T) {
 	requireRoot(t)
 	server, senv := helperCommand(t, "listen", "0.0.0.0:7081")
 	subnet := netip.MustParsePrefix("10.213.254.6/31")
-	p, rec, _ := startPod(t, "slash31",
-		pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged, Subnet: subnet}),
-		pod.WithContainers(pod.Container{Name: "server", Command: server, Env: senv}))
+	p, rec, _ := startPod(t, "slash31", pod.Spec{
+		Network:    pod.Network{Mode: pod.NetworkBridged, Subnet: subnet},
+		Containers: []pod.Container{{Name: "server", Command: server, Env: senv}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	waitLogs(t, p, "server", 1)
 	st := p.Status()
@@ -137,8 +140,10 @@ func TestBridgedSubnet(t *testing.T) {
 
 	// A subnet in use is refused at Start, and the failed start leaves
 	// no link behind.
-	q, err := pod.New("overlap", pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("10.213.254.4/30")}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	q, err := pod.New("overlap", pod.Spec{
+		Network:    pod.Network{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("10.213.254.4/30")},
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+	})
 	require.NoError(t, err)
 	err = q.Run(context.Background())
 	require.ErrorContains(t, err, "bridged network: podnet: subnet 10.213.254.4/30 overlaps 10.213.254.6/31")
@@ -177,9 +182,10 @@ func TestBridgedSupervisorKilled(t *testing.T) {
 	_, err = netlink.LinkByName(stale)
 	require.NoError(t, err, "the veth went with the supervisor: the test proves nothing")
 
-	p, rec, _ := startPod(t, "next",
-		pod.WithNetwork(pod.Network{Mode: pod.NetworkBridged}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	p, rec, _ := startPod(t, "next", pod.Spec{
+		Network:    pod.Network{Mode: pod.NetworkBridged},
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	_, err = netlink.LinkByName(stale)
 	require.ErrorAs(t, err, &netlink.LinkNotFoundError{}, "the stale veth was not removed")
@@ -187,8 +193,9 @@ func TestBridgedSupervisorKilled(t *testing.T) {
 }
 
 func TestIsolatedNetworkStatus(t *testing.T) {
-	p, rec, _ := startPod(t, "isolated-status",
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	p, rec, _ := startPod(t, "isolated-status", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	st := p.Status()
 	assert.Empty(t, st.PodIP)
@@ -213,7 +220,10 @@ func TestNetworkValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			_, err := pod.New("p", pod.WithNetwork(tt.network), pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+			_, err := pod.New("p", pod.Spec{
+				Network:    tt.network,
+				Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+			})
 			require.ErrorIs(t, err, pod.ErrInvalidSpec)
 			require.ErrorContains(t, err, tt.want)
 		})
@@ -225,7 +235,10 @@ func TestNetworkValidation(t *testing.T) {
 		{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("192.168.7.8/30")},
 		{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("192.168.7.10/31")},
 	} {
-		_, err := pod.New("p", pod.WithNetwork(ok), pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+		_, err := pod.New("p", pod.Spec{
+			Network:    ok,
+			Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+		})
 		assert.NoError(t, err, "%+v", ok)
 	}
 }
@@ -336,8 +349,11 @@ func BenchmarkNetworkModes(b *testing.B) {
 		b.Run(string(mode), func(b *testing.B) {
 			var start time.Duration
 			for b.Loop() {
-				p, err := pod.New("bench-net", pod.WithNetwork(pod.Network{Mode: mode}), pod.WithRestartPolicy(pod.RestartNever),
-					pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+				p, err := pod.New("bench-net", pod.Spec{
+					Network:       pod.Network{Mode: mode},
+					RestartPolicy: pod.RestartNever,
+					Containers:    []pod.Container{{Name: "c", Command: []string{"true"}}},
+				})
 				require.NoError(b, err)
 				t0 := time.Now()
 				require.NoError(b, p.Start(context.Background()))

@@ -28,7 +28,8 @@ import (
 // goroutine at any time.
 type Pod struct {
 	name    string
-	cfg     config
+	spec    Spec   // as validated, with defaults; only read after New
+	cfg     config // what the options set; only read after New
 	log     *zap.Logger
 	clock   clock.Clock
 	members []*member
@@ -91,13 +92,13 @@ type member struct {
 	done        chan struct{} // closed when the container will not run again
 }
 
-// New validates the pod's spec and returns a pod ready to start. The name
-// must be a DNS-1123 subdomain. An invalid spec gives an error wrapping
+// New validates spec and returns a pod ready to start; opts set what the
+// host decides (logger, clock, directories, cgroup parent, back-off). The
+// name must be a DNS-1123 subdomain. New copies spec: later changes to it
+// do not reach the pod. An invalid spec gives an error wrapping
 // ErrInvalidSpec that names every bad field and value; nothing is started.
-func New(name string, opts ...Option) (*Pod, error) {
+func New(name string, spec Spec, opts ...Option) (*Pod, error) {
 	cfg := config{
-		restartPolicy:  RestartAlways,
-		gracePeriod:    DefaultGracePeriod,
 		logger:         zap.NewNop(),
 		clock:          clock.RealClock{},
 		logBufferBytes: DefaultLogBufferBytes,
@@ -106,11 +107,9 @@ func New(name string, opts ...Option) (*Pod, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	if cfg.network.Mode == "" {
-		cfg.network.Mode = NetworkIsolated
-	}
 	p := &Pod{
 		name:       name,
+		spec:       spec.withDefaults(name),
 		cfg:        cfg,
 		clock:      cfg.clock,
 		stopCh:     make(chan struct{}),
@@ -120,38 +119,28 @@ func New(name string, opts ...Option) (*Pod, error) {
 		done:       make(chan struct{}),
 	}
 	add := func(c Container, role Role) {
-		c.Command = append([]string(nil), c.Command...)
-		c.ExportArgs = append([]string(nil), c.ExportArgs...)
-		c.Args = append([]string(nil), c.Args...)
-		c.Env = append([]string(nil), c.Env...)
-		if c.StopSignal == 0 {
-			c.StopSignal = syscall.SIGTERM
-		}
 		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members),
 			logsSwapped: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})})
 	}
-	for _, c := range cfg.initContainers {
+	for _, c := range p.spec.InitContainers {
 		if c.RestartPolicy == RestartAlways {
 			add(c, RoleSidecar)
 		} else {
 			add(c, RoleInit)
 		}
 	}
-	for _, c := range cfg.containers {
+	for _, c := range p.spec.Containers {
 		add(c, RoleMain)
 	}
-	if err := p.validate(); err != nil {
+	if err := p.validate(spec.Hostname); err != nil {
 		return nil, err
 	}
 	p.cfg.backoff = cfg.backoff.withDefaults()
-	if p.cfg.hostname == "" {
-		p.cfg.hostname = hostnameFor(name)
-	}
 	p.log = cfg.logger.Named("pod").With(zap.String("pod", name))
 	p.status.Phase = PhasePending
 	for _, m := range p.members {
 		reason := ReasonContainerCreating
-		if m.role == RoleMain && len(cfg.initContainers) > 0 {
+		if m.role == RoleMain && len(p.spec.InitContainers) > 0 {
 			reason = ReasonPodInitializing
 		}
 		p.status.Containers = append(p.status.Containers, ContainerStatus{
@@ -176,7 +165,7 @@ func hostnameFor(name string) string {
 func (p *Pod) Name() string { return p.name }
 
 // Hostname returns the hostname of the pod's UTS namespace.
-func (p *Pod) Hostname() string { return p.cfg.hostname }
+func (p *Pod) Hostname() string { return p.spec.Hostname }
 
 // Status returns a snapshot of the pod's status.
 func (p *Pod) Status() Status {
@@ -345,7 +334,7 @@ func (p *Pod) supervise(ctx context.Context) {
 		why        string // why the containers are stopped
 		deadline   <-chan time.Time
 	)
-	if d := p.cfg.activeDeadline; d > 0 {
+	if d := p.spec.ActiveDeadline; d > 0 {
 		p.mu.Lock()
 		left := d - p.clock.Since(p.status.StartTime)
 		p.mu.Unlock()
@@ -363,8 +352,8 @@ func (p *Pod) supervise(ctx context.Context) {
 		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrSandboxDied, p.infra.State())
 		failReason, why = "SandboxDied", err.Error()
 	case <-deadline:
-		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrDeadlineExceeded, p.cfg.activeDeadline)
-		failReason, why = ReasonDeadlineExceeded, "the pod's active deadline ("+p.cfg.activeDeadline.String()+") passed"
+		err = fmt.Errorf("pod %q: %w (%s)", p.name, ErrDeadlineExceeded, p.spec.ActiveDeadline)
+		failReason, why = ReasonDeadlineExceeded, "the pod's active deadline ("+p.spec.ActiveDeadline.String()+") passed"
 	case <-p.killCh:
 		err = fmt.Errorf("pod %q: %w", p.name, ErrKilled)
 		why = "pod killed"
@@ -404,7 +393,7 @@ func (p *Pod) stop(why string) {
 		close(p.stopCh)
 	}
 	p.mu.Unlock()
-	grace := p.clock.NewTimer(p.cfg.gracePeriod)
+	grace := p.clock.NewTimer(p.gracePeriod())
 	defer grace.Stop()
 
 	var first, sidecars []*member
@@ -508,7 +497,7 @@ func (p *Pod) killAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.killed = true
-	why := "termination grace period (" + p.cfg.gracePeriod.String() + ") expired"
+	why := "termination grace period (" + p.gracePeriod().String() + ") expired"
 	select {
 	case <-p.killCh:
 		why = "pod killed"

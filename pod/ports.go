@@ -18,7 +18,10 @@ import (
 // Port publishes a port of the pod on the host, like docker run -p or a
 // Kubernetes hostPort: connections to HostIP:HostPort are forwarded to
 // ContainerPort on the pod's loopback, through podkit's proxy (splice, half
-// close, no buffering without bound).
+// close, no buffering without bound). Start fails, before any container
+// starts, if a host port cannot be listened on (in use, say). The ports
+// stop accepting when the pod begins to stop, and their open connections
+// are closed once its containers have all ended.
 type Port struct {
 	// ContainerPort is the port inside the pod. Required.
 	ContainerPort int
@@ -31,14 +34,6 @@ type Port struct {
 	// TLS, when set, terminates TLS on the host's side: clients speak
 	// HTTPS (or any TLS) to the host port, the pod gets plaintext.
 	TLS *tls.Config
-}
-
-// WithPorts publishes ports of the pod on the host. Start fails, before any
-// container starts, if a host port cannot be listened on (in use, say).
-// The ports stop accepting when the pod begins to stop, and their open
-// connections are closed once its containers have all ended.
-func WithPorts(ports ...Port) Option {
-	return optionFunc(func(c *config) { c.ports = append(c.ports, ports...) })
 }
 
 // WithMetrics registers the metrics of the pod's published ports
@@ -57,7 +52,7 @@ func (pt Port) hostAddr() string {
 
 func (p *Pod) validatePorts(errs *fieldErrors) {
 	seen := map[string]bool{}
-	for i, pt := range p.cfg.ports {
+	for i, pt := range p.spec.Ports {
 		field := fmt.Sprintf("ports[%d]", i)
 		if pt.ContainerPort < 1 || pt.ContainerPort > 65535 {
 			errs.add(field+".containerPort", strconv.Itoa(pt.ContainerPort), "must be a port number (1-65535)")
@@ -88,7 +83,7 @@ type publisher struct {
 // publishPorts listens on the pod's host ports and starts forwarding them.
 // It fails, leaving nothing open, if a port cannot be listened on.
 func (p *Pod) publishPorts() error {
-	if len(p.cfg.ports) == 0 {
+	if len(p.spec.Ports) == 0 {
 		return nil
 	}
 	pub := &publisher{}
@@ -102,7 +97,7 @@ func (p *Pod) publishPorts() error {
 		}
 		return err
 	}
-	for _, pt := range p.cfg.ports {
+	for _, pt := range p.spec.Ports {
 		ln, err := net.Listen("tcp", pt.hostAddr())
 		if err != nil {
 			return fail(fmt.Errorf("pod %q: publish port %d: %w", p.name, pt.ContainerPort, err))
@@ -141,7 +136,7 @@ func (p *Pod) publishPorts() error {
 }
 
 // PublishedAddrs returns the host addresses of the pod's published ports,
-// in the order WithPorts gave them, once the pod has started (nil before):
+// in the order of Spec.Ports, once the pod has started (nil before):
 // with HostPort zero, the port the system picked.
 func (p *Pod) PublishedAddrs() []string {
 	p.mu.Lock()

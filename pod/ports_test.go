@@ -40,10 +40,14 @@ func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
 func TestPublishedPorts(t *testing.T) {
 	server, env := helperCommand(t, "listen", "127.0.0.1:8000")
 	serverTLS, roots := selfSigned(t)
-	p, rec, _ := startPod(t, "ports",
-		pod.WithPorts(pod.Port{ContainerPort: 8000}, pod.Port{ContainerPort: 8000, TLS: serverTLS}),
-		pod.WithContainers(pod.Container{Name: "web", Command: server, Env: env,
-			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 8000}, Period: 20 * time.Millisecond}}))
+	p, rec, _ := startPod(t, "ports", pod.Spec{
+		Ports: []pod.Port{
+			{ContainerPort: 8000},
+			{ContainerPort: 8000, TLS: serverTLS},
+		},
+		Containers: []pod.Container{{Name: "web", Command: server, Env: env,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 8000}, Period: 20 * time.Millisecond}}},
+	})
 	rec.until("ready", isReason(pod.EventReady, "web"))
 	addrs := p.PublishedAddrs()
 	require.Len(t, addrs, 2)
@@ -71,8 +75,10 @@ func TestPublishedPortInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	p, err := pod.New("port-in-use", pod.WithPorts(pod.Port{ContainerPort: 80, HostPort: ln.Addr().(*net.TCPAddr).Port}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}}))
+	p, err := pod.New("port-in-use", pod.Spec{
+		Ports:      []pod.Port{{ContainerPort: 80, HostPort: ln.Addr().(*net.TCPAddr).Port}},
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}}},
+	})
 	require.NoError(t, err)
 	err = p.Start(context.Background())
 	require.Error(t, err)
@@ -85,9 +91,15 @@ func TestPublishedPortInUse(t *testing.T) {
 }
 
 func TestPortValidation(t *testing.T) {
-	_, err := pod.New("p", pod.WithPorts(pod.Port{ContainerPort: 0}, pod.Port{ContainerPort: 80, HostIP: "localhost"},
-		pod.Port{ContainerPort: 81, HostPort: 8080}, pod.Port{ContainerPort: 82, HostPort: 8080}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	_, err := pod.New("p", pod.Spec{
+		Ports: []pod.Port{
+			{ContainerPort: 0},
+			{ContainerPort: 80, HostIP: "localhost"},
+			{ContainerPort: 81, HostPort: 8080},
+			{ContainerPort: 82, HostPort: 8080},
+		},
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+	})
 	require.ErrorIs(t, err, pod.ErrInvalidSpec)
 	for _, want := range []string{`ports[0].containerPort: invalid value "0"`, `ports[1].hostIP: invalid value "localhost": not an IP address`,
 		`ports[3].hostPort: invalid value "127.0.0.1:8080": published twice`} {

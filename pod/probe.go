@@ -492,7 +492,7 @@ func (p *Pod) probeLoop(ctx context.Context, m *member, inst *instance, kind str
 		// A startup or liveness probe failed: the container is restarted.
 		grace := pr.TerminationGracePeriod
 		if grace == 0 {
-			grace = p.cfg.gracePeriod
+			grace = p.gracePeriod()
 		}
 		p.stopInstance(m, inst, grace, fmt.Sprintf("Container %s failed %s probe, will be restarted", m.spec.Name, kind))
 		return false

@@ -57,7 +57,10 @@ func probeCPU(b *testing.B, n int, probes bool, window time.Duration) (self, inP
 		}
 		cs = append(cs, c)
 	}
-	p, err := pod.New("probes", pod.WithShareProcessNamespace(true), pod.WithContainers(cs...))
+	p, err := pod.New("probes", pod.Spec{
+		ShareProcessNamespace: true,
+		Containers:            cs,
+	})
 	require.NoError(b, err)
 	events := p.Subscribe(context.Background())
 	ctx, cancel := context.WithCancel(context.Background())

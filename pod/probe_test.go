@@ -21,9 +21,10 @@ func fileProbe(path string) *pod.Probe {
 
 func TestLivenessProbeRestarts(t *testing.T) {
 	healthy := filepath.Join(t.TempDir(), "healthy")
-	p, rec, _ := startPod(t, "liveness",
-		pod.WithTerminationGracePeriod(time.Second),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}, LivenessProbe: fileProbe(healthy)}))
+	p, rec, _ := startPod(t, "liveness", pod.Spec{
+		TerminationGracePeriod: new(time.Second),
+		Containers:             []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}, LivenessProbe: fileProbe(healthy)}},
+	})
 	ev := rec.until("killed", isReason(pod.EventKilling, "c"))
 	assert.Contains(t, ev.Message, "failed Liveness probe, will be restarted")
 	assert.Len(t, rec.reasons(func(e pod.Event) bool { return e.Reason == pod.EventUnhealthy }), 3, "three failures make the threshold")
@@ -35,8 +36,9 @@ func TestLivenessProbeRestarts(t *testing.T) {
 
 func TestReadinessProbeFlaps(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
-	p, rec, _ := startPod(t, "readiness",
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}, ReadinessProbe: fileProbe(ready)}))
+	p, rec, _ := startPod(t, "readiness", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}, ReadinessProbe: fileProbe(ready)}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	c, _ := p.Status().Container("c")
 	assert.False(t, c.Ready, "ready before its readiness probe passed")
@@ -61,12 +63,13 @@ func TestStartupProbeHoldsOthers(t *testing.T) {
 	started := filepath.Join(t.TempDir(), "started")
 	startup := fileProbe(started)
 	startup.FailureThreshold = 1000 // a slow start is no failure
-	p, rec, _ := startPod(t, "startup",
-		pod.WithInitContainers(pod.Container{Name: "proxy", Command: []string{"sleep", "1000"},
+	p, rec, _ := startPod(t, "startup", pod.Spec{
+		InitContainers: []pod.Container{{Name: "proxy", Command: []string{"sleep", "1000"},
 			RestartPolicy: pod.RestartAlways, StartupProbe: startup,
 			// Would fail at once if it ran before the startup probe passed.
-			LivenessProbe: fileProbe("/no/such/file")}),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+			LivenessProbe: fileProbe("/no/such/file")}},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	rec.until("proxy started", isReason(pod.EventStarted, "proxy"))
 	time.Sleep(300 * time.Millisecond)
 	proxy, _ := p.Status().Container("proxy")
@@ -83,8 +86,9 @@ func TestStartupProbeHoldsOthers(t *testing.T) {
 }
 
 func TestStartupProbeFailureRestarts(t *testing.T) {
-	p, rec, _ := startPod(t, "startup-fails",
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sleep", "1000"}, StartupProbe: fileProbe("/no/such/file")}))
+	p, rec, _ := startPod(t, "startup-fails", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}, StartupProbe: fileProbe("/no/such/file")}},
+	})
 	ev := rec.until("killed", isReason(pod.EventKilling, "c"))
 	assert.Contains(t, ev.Message, "failed Startup probe")
 	rec.until("restarted", isReason(pod.EventStarted, "c"))
@@ -96,15 +100,16 @@ func TestNetworkProbes(t *testing.T) {
 	server, senv := helperCommand(t, "http", "127.0.0.1:7090", "204")
 	broken, benv := helperCommand(t, "http", "127.0.0.1:7091", "500")
 	probe := func(p pod.Probe) *pod.Probe { p.Period = 50 * time.Millisecond; return &p }
-	p, rec, _ := startPod(t, "netprobes",
-		pod.WithContainers(
-			pod.Container{Name: "tcp", Command: server, Env: senv,
+	p, rec, _ := startPod(t, "netprobes", pod.Spec{
+		Containers: []pod.Container{
+			{Name: "tcp", Command: server, Env: senv,
 				ReadinessProbe: probe(pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 7090}})},
-			pod.Container{Name: "http", Command: []string{"sleep", "1000"},
+			{Name: "http", Command: []string{"sleep", "1000"},
 				ReadinessProbe: probe(pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/healthz", Port: 7090}})},
-			pod.Container{Name: "broken", Command: broken, Env: benv,
+			{Name: "broken", Command: broken, Env: benv,
 				ReadinessProbe: probe(pod.Probe{HTTPGet: &pod.HTTPGetAction{Port: 7091}})},
-		))
+		},
+	})
 	seen := map[string]bool{}
 	rec.until("tcp and http ready, broken failing with 500", func(ev pod.Event) bool {
 		switch {
@@ -125,12 +130,13 @@ func TestGRPCProbe(t *testing.T) {
 	probe := func(service string) *pod.Probe {
 		return &pod.Probe{GRPC: &pod.GRPCAction{Port: 7095, Service: service}, Period: 50 * time.Millisecond}
 	}
-	p, rec, _ := startPod(t, "grpcprobe",
-		pod.WithContainers(
-			pod.Container{Name: "server", Command: server, Env: env, ReadinessProbe: probe("")},
-			pod.Container{Name: "db", Command: []string{"sleep", "1000"}, ReadinessProbe: probe("db")},
-			pod.Container{Name: "unknown", Command: []string{"sleep", "1000"}, ReadinessProbe: probe("nope")},
-		))
+	p, rec, _ := startPod(t, "grpcprobe", pod.Spec{
+		Containers: []pod.Container{
+			{Name: "server", Command: server, Env: env, ReadinessProbe: probe("")},
+			{Name: "db", Command: []string{"sleep", "1000"}, ReadinessProbe: probe("db")},
+			{Name: "unknown", Command: []string{"sleep", "1000"}, ReadinessProbe: probe("nope")},
+		},
+	})
 	seen := map[string]string{}
 	rec.until("server ready, db and unknown failing", func(ev pod.Event) bool {
 		switch {
@@ -155,16 +161,17 @@ func TestLivenessKillRunsPreStopWithProbeGrace(t *testing.T) {
 	marker := filepath.Join(dir, "prestop")
 	liveness := fileProbe(filepath.Join(dir, "healthy"))
 	liveness.TerminationGracePeriod = 300 * time.Millisecond
-	p, rec, _ := startPod(t, "probegrace",
-		pod.WithTerminationGracePeriod(time.Hour),
-		pod.WithContainers(pod.Container{Name: "c",
+	p, rec, _ := startPod(t, "probegrace", pod.Spec{
+		TerminationGracePeriod: new(time.Hour),
+		Containers: []pod.Container{{Name: "c",
 			// The first instance ignores SIGTERM: only the probe's grace
 			// period ends it. The next one stops when asked.
 			Command:       []string{"sh", "-c", `[ -e ` + marker + ` ] || trap "" TERM; while :; do sleep 0.05; done`},
 			LivenessProbe: liveness,
 			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
 				Command: []string{"sh", "-c", "echo ran > " + marker}}}},
-		}))
+		}},
+	})
 	rec.until("killed with SIGKILL", func(ev pod.Event) bool {
 		return ev.Reason == pod.EventKilling && ev.Signal == syscall.SIGKILL
 	})
@@ -204,7 +211,9 @@ func TestProbeValidation(t *testing.T) {
 			case "startup":
 				c.StartupProbe = &pr
 			}
-			_, err := pod.New("p", pod.WithContainers(c))
+			_, err := pod.New("p", pod.Spec{
+				Containers: []pod.Container{c},
+			})
 			require.ErrorIs(t, err, pod.ErrInvalidSpec)
 			assert.Contains(t, err.Error(), `container "c".`+tt.want)
 		})

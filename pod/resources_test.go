@@ -18,10 +18,11 @@ import (
 )
 
 func TestMemoryLimitOOMKilled(t *testing.T) {
-	p, rec, _ := startPod(t, "oom",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(pod.Container{Name: "hog", Command: []string{"tail", "/dev/zero"},
-			Resources: pod.Resources{MemoryLimit: 64 << 20}}))
+	p, rec, _ := startPod(t, "oom", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers: []pod.Container{{Name: "hog", Command: []string{"tail", "/dev/zero"},
+			Resources: pod.Resources{MemoryLimit: 64 << 20}}},
+	})
 	ev := rec.until("hog exit", isReason(pod.EventExited, "hog"))
 	assert.Equal(t, 137, ev.ExitCode)
 	var exitErr *pod.ExitError
@@ -35,11 +36,12 @@ func TestMemoryLimitOOMKilled(t *testing.T) {
 
 func TestPidsLimitStopsForkBomb(t *testing.T) {
 	bomb, env := helperCommand(t, "forkbomb", "200")
-	p, rec, _ := startPod(t, "forkbomb",
-		pod.WithContainers(
-			pod.Container{Name: "bomb", Command: bomb, Env: env, Resources: pod.Resources{PidsLimit: 40}},
-			pod.Container{Name: "bystander", Command: []string{"sleep", "1000"}},
-		))
+	p, rec, _ := startPod(t, "forkbomb", pod.Spec{
+		Containers: []pod.Container{
+			{Name: "bomb", Command: bomb, Env: env, Resources: pod.Resources{PidsLimit: 40}},
+			{Name: "bystander", Command: []string{"sleep", "1000"}},
+		},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	waitLogs(t, p, "bomb", 1)
 	report := logText(t, p, "bomb", pod.LogOptions{})[0]
@@ -58,9 +60,10 @@ func TestPidsLimitStopsForkBomb(t *testing.T) {
 }
 
 func TestCPULimitThrottles(t *testing.T) {
-	p, rec, _ := startPod(t, "cpu",
-		pod.WithContainers(pod.Container{Name: "spin", Command: []string{"sh", "-c", "while :; do :; done"},
-			Resources: pod.Resources{CPULimit: 200}}))
+	p, rec, _ := startPod(t, "cpu", pod.Spec{
+		Containers: []pod.Container{{Name: "spin", Command: []string{"sh", "-c", "while :; do :; done"},
+			Resources: pod.Resources{CPULimit: 200}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	// The limit is converted as the kubelet does: a quota of 20ms per
 	// 100ms, and shares of 200*1024/1000 (the request defaults to the limit).
@@ -90,8 +93,10 @@ func TestCPULimitThrottles(t *testing.T) {
 }
 
 func TestStatsLifetime(t *testing.T) {
-	p, err := pod.New("stats", pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	p, err := pod.New("stats", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers:    []pod.Container{{Name: "c", Command: []string{"true"}}},
+	})
 	require.NoError(t, err)
 	_, err = p.Stats()
 	assert.ErrorIs(t, err, pod.ErrNotRunning, "before Start")
@@ -117,15 +122,22 @@ func TestResourceValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}, Resources: tt.r}))
+			_, err := pod.New("p", pod.Spec{
+				Containers: []pod.Container{{Name: "c", Command: []string{"true"}, Resources: tt.r}},
+			})
 			require.ErrorIs(t, err, pod.ErrInvalidSpec)
 			assert.Contains(t, err.Error(), `container "c".`+strings.TrimPrefix(tt.want, "resources.")[:0])
 			assert.Contains(t, err.Error(), tt.want)
-			_, err = pod.New("p", pod.WithResources(tt.r), pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+			_, err = pod.New("p", pod.Spec{
+				Resources:  tt.r,
+				Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+			})
 			require.ErrorIs(t, err, pod.ErrInvalidSpec)
 		})
 	}
-	_, err := pod.New("p", pod.WithCgroupParent("../x"), pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	_, err := pod.New("p", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+	}, pod.WithCgroupParent("../x"))
 	assert.ErrorContains(t, err, `cgroupParent: invalid value "../x"`)
 }
 
@@ -152,7 +164,10 @@ func TestLeftoversCleanedAfterSupervisorKilled(t *testing.T) {
 	assert.NotEmpty(t, podCgroups(t, cmd.Process.Pid), "nothing to clean up: the test proves nothing")
 	assert.Contains(t, mountinfo(t), volumes[0], "the tmpfs volume is not mounted: the test proves nothing")
 
-	p, err := pod.New("next", pod.WithRestartPolicy(pod.RestartNever), pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	p, err := pod.New("next", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers:    []pod.Container{{Name: "c", Command: []string{"true"}}},
+	})
 	require.NoError(t, err)
 	require.NoError(t, p.Run(context.Background()))
 	assert.Empty(t, podCgroups(t, cmd.Process.Pid), "stale cgroups survived the next pod's start")

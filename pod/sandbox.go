@@ -45,10 +45,10 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		return fmt.Errorf("pod %q: infra: %w", p.name, err)
 	}
 	defer r.Close()
-	cmd := shim.InfraCommand(p.cfg.hostname, p.cfg.network.Mode == NetworkHost)
+	cmd := shim.InfraCommand(p.spec.Hostname, p.spec.Network.Mode == NetworkHost)
 	cmd.ExtraFiles = []*os.File{w}
 	flags := uintptr(p.sandboxNamespaces())
-	if p.cfg.shareProcessNamespace {
+	if p.spec.ShareProcessNamespace {
 		flags |= unix.CLONE_NEWPID
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
@@ -122,7 +122,7 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	p.emitLocked(Event{Reason: EventStarted, Role: RoleInfra, Container: "",
 		Message: fmt.Sprintf("Started infra process %d holding the pod's namespaces", infra.Pid())})
 	p.setConditionLocked(PodReadyToStartContainers, true, "", "")
-	if len(p.cfg.initContainers) == 0 {
+	if len(p.spec.InitContainers) == 0 {
 		p.setConditionLocked(Initialized, true, "", "")
 	}
 	p.updateReadinessLocked()
@@ -154,10 +154,10 @@ func (p *Pod) teardownInfra() {
 
 func (p *Pod) namespaceNames() string {
 	names := "net, uts, ipc"
-	if p.cfg.network.Mode == NetworkHost {
+	if p.spec.Network.Mode == NetworkHost {
 		names = "uts, ipc"
 	}
-	if p.cfg.shareProcessNamespace {
+	if p.spec.ShareProcessNamespace {
 		names += ", pid"
 	}
 	return names
@@ -208,7 +208,7 @@ func (p *Pod) createCgroup() error {
 	if len(removed) > 0 {
 		p.log.Info("removed cgroups left by pods whose supervisor died", zap.Strings("cgroups", removed))
 	}
-	g, err := cgroup.NewPod(p.cgroupConfig(), p.ownerName, p.cfg.resources.limits())
+	g, err := cgroup.NewPod(p.cgroupConfig(), p.ownerName, p.spec.Resources.limits())
 	if err != nil {
 		if errorsIsPermission(err) {
 			return fmt.Errorf("pod %q: creating the pod's cgroup needs root: %w", p.name, err)

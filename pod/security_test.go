@@ -37,10 +37,11 @@ func TestSecurityContext(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/sharedPID=%v", tt.name, shared), func(t *testing.T) {
-				p, rec, _ := startPod(t, "security",
-					pod.WithRestartPolicy(pod.RestartNever),
-					pod.WithShareProcessNamespace(shared),
-					pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c", showIdentity}, SecurityContext: tt.sc}))
+				p, rec, _ := startPod(t, "security", pod.Spec{
+					RestartPolicy:         pod.RestartNever,
+					ShareProcessNamespace: shared,
+					Containers:            []pod.Container{{Name: "c", Command: []string{"sh", "-c", showIdentity}, SecurityContext: tt.sc}},
+				})
 				rec.until("done", isPhase(pod.PhaseSucceeded))
 				got := logText(t, p, "c", pod.LogOptions{})
 				require.Len(t, got, 6, "%q", got)
@@ -81,7 +82,9 @@ func TestSecurityContextValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			sc := tt.sc
-			_, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}, SecurityContext: &sc}))
+			_, err := pod.New("p", pod.Spec{
+				Containers: []pod.Container{{Name: "c", Command: []string{"true"}, SecurityContext: &sc}},
+			})
 			require.ErrorIs(t, err, pod.ErrInvalidSpec)
 			assert.Contains(t, err.Error(), `container "c".`+tt.want)
 		})

@@ -23,14 +23,15 @@ func lifecycle(r *recorder) []string {
 }
 
 func TestSidecarStartsBeforeNextInit(t *testing.T) {
-	p, rec, _ := startPod(t, "sidecar-order",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(
-			pod.Container{Name: "prepare", Command: []string{"true"}},
+	p, rec, _ := startPod(t, "sidecar-order", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		InitContainers: []pod.Container{
+			{Name: "prepare", Command: []string{"true"}},
 			sidecar("proxy", "sleep", "1000"),
-			pod.Container{Name: "migrate", Command: []string{"true"}},
-		),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+			{Name: "migrate", Command: []string{"true"}},
+		},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	rec.until("app started", isReason(pod.EventStarted, "app"))
 	assert.Equal(t, []string{"Started prepare", "Exited prepare", "Started proxy", "Started migrate", "Exited migrate", "Started app"}, lifecycle(rec))
 	proxy, _ := p.Status().Container("proxy")
@@ -39,10 +40,11 @@ func TestSidecarStartsBeforeNextInit(t *testing.T) {
 }
 
 func TestSidecarRestartsUnderNever(t *testing.T) {
-	p, rec, _ := startPod(t, "sidecar-restart",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(sidecar("flaky", "sh", "-c", "exit 0")),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p, rec, _ := startPod(t, "sidecar-restart", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{sidecar("flaky", "sh", "-c", "exit 0")},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	rec.until("first exit", isReason(pod.EventExited, "flaky"))
 	rec.until("restart", isReason(pod.EventStarted, "flaky"))
 	flaky, _ := p.Status().Container("flaky")
@@ -52,13 +54,14 @@ func TestSidecarRestartsUnderNever(t *testing.T) {
 func TestJobWithSidecarsCompletes(t *testing.T) {
 	for _, policy := range []pod.RestartPolicy{pod.RestartNever, pod.RestartOnFailure} {
 		t.Run(string(policy), func(t *testing.T) {
-			p, rec, _ := startPod(t, "job-sidecar",
-				pod.WithRestartPolicy(policy),
-				pod.WithInitContainers(
+			p, rec, _ := startPod(t, "job-sidecar", pod.Spec{
+				RestartPolicy: policy,
+				InitContainers: []pod.Container{
 					sidecar("logs", "sleep", "1000"),
 					sidecar("proxy", "sleep", "1000"),
-				),
-				pod.WithContainers(pod.Container{Name: "job", Command: []string{"sh", "-c", "sleep 0.1"}}))
+				},
+				Containers: []pod.Container{{Name: "job", Command: []string{"sh", "-c", "sleep 0.1"}}},
+			})
 			rec.until("succeeded", isPhase(pod.PhaseSucceeded))
 			require.NoError(t, p.Wait(), "the sidecars' exit codes failed the job")
 			rec.rest()
@@ -75,16 +78,13 @@ func TestJobWithSidecarsCompletes(t *testing.T) {
 }
 
 func TestSidecarsStopAfterMains(t *testing.T) {
-	p, rec, cancel := startPod(t, "stop-order",
-		pod.WithInitContainers(
+	p, rec, cancel := startPod(t, "stop-order", pod.Spec{
+		InitContainers: []pod.Container{
 			sidecar("first", "sleep", "1000"),
 			sidecar("second", "sleep", "1000"),
-		),
-		pod.WithContainers(
-			// The main container takes a while to stop: the sidecars must
-			// wait for it.
-			pod.Container{Name: "app", Command: []string{"sh", "-c", "trap 'sleep 0.3; exit 0' TERM; sleep 1000 & wait"}},
-		))
+		},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", "trap 'sleep 0.3; exit 0' TERM; sleep 1000 & wait"}}},
+	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	cancel()
 	_ = p.Wait()
@@ -98,12 +98,15 @@ func TestSidecarsStopAfterMains(t *testing.T) {
 
 func TestSidecarValidation(t *testing.T) {
 	// On a main container a restart policy overrides the pod's: no sidecar.
-	p, err := pod.New("p", pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}, RestartPolicy: pod.RestartAlways}))
+	p, err := pod.New("p", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"}, RestartPolicy: pod.RestartAlways}},
+	})
 	require.NoError(t, err)
 	c, _ := p.Status().Container("c")
 	assert.Equal(t, pod.RoleMain, c.Role)
-	_, err = pod.New("p",
-		pod.WithInitContainers(pod.Container{Name: "i", Command: []string{"true"}, RestartPolicy: pod.RestartOnFailure}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"true"}}))
+	_, err = pod.New("p", pod.Spec{
+		InitContainers: []pod.Container{{Name: "i", Command: []string{"true"}, RestartPolicy: pod.RestartOnFailure}},
+		Containers:     []pod.Container{{Name: "c", Command: []string{"true"}}},
+	})
 	assert.ErrorContains(t, err, `container "i".restartPolicy: invalid value "OnFailure"`)
 }

@@ -12,6 +12,109 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
+// Spec describes a pod: what a Kubernetes PodSpec holds (package kube
+// converts between the two). It is plain data, like exec.Cmd: New copies
+// it, and the zero value of every optional field has the documented
+// default.
+type Spec struct {
+	// InitContainers run before Containers, one at a time, each to
+	// successful completion, like Kubernetes' initContainers. A failed
+	// init container is restarted with the crash-loop back-off, unless
+	// the pod's restart policy is Never, in which case the pod fails.
+	// Those with RestartPolicy RestartAlways are sidecars: they start in
+	// order, run beside the main containers and stop after them.
+	InitContainers []Container
+	// Containers are the main containers. At least one.
+	Containers []Container
+	// Volumes can be mounted by the containers.
+	Volumes []Volume
+	// RestartPolicy is the pod's; empty means RestartAlways.
+	RestartPolicy RestartPolicy
+	// TerminationGracePeriod is how long the pod's containers have, all
+	// together, to stop after their stop signal before they are killed
+	// with SIGKILL; nil means DefaultGracePeriod (30s), zero kills at once.
+	TerminationGracePeriod *time.Duration
+	// ActiveDeadline bounds how long the pod may run, counted from Start
+	// and covering its init containers, like Kubernetes'
+	// activeDeadlineSeconds: past it the pod is stopped and fails with
+	// reason DeadlineExceeded. Zero sets no deadline.
+	ActiveDeadline time.Duration
+	// Hostname is the hostname of the pod's UTS namespace, a DNS-1123
+	// label. Empty means the pod's name, cut to 63 characters.
+	Hostname string
+	// ShareProcessNamespace gives all containers one PID namespace, whose
+	// PID 1 is the infra process, like Kubernetes' shareProcessNamespace.
+	// By default every container has its own PID namespace, with a podkit
+	// init as PID 1.
+	ShareProcessNamespace bool
+	// Resources bound the pod as a whole: the pod's cgroup gets these
+	// limits, and every container's cgroup is nested in it.
+	Resources Resources
+	// Ports are published on the host.
+	Ports []Port
+	// Network is the pod's network mode; the zero value is an isolated
+	// pod.
+	Network Network
+}
+
+// withDefaults returns a deep enough copy of s for the pod to own, with
+// the defaults of its empty fields filled in.
+func (s Spec) withDefaults(name string) Spec {
+	s.InitContainers = cloneContainers(s.InitContainers)
+	s.Containers = cloneContainers(s.Containers)
+	s.Volumes = append([]Volume(nil), s.Volumes...)
+	s.Ports = append([]Port(nil), s.Ports...)
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = RestartAlways
+	}
+	grace := DefaultGracePeriod
+	if s.TerminationGracePeriod != nil {
+		grace = *s.TerminationGracePeriod
+	}
+	s.TerminationGracePeriod = &grace
+	if s.Hostname == "" {
+		s.Hostname = hostnameFor(name)
+	}
+	if s.Network.Mode == "" {
+		s.Network.Mode = NetworkIsolated
+	}
+	return s
+}
+
+func cloneContainers(cs []Container) []Container {
+	out := make([]Container, len(cs))
+	for i, c := range cs {
+		c.Command = append([]string(nil), c.Command...)
+		c.ExportArgs = append([]string(nil), c.ExportArgs...)
+		c.Args = append([]string(nil), c.Args...)
+		c.Env = append([]string(nil), c.Env...)
+		if c.StopSignal == 0 {
+			c.StopSignal = syscall.SIGTERM
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// gracePeriod is the pod's termination grace period.
+func (p *Pod) gracePeriod() time.Duration { return *p.spec.TerminationGracePeriod }
+
+// Spec returns the pod's spec as New validated it, with the defaults
+// filled in: the restart policy, the grace period, the hostname, the
+// network mode and each container's stop signal. The slices are the
+// caller's; the pointers in containers (probes, hooks, security contexts)
+// and ports (TLS) are shared with the pod and must not be modified.
+func (p *Pod) Spec() Spec {
+	s := p.spec
+	s.InitContainers = append([]Container(nil), s.InitContainers...)
+	s.Containers = append([]Container(nil), s.Containers...)
+	s.Volumes = append([]Volume(nil), s.Volumes...)
+	s.Ports = append([]Port(nil), s.Ports...)
+	grace := *s.TerminationGracePeriod
+	s.TerminationGracePeriod = &grace
+	return s
+}
+
 // Container describes one process of a pod. It is plain data, like exec.Cmd:
 // the zero value of every optional field has the documented default.
 type Container struct {
@@ -253,23 +356,23 @@ func (b Backoff) withDefaults() Backoff {
 
 // validate checks everything New can check before anything starts, and
 // returns one error naming every bad field.
-func (p *Pod) validate() error {
+func (p *Pod) validate(hostname string) error {
 	var errs fieldErrors
 	for _, msg := range validation.IsDNS1123Subdomain(p.name) {
 		errs.add("name", p.name, msg)
 	}
-	if p.cfg.hostname != "" {
-		for _, msg := range validation.IsDNS1123Label(p.cfg.hostname) {
-			errs.add("hostname", p.cfg.hostname, msg)
+	if hostname != "" {
+		for _, msg := range validation.IsDNS1123Label(hostname) {
+			errs.add("hostname", hostname, msg)
 		}
 	}
-	switch p.cfg.restartPolicy {
+	switch p.spec.RestartPolicy {
 	case RestartAlways, RestartOnFailure, RestartNever:
 	default:
-		errs.add("restartPolicy", string(p.cfg.restartPolicy), `must be "Always", "OnFailure" or "Never"`)
+		errs.add("restartPolicy", string(p.spec.RestartPolicy), `must be "Always", "OnFailure" or "Never"`)
 	}
-	if p.cfg.gracePeriod < 0 {
-		errs.add("terminationGracePeriod", p.cfg.gracePeriod.String(), "must not be negative")
+	if p.gracePeriod() < 0 {
+		errs.add("terminationGracePeriod", p.gracePeriod().String(), "must not be negative")
 	}
 	b := p.cfg.backoff
 	for _, f := range []struct {
@@ -286,18 +389,18 @@ func (p *Pod) validate() error {
 	if p.cfg.logBufferBytes < 0 {
 		errs.add("logBufferBytes", fmt.Sprint(p.cfg.logBufferBytes), "must not be negative")
 	}
-	p.cfg.resources.validate(&errs, "resources")
-	p.cfg.network.validate(&errs)
+	p.spec.Resources.validate(&errs, "resources")
+	p.spec.Network.validate(&errs)
 	if strings.Contains(p.cfg.cgroupParent, "..") {
 		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
 	}
 	p.validateVolumes(&errs)
 	p.validatePorts(&errs)
-	if len(p.cfg.containers) == 0 {
+	if len(p.spec.Containers) == 0 {
 		errs.add("containers", "[]", "a pod needs at least one container")
 	}
-	if p.cfg.activeDeadline < 0 {
-		errs.add("activeDeadline", p.cfg.activeDeadline.String(), "must not be negative")
+	if p.spec.ActiveDeadline < 0 {
+		errs.add("activeDeadline", p.spec.ActiveDeadline.String(), "must not be negative")
 	}
 	seen := make(map[string]bool)
 	for i, m := range p.members {
@@ -362,7 +465,7 @@ func (p *Pod) validate() error {
 			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "not a signal number (1-64)")
 		case c.StopSignal == 32 || c.StopSignal == 33:
 			errs.add(field+".stopSignal", fmt.Sprint(int(c.StopSignal)), "reserved by the C library")
-		case c.StopSignal == syscall.SIGURG && !p.cfg.shareProcessNamespace && c.Func == nil:
+		case c.StopSignal == syscall.SIGURG && !p.spec.ShareProcessNamespace && c.Func == nil:
 			errs.add(field+".stopSignal", "SIGURG", "a container's init does not forward it (the Go runtime uses it); share the process namespace")
 		}
 	}

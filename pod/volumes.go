@@ -79,7 +79,7 @@ func (p *Pod) createVolumes() error {
 		p.log.Info("removed volumes left by pods whose supervisor died", zap.Strings("dirs", removed))
 	}
 	p.volumePaths = make(map[string]string)
-	for _, v := range p.cfg.volumes {
+	for _, v := range p.spec.Volumes {
 		switch {
 		case v.HostPath != nil:
 			p.volumePaths[v.Name] = v.HostPath.Path
@@ -109,7 +109,7 @@ func (p *Pod) createVolumes() error {
 
 // removeVolumes removes the pod's emptyDir volumes.
 func (p *Pod) removeVolumes() error {
-	if p.ownerName == "" || len(p.cfg.volumes) == 0 {
+	if p.ownerName == "" || len(p.spec.Volumes) == 0 {
 		return nil
 	}
 	if err := removePodDir(filepath.Join(p.podsDir(), p.ownerName)); err != nil {
@@ -220,7 +220,7 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 		errs.add("stateDir", p.cfg.stateDir, "must be an absolute path")
 	}
 	names := make(map[string]bool)
-	for i, v := range p.cfg.volumes {
+	for i, v := range p.spec.Volumes {
 		field := fmt.Sprintf("volumes[%d]", i)
 		for _, msg := range validation.IsDNS1123Label(v.Name) {
 			errs.add(field+".name", v.Name, msg)

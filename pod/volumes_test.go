@@ -21,18 +21,18 @@ func TestEmptyDirSharedAtDifferentPaths(t *testing.T) {
 		t.Run(fmt.Sprintf("sharedPID=%v", shared), func(t *testing.T) {
 			state := t.TempDir()
 			writerAt, readerAt := t.TempDir(), t.TempDir()
-			p, rec, _ := startPod(t, "emptydir",
-				pod.WithShareProcessNamespace(shared),
-				pod.WithRestartPolicy(pod.RestartNever),
-				pod.WithStateDir(state),
-				pod.WithVolumes(pod.Volume{Name: "shared", EmptyDir: &pod.EmptyDirVolume{}}),
-				pod.WithContainers(
-					pod.Container{Name: "writer", Command: []string{"sh", "-c", "echo hello > $D/greeting"},
+			p, rec, _ := startPod(t, "emptydir", pod.Spec{
+				ShareProcessNamespace: shared,
+				RestartPolicy:         pod.RestartNever,
+				Volumes:               []pod.Volume{{Name: "shared", EmptyDir: &pod.EmptyDirVolume{}}},
+				Containers: []pod.Container{
+					{Name: "writer", Command: []string{"sh", "-c", "echo hello > $D/greeting"},
 						Env: []string{"D=" + writerAt}, VolumeMounts: []pod.VolumeMount{{Name: "shared", MountPath: writerAt}}},
-					pod.Container{Name: "reader", Command: []string{"sh", "-c",
+					{Name: "reader", Command: []string{"sh", "-c",
 						"while [ ! -e $D/greeting ]; do sleep 0.01; done; cat $D/greeting; touch $D/mine || echo refused"},
 						Env: []string{"D=" + readerAt}, VolumeMounts: []pod.VolumeMount{{Name: "shared", MountPath: readerAt, ReadOnly: true}}},
-				))
+				},
+			}, pod.WithStateDir(state))
 			rec.until("reader done", isReason(pod.EventExited, "reader"))
 			assert.Equal(t, "hello", logText(t, p, "reader", pod.LogOptions{})[0])
 			assert.Contains(t, logText(t, p, "reader", pod.LogOptions{}), "refused", "a read-only mount took a write")
@@ -56,13 +56,13 @@ func TestEmptyDirSharedAtDifferentPaths(t *testing.T) {
 
 func TestMemoryEmptyDirSizeLimit(t *testing.T) {
 	state, at := t.TempDir(), t.TempDir()
-	p, rec, _ := startPod(t, "tmpfs",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithStateDir(state),
-		pod.WithVolumes(pod.Volume{Name: "mem", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory, SizeLimit: 1 << 20}}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c",
+	p, rec, _ := startPod(t, "tmpfs", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Volumes:       []pod.Volume{{Name: "mem", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory, SizeLimit: 1 << 20}}},
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
 			"df -k $D | tail -1; head -c 2000000 /dev/zero > $D/big || echo full"},
-			Env: []string{"D=" + at}, VolumeMounts: []pod.VolumeMount{{Name: "mem", MountPath: at}}}))
+			Env: []string{"D=" + at}, VolumeMounts: []pod.VolumeMount{{Name: "mem", MountPath: at}}}},
+	}, pod.WithStateDir(state))
 	rec.until("done", isReason(pod.EventExited, "c"))
 	lines := logText(t, p, "c", pod.LogOptions{})
 	require.GreaterOrEqual(t, len(lines), 2, "%q", lines)
@@ -98,22 +98,22 @@ func TestRootfs(t *testing.T) {
 	defer os.Remove(marker)
 	state := t.TempDir()
 	nobody, no := int64(65534), false
-	p, rec, _ := startPod(t, "rootfs",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithStateDir(state),
-		pod.WithHostname("jail"),
-		pod.WithVolumes(pod.Volume{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithContainers(
-			pod.Container{Name: "c", RootFS: root, WorkingDir: "/data",
+	p, rec, _ := startPod(t, "rootfs", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Hostname:      "jail",
+		Volumes:       []pod.Volume{{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}},
+		Containers: []pod.Container{
+			{Name: "c", RootFS: root, WorkingDir: "/data",
 				VolumeMounts:    []pod.VolumeMount{{Name: "data", MountPath: "/data"}},
 				SecurityContext: &pod.SecurityContext{ReadOnlyRootFilesystem: true},
 				Command: []string{"sh", "-c", `ls /; test -e ` + marker + ` && echo host-visible || echo host-hidden; ` +
 					`touch /etc-nope 2>/dev/null && echo root-writable || echo root-read-only; ` +
 					`touch ./ok && echo data-writable; hostname; cat /proc/1/cmdline | tr '\0' ' '; echo; sleep 1000`}},
-			pod.Container{Name: "locked", RootFS: root, Command: []string{"sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status"},
+			{Name: "locked", RootFS: root, Command: []string{"sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status"},
 				SecurityContext: &pod.SecurityContext{RunAsUser: &nobody, AllowPrivilegeEscalation: &no,
 					Capabilities: &pod.Capabilities{Drop: []string{"ALL"}}}},
-		))
+		},
+	}, pod.WithStateDir(state))
 	rec.until("running", isPhase(pod.PhaseRunning))
 	waitLogs(t, p, "c", 9)
 	lines := logText(t, p, "c", pod.LogOptions{})
@@ -168,7 +168,10 @@ func TestVolumeValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.c
 			c.Name, c.Command = "c", []string{"true"}
-			_, err := pod.New("p", pod.WithVolumes(tt.vols...), pod.WithContainers(c))
+			_, err := pod.New("p", pod.Spec{
+				Volumes:    tt.vols,
+				Containers: []pod.Container{c},
+			})
 			require.ErrorIs(t, err, pod.ErrInvalidSpec)
 			assert.Contains(t, err.Error(), tt.want)
 		})
@@ -178,11 +181,12 @@ func TestVolumeValidation(t *testing.T) {
 func TestHostPath(t *testing.T) {
 	host, at := t.TempDir(), t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(host, "from-host"), []byte("hi\n"), 0o644))
-	p, rec, _ := startPod(t, "hostpath",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithVolumes(pod.Volume{Name: "h", HostPath: &pod.HostPathVolume{Path: host}}),
-		pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c", "cat $D/from-host; echo back > $D/from-pod"},
-			Env: []string{"D=" + at}, VolumeMounts: []pod.VolumeMount{{Name: "h", MountPath: at}}}))
+	p, rec, _ := startPod(t, "hostpath", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Volumes:       []pod.Volume{{Name: "h", HostPath: &pod.HostPathVolume{Path: host}}},
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c", "cat $D/from-host; echo back > $D/from-pod"},
+			Env: []string{"D=" + at}, VolumeMounts: []pod.VolumeMount{{Name: "h", MountPath: at}}}},
+	})
 	rec.until("done", isPhase(pod.PhaseSucceeded))
 	assert.Equal(t, []string{"hi"}, logText(t, p, "c", pod.LogOptions{}))
 	data, err := os.ReadFile(filepath.Join(host, "from-pod"))

@@ -44,8 +44,11 @@ func ExampleFunc() {
 		fmt.Print(line)
 		return err
 	}}
-	p, err := pod.New("func-sidecar", pod.WithRestartPolicy(pod.RestartNever),
-		sidecar.With(greeter), pod.WithContainers(app))
+	p, err := pod.New("func-sidecar", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		InitContainers: []pod.Container{greeter},
+		Containers:     []pod.Container{app},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -65,12 +68,14 @@ func ExampleLogShipper() {
 		fmt.Println(err)
 		return
 	}
-	p, err := pod.New("log-shipper", pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithVolumes(pod.Volume{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}),
-		sidecar.With(shipper),
-		pod.WithContainers(pod.Container{Name: "job",
+	p, err := pod.New("log-shipper", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		Volumes:        []pod.Volume{{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{shipper},
+		Containers: []pod.Container{{Name: "job",
 			Command:      []string{"sh", "-c", "for i in 1 2 3; do echo step $i >> /mnt/job.log; done"},
-			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}))
+			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -94,11 +99,13 @@ func ExampleContentSyncer() {
 		fmt.Println(err)
 		return
 	}
-	p, err := pod.New("content", pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithVolumes(pod.Volume{Name: "site", EmptyDir: &pod.EmptyDirVolume{}}),
-		sidecar.With(syncer),
-		pod.WithContainers(pod.Container{Name: "web", Command: []string{"cat", "/mnt/index.html"}, Stdout: os.Stdout,
-			VolumeMounts: []pod.VolumeMount{{Name: "site", MountPath: "/mnt"}}}))
+	p, err := pod.New("content", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		Volumes:        []pod.Volume{{Name: "site", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{syncer},
+		Containers: []pod.Container{{Name: "web", Command: []string{"cat", "/mnt/index.html"}, Stdout: os.Stdout,
+			VolumeMounts: []pod.VolumeMount{{Name: "site", MountPath: "/mnt"}}}},
+	})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -25,19 +25,6 @@ func Func(name string, fn func(ctx context.Context) error) pod.Container {
 	return pod.Container{Name: name, Func: fn, RestartPolicy: pod.RestartAlways}
 }
 
-// With returns a pod option that declares the sidecars among the pod's init
-// containers, after those declared by earlier options: each starts in its
-// place, and the next init container (or the main containers) only once it
-// has started. It is pod.WithInitContainers, for sidecars.
-func With(sidecars ...pod.Container) pod.Option {
-	cs := make([]pod.Container, len(sidecars))
-	for i, c := range sidecars {
-		c.RestartPolicy = pod.RestartAlways
-		cs[i] = c
-	}
-	return pod.WithInitContainers(cs...)
-}
-
 // errNoPod is returned by a ready-made sidecar's Run when it needs its pod
 // and its context has none.
 var errNoPod = errors.New("not running as an in-process container of a pod (pod.FromContext)")

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/pod/podtest"
 	"github.com/podkit/podkit/sidecar"
 )
 
@@ -41,21 +41,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// runPod starts a pod that is stopped and waited for at the end of the test.
-func runPod(t *testing.T, name string, opts ...pod.Option) *pod.Pod {
-	t.Helper()
-	testenv.RequireRoot(t)
-	p, err := pod.New(name, opts...)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, p.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = p.Wait()
-	})
-	return p
 }
 
 // logLines returns the container's output lines.
@@ -85,11 +70,12 @@ echo one >> app.log; echo two >> app.log
 mv app.log app.log.1; echo three >> app.log.1
 echo four >> app.log; echo five >> app.log
 sleep 1000`
-	runPod(t, "logship",
-		pod.WithVolumes(pod.Volume{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}),
-		sidecar.With(shipper),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", app},
-			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}))
+	podtest.Start(t, "logship", pod.Spec{
+		Volumes:        []pod.Volume{{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{shipper},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", app},
+			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}},
+	})
 	want := "app.log: one\napp.log: two\napp.log: three\napp.log: four\napp.log: five\n"
 	require.Eventually(t, func() bool { return out.String() == want }, 10*time.Second, 20*time.Millisecond,
 		"shipped: %q", out)
@@ -103,11 +89,13 @@ func TestConfigReloaderSignalsOnChange(t *testing.T) {
 	require.NoError(t, os.WriteFile(conf, []byte("v1\n"), 0o644))
 	reloader, err := sidecar.ConfigReloader{Path: conf, Target: "app", Debounce: 50 * time.Millisecond}.Container("reloader")
 	require.NoError(t, err)
-	p := runPod(t, "reload",
-		pod.WithContainers(
-			pod.Container{Name: "app", Command: []string{"sh", "-c",
+	p := podtest.Start(t, "reload", pod.Spec{
+		Containers: []pod.Container{
+			{Name: "app", Command: []string{"sh", "-c",
 				`trap 'echo reload: $(cat ` + conf + `)' HUP; echo started; while :; do sleep 0.02; done`}},
-			reloader))
+			reloader,
+		},
+	})
 	require.Eventually(t, func() bool {
 		return len(logLines(t, p, "app")) == 1 && len(logLines(t, p, "reloader")) == 1
 	}, 10*time.Second, 20*time.Millisecond)
@@ -130,8 +118,10 @@ func TestConfigReloaderSignalsOnChange(t *testing.T) {
 func TestConfigReloaderUnknownContainer(t *testing.T) {
 	reloader, err := sidecar.ConfigReloader{Path: t.TempDir(), Target: "nope"}.Container("reloader")
 	require.NoError(t, err)
-	p := runPod(t, "reload-unknown", sidecar.With(reloader),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p := podtest.Start(t, "reload-unknown", pod.Spec{
+		InitContainers: []pod.Container{reloader},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	var c pod.ContainerStatus
 	require.Eventually(t, func() bool {
 		c, _ = p.Status().Container("reloader")
@@ -159,12 +149,13 @@ func TestContentSyncerGatesUntilFirstSync(t *testing.T) {
 			return os.Rename(tmp, filepath.Join(dir, "index.html"))
 		}}.Container("sync")
 	require.NoError(t, err)
-	p := runPod(t, "contentsync",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithVolumes(pod.Volume{Name: "site", EmptyDir: &pod.EmptyDirVolume{}}),
-		sidecar.With(syncer),
-		pod.WithContainers(pod.Container{Name: "web", Command: []string{"cat", "/mnt/index.html"},
-			VolumeMounts: []pod.VolumeMount{{Name: "site", MountPath: "/mnt"}}}))
+	p := podtest.Start(t, "contentsync", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		Volumes:        []pod.Volume{{Name: "site", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{syncer},
+		Containers: []pod.Container{{Name: "web", Command: []string{"cat", "/mnt/index.html"},
+			VolumeMounts: []pod.VolumeMount{{Name: "site", MountPath: "/mnt"}}}},
+	})
 	require.NoError(t, p.Wait(), "the app started before the first sync")
 	assert.Equal(t, []string{"<h1>hello</h1>"}, logLines(t, p, "web"))
 	sync := strings.Join(logLines(t, p, "sync"), "\n")
@@ -176,10 +167,11 @@ func TestContentSyncerCommandAndReadiness(t *testing.T) {
 	syncer, err := sidecar.ContentSyncer{Volume: "data", Interval: 30 * time.Millisecond,
 		Command: []string{"sh", "-c", `[ "$PWD" = "$SYNC_DEST" ] && date +%s%N > stamp`}}.Container("sync")
 	require.NoError(t, err)
-	p := runPod(t, "synccmd",
-		pod.WithVolumes(pod.Volume{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}),
-		sidecar.With(syncer),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sleep", "1000"}}))
+	p := podtest.Start(t, "synccmd", pod.Spec{
+		Volumes:        []pod.Volume{{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{syncer},
+		Containers:     []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
+	})
 	require.Eventually(t, func() bool {
 		c, _ := p.Status().Container("sync")
 		return c.Ready
@@ -226,16 +218,5 @@ func TestValidation(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
-	}
-}
-
-func TestWithMakesSidecars(t *testing.T) {
-	c := pod.Container{Name: "proxy", Command: []string{"sleep", "1000"}}
-	p, err := pod.New("with", sidecar.With(c, sidecar.Command("logs", "sleep", "1000")),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"true"}}))
-	require.NoError(t, err)
-	for _, name := range []string{"proxy", "logs"} {
-		cs, _ := p.Status().Container(name)
-		assert.Equal(t, pod.RoleSidecar, cs.Role, name)
 	}
 }

@@ -26,13 +26,14 @@ func TestMain(m *testing.M) {
 
 func TestTimelineOfAJobWithSidecar(t *testing.T) {
 	testenv.RequireRoot(t)
-	p, err := pod.New("timeline",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithInitContainers(
-			pod.Container{Name: "prepare", Command: []string{"sh", "-c", "sleep 0.1"}},
-			pod.Container{Name: "proxy", Command: []string{"sleep", "1000"}, RestartPolicy: pod.RestartAlways},
-		),
-		pod.WithContainers(pod.Container{Name: "job", Command: []string{"sh", "-c", "sleep 0.3"}}))
+	p, err := pod.New("timeline", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		InitContainers: []pod.Container{
+			{Name: "prepare", Command: []string{"sh", "-c", "sleep 0.1"}},
+			{Name: "proxy", Command: []string{"sleep", "1000"}, RestartPolicy: pod.RestartAlways},
+		},
+		Containers: []pod.Container{{Name: "job", Command: []string{"sh", "-c", "sleep 0.3"}}},
+	})
 	require.NoError(t, err)
 	rec := timeline.Record(context.Background(), p)
 	require.NoError(t, p.Run(context.Background()))

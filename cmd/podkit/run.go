@@ -134,7 +134,7 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 			i++
 		}
 	}
-	p, err := pod.New(m.Name, pod.WithSpec(spec))
+	p, err := pod.New(m.Name, spec)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "podkit:", err)
 		return exitError{exitUsage}

@@ -45,7 +45,7 @@ func exportCommand(e *env) *cobra.Command {
 				return err
 			}
 			// Export what podkit runs: the spec with podkit's defaults.
-			p, err := pod.New(m.Name, pod.WithSpec(m.Spec))
+			p, err := pod.New(m.Name, m.Spec)
 			if err != nil {
 				return err
 			}

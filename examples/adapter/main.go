@@ -102,10 +102,14 @@ func run(ctx context.Context, metrics, health string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := pod.New("adapter",
-		pod.WithContainers(pod.Container{Name: "app", Func: app, Stdout: out,
-			ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/status", Port: 8080}, Period: 100 * time.Millisecond}}),
-		pod.WithInitContainers(m, h))
+	p, err := pod.New("adapter", pod.Spec{
+		Containers: []pod.Container{{Name: "app", Func: app, Stdout: out,
+			ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/status", Port: 8080}, Period: 100 * time.Millisecond}}},
+		InitContainers: []pod.Container{
+			m,
+			h,
+		},
+	})
 	if err != nil {
 		return err
 	}

@@ -78,11 +78,12 @@ func run(ctx context.Context, duration time.Duration, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := pod.New("ambassador",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithInitContainers(amb),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", app},
-			Stdout: prefix(out, "app | "), Stderr: prefix(out, "app | ")}))
+	p, err := pod.New("ambassador", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		InitContainers:         []pod.Container{amb},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", app},
+			Stdout: prefix(out, "app | "), Stderr: prefix(out, "app | ")}},
+	})
 	if err != nil {
 		return err
 	}

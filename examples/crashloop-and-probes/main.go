@@ -60,11 +60,10 @@ func run(ctx context.Context, w io.Writer) error {
 	exists := func(file string) *pod.ExecAction {
 		return &pod.ExecAction{Command: []string{"test", "-e", file}}
 	}
-	p, err := pod.New("crashloop",
-		pod.WithBackoff(pod.Backoff{Initial: 500 * time.Millisecond, Max: 4 * time.Second}),
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithVolumes(pod.Volume{Name: "state", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory}}),
-		pod.WithContainers(pod.Container{Name: "flaky",
+	p, err := pod.New("crashloop", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		Volumes:                []pod.Volume{{Name: "state", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory}}},
+		Containers: []pod.Container{{Name: "flaky",
 			Command:      []string{"sh", "-c", app},
 			VolumeMounts: []pod.VolumeMount{{Name: "state", MountPath: "/mnt"}},
 			ReadinessProbe: &pod.Probe{Exec: exists("/mnt/ready"), Period: 500 * time.Millisecond,
@@ -73,7 +72,8 @@ func run(ctx context.Context, w io.Writer) error {
 				`[ $(( $(date +%s) - $(stat -c %Y /mnt/heartbeat) )) -lt 2 ]`}},
 				InitialDelay: time.Second, Period: 500 * time.Millisecond, FailureThreshold: 2},
 			Stdout: prefix(out, "flaky | "),
-		}))
+		}},
+	}, pod.WithBackoff(pod.Backoff{Initial: 500 * time.Millisecond, Max: 4 * time.Second}))
 	if err != nil {
 		return err
 	}

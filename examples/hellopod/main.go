@@ -53,15 +53,16 @@ func run(duration time.Duration, out io.Writer) error {
 	}
 	var mu sync.Mutex // one writer for events and output
 	prefixed := func(name string) io.Writer { return &prefixWriter{mu: &mu, prefix: name + " | ", w: out} }
-	p, err := pod.New("hellopod",
-		pod.WithRestartPolicy(pod.RestartOnFailure),
-		pod.WithTerminationGracePeriod(5*time.Second),
-		pod.WithContainers(
-			pod.Container{Name: "server", Command: []string{self}, Env: []string{roleEnv + "=server"},
+	p, err := pod.New("hellopod", pod.Spec{
+		RestartPolicy:          pod.RestartOnFailure,
+		TerminationGracePeriod: new(5 * time.Second),
+		Containers: []pod.Container{
+			{Name: "server", Command: []string{self}, Env: []string{roleEnv + "=server"},
 				Stdout: prefixed("server"), Stderr: prefixed("server")},
-			pod.Container{Name: "client", Command: []string{self}, Env: []string{roleEnv + "=client"},
+			{Name: "client", Command: []string{self}, Env: []string{roleEnv + "=client"},
 				Stdout: prefixed("client"), Stderr: prefixed("client")},
-		))
+		},
+	})
 	if err != nil {
 		return err
 	}

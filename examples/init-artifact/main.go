@@ -57,15 +57,16 @@ func run(ctx context.Context, archive string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := pod.New("init-artifact",
-		pod.WithVolumes(pod.Volume{Name: "www", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithPorts(pod.Port{ContainerPort: 8080}),
-		initcontainer.With(unpack),
-		pod.WithContainers(pod.Container{Name: "web",
+	p, err := pod.New("init-artifact", pod.Spec{
+		Volumes:        []pod.Volume{{Name: "www", EmptyDir: &pod.EmptyDirVolume{}}},
+		Ports:          []pod.Port{{ContainerPort: 8080}},
+		InitContainers: []pod.Container{unpack},
+		Containers: []pod.Container{{Name: "web",
 			Command:      []string{"busybox", "httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/mnt/site"},
 			VolumeMounts: []pod.VolumeMount{{Name: "www", MountPath: "/mnt", ReadOnly: true}},
 			ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/", Port: 8080},
-				Period: 200 * time.Millisecond}}))
+				Period: 200 * time.Millisecond}}},
+	})
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func TestManifest(t *testing.T) {
 	testenv.RequireTool(t, "busybox")
 	m := exampletest.Load(t, filepath.Join("examples", "init-artifact"))
 	m.Spec.Ports[0].HostPort = 0 // any free port, for the test
-	p, err := pod.New(m.Name, pod.WithSpec(m.Spec))
+	p, err := pod.New(m.Name, m.Spec)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, p.Start(ctx))

@@ -46,13 +46,14 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := pod.New("job-with-sidecar",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithVolumes(pod.Volume{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}),
-		sidecar.With(shipper),
-		pod.WithContainers(pod.Container{Name: "job",
+	p, err := pod.New("job-with-sidecar", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		Volumes:        []pod.Volume{{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{shipper},
+		Containers: []pod.Container{{Name: "job",
 			Command:      []string{"sh", "-c", `for i in 1 2 3 4 5; do echo "step $i done" >> /mnt/job.log; sleep 0.1; done`},
-			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}))
+			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}},
+	})
 	if err != nil {
 		return err
 	}

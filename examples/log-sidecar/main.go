@@ -53,12 +53,13 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := pod.New("log-sidecar",
-		pod.WithRestartPolicy(pod.RestartNever),
-		pod.WithVolumes(pod.Volume{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithInitContainers(logs),
-		pod.WithContainers(pod.Container{Name: "app", Command: []string{"sh", "-c", app},
-			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}))
+	p, err := pod.New("log-sidecar", pod.Spec{
+		RestartPolicy:  pod.RestartNever,
+		Volumes:        []pod.Volume{{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{logs},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", app},
+			VolumeMounts: []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}}}},
+	})
 	if err != nil {
 		return err
 	}

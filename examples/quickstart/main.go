@@ -27,7 +27,6 @@ import (
 
 	"github.com/podkit/podkit/adapter"
 	"github.com/podkit/podkit/ambassador"
-	"github.com/podkit/podkit/initcontainer"
 	"github.com/podkit/podkit/internal/podapi"
 	"github.com/podkit/podkit/pod"
 	"github.com/podkit/podkit/sidecar"
@@ -144,7 +143,7 @@ func run(ctx context.Context, a addrs, runDir string, w io.Writer) error {
 	}
 	defer stopBackend()
 
-	setup := initcontainer.Func("setup", func(ctx context.Context) error {
+	setup := pod.Container{Name: "setup", Func: func(ctx context.Context) error {
 		self, _ := pod.FromContext(ctx)
 		dir, err := self.Pod.VolumePath("data")
 		if err != nil {
@@ -152,7 +151,7 @@ func run(ctx context.Context, a addrs, runDir string, w io.Writer) error {
 		}
 		fmt.Fprintln(self.Stdout, "writing the app's configuration")
 		return os.WriteFile(filepath.Join(dir, "greeting.txt"), []byte("hello from a podkit pod\n"), 0o644)
-	})
+	}}
 	shipper, err := sidecar.LogShipper{Volume: "data", Patterns: []string{"access.log"}, FromStart: true}.Container("log-shipper")
 	if err != nil {
 		return err
@@ -177,13 +176,20 @@ func run(ctx context.Context, a addrs, runDir string, w io.Writer) error {
 	host, port, _ := net.SplitHostPort(a.web)
 	var hostPort int
 	fmt.Sscan(port, &hostPort)
-	p, err := pod.New("quickstart",
-		pod.WithTerminationGracePeriod(5*time.Second),
-		pod.WithVolumes(pod.Volume{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithPorts(pod.Port{ContainerPort: 8080, HostIP: host, HostPort: hostPort}),
-		pod.WithInitContainers(setup, shipper, amb, metrics, health),
-		pod.WithContainers(pod.Container{Name: "web", Func: web,
-			ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/status", Port: 8080}, Period: 200 * time.Millisecond}}))
+	p, err := pod.New("quickstart", pod.Spec{
+		TerminationGracePeriod: new(5 * time.Second),
+		Volumes:                []pod.Volume{{Name: "data", EmptyDir: &pod.EmptyDirVolume{}}},
+		Ports:                  []pod.Port{{ContainerPort: 8080, HostIP: host, HostPort: hostPort}},
+		InitContainers: []pod.Container{
+			setup,
+			shipper,
+			amb,
+			metrics,
+			health,
+		},
+		Containers: []pod.Container{{Name: "web", Func: web,
+			ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/status", Port: 8080}, Period: 200 * time.Millisecond}}},
+	})
 	if err != nil {
 		return err
 	}

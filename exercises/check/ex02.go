@@ -44,7 +44,7 @@ func check02(s *session) {
 		s.fail("the server (hostname %q) and the client (hostname %q) are in different UTS namespaces: put both containers in one pod (TODO 1)",
 			serverName, clientName)
 	case serverName != "shared":
-		s.fail(`both containers see the hostname %q, not "shared": pod.WithHostname("shared") (TODO 2)`, serverName)
+		s.fail(`both containers see the hostname %q, not "shared": Hostname: "shared" in the spec (TODO 2)`, serverName)
 	default:
 		s.ok(`both containers see the hostname "shared": they share one UTS namespace too (%s)`, serverUTS)
 	}

@@ -19,7 +19,7 @@ func check03(s *session) {
 	case len(fetchStarts) == 0:
 		s.fail("fetch-config never started: keep the container as given")
 	case fetchStarts[0].fields["role"] != "init":
-		s.fail("fetch-config ran as a %s container, beside the app: declare it with pod.WithInitContainers (TODO 1)", fetchStarts[0].fields["role"])
+		s.fail("fetch-config ran as a %s container, beside the app: declare it with the spec's InitContainers (TODO 1)", fetchStarts[0].fields["role"])
 	default:
 		s.ok("fetch-config ran as an init container")
 	}
@@ -49,7 +49,7 @@ func check03(s *session) {
 	case !waitOK:
 		s.fail(`no container named "wait-for-db" ran: add it with initcontainer.WaitForTCP (TODO 2)`)
 	case waitStart.fields["role"] != "init":
-		s.fail("wait-for-db ran as a %s container: declare it with pod.WithInitContainers, after fetch-config (TODO 2)", waitStart.fields["role"])
+		s.fail("wait-for-db ran as a %s container: declare it with the spec's InitContainers, after fetch-config (TODO 2)", waitStart.fields["role"])
 	case !fetchOK || waitStart.line < fetchDone.line:
 		s.fail("wait-for-db started before fetch-config had completed: init containers run in the order declared; declare it after fetch-config (TODO 2)")
 	case !waitDoneOK:

@@ -20,7 +20,7 @@ func check04(s *session) {
 		s.fail("the shipper never started: keep the container as given")
 		return
 	case !sidecar:
-		s.fail("the shipper ran as a %s container: make it a sidecar, RestartPolicy pod.RestartAlways in pod.WithInitContainers (TODO 1)", shipperStarts[0].fields["role"])
+		s.fail("the shipper ran as a %s container: make it a sidecar, RestartPolicy pod.RestartAlways in the spec's InitContainers (TODO 1)", shipperStarts[0].fields["role"])
 	default:
 		s.ok("the shipper ran as a sidecar")
 	}

@@ -27,9 +27,9 @@ func check05(s *session) {
 	case !ambOK:
 		s.fail(`no container named "ambassador" ran: make it with ambassador.TCP{...}.Container("ambassador") (TODO 1) and declare it (TODO 2)`)
 	case ambStart.fields["role"] != "sidecar":
-		s.fail("the ambassador ran as a %s container: declare it with pod.WithInitContainers, before the app (TODO 2)", ambStart.fields["role"])
+		s.fail("the ambassador ran as a %s container: declare it with the spec's InitContainers, before the app (TODO 2)", ambStart.fields["role"])
 	case !appOK || appStart.line < ambStart.line:
-		s.fail("the app started before the ambassador: declare the ambassador with pod.WithInitContainers (TODO 2)")
+		s.fail("the app started before the ambassador: declare the ambassador with the spec's InitContainers (TODO 2)")
 	default:
 		s.ok("the ambassador ran as a sidecar, started before the app")
 	}

@@ -39,7 +39,7 @@ func check06(s *session) {
 	first, err := scrapeAdapter(url, 5*time.Second)
 	if err != nil {
 		if _, ok := s.awaitEvent(0, func(ev event) bool { return ev.is("Started", "adapter") }); !ok {
-			s.fail(`no container named "adapter" ran: declare it with pod.WithInitContainers (TODO 1)`)
+			s.fail(`no container named "adapter" ran: declare it with the spec's InitContainers (TODO 1)`)
 		}
 		s.fail("%s: %v", url, err)
 		s.finish()
@@ -61,7 +61,7 @@ func check06(s *session) {
 	s.finish()
 	evs := s.events()
 	if ev, ok := evs.first("Started", "adapter"); ok && ev.fields["role"] != "sidecar" {
-		s.fail("the adapter ran as a %s container: declare it as a sidecar, RestartPolicy pod.RestartAlways in pod.WithInitContainers (TODO 1)", ev.fields["role"])
+		s.fail("the adapter ran as a %s container: declare it as a sidecar, RestartPolicy pod.RestartAlways in the spec's InitContainers (TODO 1)", ev.fields["role"])
 	} else if ok {
 		s.ok("the adapter ran as an in-process sidecar")
 	}

@@ -82,7 +82,7 @@ func check07(s *session) {
 	case succeeded < 0:
 		s.fail("the job never succeeded (it needs 6 runs)")
 	case len(starts) > succeeded+1:
-		s.fail("the job was run again after it had succeeded (exit 0): a job is restarted on failure only; pod.WithRestartPolicy(pod.RestartOnFailure) (TODO 1)")
+		s.fail("the job was run again after it had succeeded (exit 0): a job is restarted on failure only; RestartPolicy: pod.RestartOnFailure in the spec (TODO 1)")
 	default:
 		s.ok("the job was not restarted after it succeeded (exit 0 at +%.3fs)", exits[succeeded].at)
 	}

@@ -38,7 +38,7 @@ func Load(t testing.TB, dir string) *kube.Manifest {
 func CheckManifest(t testing.TB, dir string) {
 	t.Helper()
 	m := Load(t, dir)
-	p, err := pod.New(m.Name, pod.WithSpec(m.Spec))
+	p, err := pod.New(m.Name, m.Spec)
 	require.NoError(t, err)
 	kp, err := kube.Export(m.Name, p.Spec(), kube.ExportOptions{})
 	require.NoError(t, err)

@@ -44,7 +44,9 @@ func serve(t *testing.T, dir string, p *pod.Pod) {
 func TestAPI(t *testing.T) {
 	testenv.RequireRoot(t)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := pod.New("api", pod.WithContainers(pod.Container{Name: "c", Command: []string{"sh", "-c", "echo one; echo two; sleep 1000"}}))
+	p, err := pod.New("api", pod.Spec{
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c", "echo one; echo two; sleep 1000"}}},
+	})
 	require.NoError(t, err)
 	serve(t, dir, p)
 	ctx := context.Background()

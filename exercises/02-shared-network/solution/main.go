@@ -21,15 +21,16 @@ func main() {
 
 // run runs one pod holding both containers until ctx is done.
 func run(ctx context.Context, out *lab.Out) error {
-	p, err := pod.New("ex2",
-		pod.WithHostname("shared"),
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithContainers(
-			pod.Container{Name: "server", Command: lab.Self("server"),
+	p, err := pod.New("ex2", pod.Spec{
+		Hostname:               "shared",
+		TerminationGracePeriod: new(2 * time.Second),
+		Containers: []pod.Container{
+			{Name: "server", Command: lab.Self("server"),
 				Stdout: out.Prefix("server"), Stderr: out.Prefix("server")},
-			pod.Container{Name: "client", Command: lab.Self("client"),
+			{Name: "client", Command: lab.Self("client"),
 				Stdout: out.Prefix("client"), Stderr: out.Prefix("client")},
-		))
+		},
+	})
 	if err != nil {
 		return err
 	}

@@ -37,21 +37,19 @@ func run(ctx context.Context, out *lab.Out) error {
 	// pod.WithHostname("shared"); the server greets with its hostname, and
 	// both containers see the same one, since a pod also shares its UTS
 	// namespace.
-	serverPod, err := pod.New("ex2-server",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithContainers(
-			pod.Container{Name: "server", Command: lab.Self("server"),
-				Stdout: out.Prefix("server"), Stderr: out.Prefix("server")},
-		))
+	serverPod, err := pod.New("ex2-server", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		Containers: []pod.Container{{Name: "server", Command: lab.Self("server"),
+			Stdout: out.Prefix("server"), Stderr: out.Prefix("server")}},
+	})
 	if err != nil {
 		return err
 	}
-	clientPod, err := pod.New("ex2-client",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithContainers(
-			pod.Container{Name: "client", Command: lab.Self("client"),
-				Stdout: out.Prefix("client"), Stderr: out.Prefix("client")},
-		))
+	clientPod, err := pod.New("ex2-client", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		Containers: []pod.Container{{Name: "client", Command: lab.Self("client"),
+			Stdout: out.Prefix("client"), Stderr: out.Prefix("client")}},
+	})
 	if err != nil {
 		return err
 	}

@@ -45,14 +45,16 @@ func run(ctx context.Context, out *lab.Out) error {
 		return err
 	}
 	waitForDB.Stdout = out.Prefix("wait-for-db")
-	p, err := pod.New("ex3",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithVolumes(pod.Volume{Name: "config", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithInitContainers(fetch, waitForDB),
-		pod.WithContainers(
-			pod.Container{Name: "app", Command: []string{"sh", "-c", app},
-				VolumeMounts: config, Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+	p, err := pod.New("ex3", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		Volumes:                []pod.Volume{{Name: "config", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{
+			fetch,
+			waitForDB,
+		},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", app},
+			VolumeMounts: config, Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

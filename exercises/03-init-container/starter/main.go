@@ -57,21 +57,24 @@ func run(ctx context.Context, out *lab.Out) error {
 	// database is. Set waitForDB.Stdout = out.Prefix("wait-for-db") to see
 	// its attempts.
 
-	p, err := pod.New("ex3",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithVolumes(pod.Volume{Name: "config", EmptyDir: &pod.EmptyDirVolume{}}),
+	p, err := pod.New("ex3", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		Volumes:                []pod.Volume{{Name: "config", EmptyDir: &pod.EmptyDirVolume{}}},
 		// TODO(1): fetch-config must run to completion BEFORE the app
-		// starts. Declare it as an init container, with
-		// pod.WithInitContainers(fetch), instead of next to the app.
+		// starts. Declare it as an init container, in the spec's
+		// InitContainers: []pod.Container{fetch}, instead of next to the
+		// app.
 		//
 		// TODO(2), continued: declare waitForDB as a second init
-		// container, after fetch-config: pod.WithInitContainers(fetch,
-		// waitForDB). Init containers run one at a time, in that order.
-		pod.WithContainers(
+		// container, after fetch-config: InitContainers:
+		// []pod.Container{fetch, waitForDB}. Init containers run one at a
+		// time, in that order.
+		Containers: []pod.Container{
 			fetch,
-			pod.Container{Name: "app", Command: []string{"sh", "-c", app},
+			{Name: "app", Command: []string{"sh", "-c", app},
 				VolumeMounts: config, Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+		},
+	})
 	if err != nil {
 		return err
 	}

@@ -27,13 +27,12 @@ func run(ctx context.Context, out *lab.Out) error {
 		StartupProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 5170},
 			Period: 100 * time.Millisecond, FailureThreshold: 30},
 		Stdout: out.Prefix("shipper"), Stderr: out.Prefix("shipper")}
-	p, err := pod.New("ex4",
-		pod.WithTerminationGracePeriod(3*time.Second),
-		pod.WithInitContainers(shipper),
-		pod.WithContainers(
-			pod.Container{Name: "app", Command: lab.Self("app"),
-				Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+	p, err := pod.New("ex4", pod.Spec{
+		TerminationGracePeriod: new(3 * time.Second),
+		InitContainers:         []pod.Container{shipper},
+		Containers: []pod.Container{{Name: "app", Command: lab.Self("app"),
+			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

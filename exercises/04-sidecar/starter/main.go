@@ -45,13 +45,14 @@ func run(ctx context.Context, out *lab.Out) error {
 		// (FailureThreshold 30: up to 3s of failed checks before the
 		// shipper is killed and restarted; the default, 3, is too short.)
 		Stdout: out.Prefix("shipper"), Stderr: out.Prefix("shipper")}
-	p, err := pod.New("ex4",
-		pod.WithTerminationGracePeriod(3*time.Second),
-		pod.WithContainers(
+	p, err := pod.New("ex4", pod.Spec{
+		TerminationGracePeriod: new(3 * time.Second),
+		Containers: []pod.Container{
 			shipper,
-			pod.Container{Name: "app", Command: lab.Self("app"),
+			{Name: "app", Command: lab.Self("app"),
 				Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+		},
+	})
 	if err != nil {
 		return err
 	}

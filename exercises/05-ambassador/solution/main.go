@@ -32,14 +32,13 @@ func run(ctx context.Context, out *lab.Out) error {
 	if err != nil {
 		return err
 	}
-	p, err := pod.New("ex5",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithInitContainers(amb),
-		pod.WithContainers(
-			pod.Container{Name: "app", Command: lab.Self("app"),
-				Env:    []string{"BACKEND=http://127.0.0.1:9000/"},
-				Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+	p, err := pod.New("ex5", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		InitContainers:         []pod.Container{amb},
+		Containers: []pod.Container{{Name: "app", Command: lab.Self("app"),
+			Env:    []string{"BACKEND=http://127.0.0.1:9000/"},
+			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

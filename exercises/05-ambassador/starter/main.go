@@ -43,20 +43,19 @@ func run(ctx context.Context, out *lab.Out) error {
 	//
 	// (import "github.com/podkit/podkit/ambassador").
 
-	p, err := pod.New("ex5",
-		pod.WithTerminationGracePeriod(2*time.Second),
+	p, err := pod.New("ex5", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
 		// TODO(2): declare the ambassador before the app, as a sidecar:
-		// pod.WithInitContainers(amb). Container() already made it one
-		// (RestartPolicy Always, and a startup probe that passes once it
-		// listens), so the app starts only when it can connect.
-		pod.WithContainers(
-			pod.Container{Name: "app", Command: lab.Self("app"),
-				// TODO(3): the app must not know where the backends are:
-				// make it talk to its ambassador, on the pod's loopback:
-				// BACKEND=http://127.0.0.1:9000/
-				Env:    []string{"BACKEND=http://" + backends[0] + "/"},
-				Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+		// InitContainers: []pod.Container{amb}. Container() already made
+		// it one (RestartPolicy Always, and a startup probe that passes
+		// once it listens), so the app starts only when it can connect.
+		Containers: []pod.Container{{Name: "app", Command: lab.Self("app"),
+			// TODO(3): the app must not know where the backends are:
+			// make it talk to its ambassador, on the pod's loopback:
+			// BACKEND=http://127.0.0.1:9000/
+			Env:    []string{"BACKEND=http://" + backends[0] + "/"},
+			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

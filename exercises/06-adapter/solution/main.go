@@ -32,15 +32,14 @@ func main() {
 }
 
 func run(ctx context.Context, out *lab.Out) error {
-	p, err := pod.New("ex6",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithInitContainers(pod.Container{Name: "adapter", Func: adapter(*metricsAddr),
+	p, err := pod.New("ex6", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		InitContainers: []pod.Container{{Name: "adapter", Func: adapter(*metricsAddr),
 			RestartPolicy: pod.RestartAlways,
-			Stdout:        out.Prefix("adapter"), Stderr: out.Prefix("adapter")}),
-		pod.WithContainers(
-			pod.Container{Name: "app", Command: lab.Self("app"),
-				Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+			Stdout:        out.Prefix("adapter"), Stderr: out.Prefix("adapter")}},
+		Containers: []pod.Container{{Name: "app", Command: lab.Self("app"),
+			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

@@ -26,19 +26,18 @@ func main() {
 }
 
 func run(ctx context.Context, out *lab.Out) error {
-	p, err := pod.New("ex6",
-		pod.WithTerminationGracePeriod(2*time.Second),
+	p, err := pod.New("ex6", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
 		// TODO(1): declare the adapter as an in-process sidecar: a
 		// container whose Func is a Go function run by this program, with
 		// the lifecycle of a sidecar process.
 		//
-		//	pod.WithInitContainers(pod.Container{Name: "adapter", Func: adapter(*metricsAddr),
+		//	InitContainers: []pod.Container{{Name: "adapter", Func: adapter(*metricsAddr),
 		//		RestartPolicy: pod.RestartAlways,
-		//		Stdout:        out.Prefix("adapter"), Stderr: out.Prefix("adapter")}),
-		pod.WithContainers(
-			pod.Container{Name: "app", Command: lab.Self("app"),
-				Stdout: out.Prefix("app"), Stderr: out.Prefix("app")},
-		))
+		//		Stdout:        out.Prefix("adapter"), Stderr: out.Prefix("adapter")}},
+		Containers: []pod.Container{{Name: "app", Command: lab.Self("app"),
+			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

@@ -24,17 +24,18 @@ func main() {
 }
 
 func run(ctx context.Context, out *lab.Out) error {
-	p, err := pod.New("ex7",
+	p, err := pod.New("ex7", pod.Spec{
 		// A job: restarted when it fails, done when it succeeds.
-		pod.WithRestartPolicy(pod.RestartOnFailure),
-		// The kubelet waits 10s, 20s, 40s, ... up to 5 minutes; the same
-		// curve, faster.
-		pod.WithBackoff(pod.Backoff{Initial: 200 * time.Millisecond, Max: 800 * time.Millisecond}),
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithVolumes(pod.Volume{Name: "state", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithContainers(pod.Container{Name: "job", Command: []string{"sh", "-c", job},
+		RestartPolicy:          pod.RestartOnFailure,
+		TerminationGracePeriod: new(2 * time.Second),
+		Volumes:                []pod.Volume{{Name: "state", EmptyDir: &pod.EmptyDirVolume{}}},
+		Containers: []pod.Container{{Name: "job", Command: []string{"sh", "-c", job},
 			VolumeMounts: []pod.VolumeMount{{Name: "state", MountPath: "/mnt"}},
-			Stdout:       out.Prefix("job"), Stderr: out.Prefix("job")}))
+			Stdout:       out.Prefix("job"), Stderr: out.Prefix("job")}},
+	},
+		// The kubelet waits 10s, 20s, 40s, ... up to 5 minutes; the same
+		// curve, faster. The back-off is the host's choice, an option.
+		pod.WithBackoff(pod.Backoff{Initial: 200 * time.Millisecond, Max: 800 * time.Millisecond}))
 	if err != nil {
 		return err
 	}

@@ -31,19 +31,21 @@ func main() {
 // kubelet's back-off (10s, doubling up to 5 minutes): the job crashes,
 // is restarted at once, crashes again, and then waits 10s.
 func run(ctx context.Context, out *lab.Out) error {
-	p, err := pod.New("ex7",
+	p, err := pod.New("ex7", pod.Spec{
 		// TODO(1): the job must be restarted when it fails, and never
-		// after it has succeeded: pod.WithRestartPolicy(pod.RestartOnFailure).
+		// after it has succeeded: RestartPolicy: pod.RestartOnFailure.
 		// (With Always, the default, a job that exits 0 is run again.)
-		//
-		// TODO(2): make the back-off start at 200ms and double up to
-		// 800ms at most:
-		// pod.WithBackoff(pod.Backoff{Initial: 200 * time.Millisecond, Max: 800 * time.Millisecond}).
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithVolumes(pod.Volume{Name: "state", EmptyDir: &pod.EmptyDirVolume{}}),
-		pod.WithContainers(pod.Container{Name: "job", Command: []string{"sh", "-c", job},
+		TerminationGracePeriod: new(2 * time.Second),
+		Volumes:                []pod.Volume{{Name: "state", EmptyDir: &pod.EmptyDirVolume{}}},
+		Containers: []pod.Container{{Name: "job", Command: []string{"sh", "-c", job},
 			VolumeMounts: []pod.VolumeMount{{Name: "state", MountPath: "/mnt"}},
-			Stdout:       out.Prefix("job"), Stderr: out.Prefix("job")}))
+			Stdout:       out.Prefix("job"), Stderr: out.Prefix("job")}},
+	},
+	// TODO(2): make the back-off start at 200ms and double up to 800ms
+	// at most, with an option after the spec (the back-off is the host's
+	// choice, not part of the pod's spec):
+	// pod.WithBackoff(pod.Backoff{Initial: 200 * time.Millisecond, Max: 800 * time.Millisecond}).
+	)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,9 @@ func main() {
 }
 
 func run(ctx context.Context, out *lab.Out) error {
-	p, err := pod.New("ex8",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithContainers(pod.Container{Name: "app", Command: lab.Self("app"),
+	p, err := pod.New("ex8", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		Containers: []pod.Container{{Name: "app", Command: lab.Self("app"),
 			// Ready only while /ready answers: not while warming up, not
 			// while hung.
 			ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/ready", Port: 8080},
@@ -32,7 +32,8 @@ func run(ctx context.Context, out *lab.Out) error {
 			LivenessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Path: "/healthz", Port: 8080},
 				InitialDelay: 500 * time.Millisecond,
 				Period:       200 * time.Millisecond, Timeout: 250 * time.Millisecond, FailureThreshold: 3},
-			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}))
+			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,9 @@ func main() {
 // As given, the app has no probes: it is Ready as soon as its process
 // runs, while it still warms up, and when it hangs, nothing notices.
 func run(ctx context.Context, out *lab.Out) error {
-	p, err := pod.New("ex8",
-		pod.WithTerminationGracePeriod(2*time.Second),
-		pod.WithContainers(pod.Container{Name: "app", Command: lab.Self("app"),
+	p, err := pod.New("ex8", pod.Spec{
+		TerminationGracePeriod: new(2 * time.Second),
+		Containers: []pod.Container{{Name: "app", Command: lab.Self("app"),
 			// TODO(1): a readiness probe: the app is Ready only while
 			// GET http://127.0.0.1:8080/ready answers 2xx or 3xx. Check
 			// every 100ms, give up on a check after 250ms, and count one
@@ -44,7 +44,8 @@ func run(ctx context.Context, out *lab.Out) error {
 			// is killed and restarted after 3 failures in a row
 			// (FailureThreshold: 3). Why would /ready be the wrong path
 			// here?
-			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}))
+			Stdout: out.Prefix("app"), Stderr: out.Prefix("app")}},
+	})
 	if err != nil {
 		return err
 	}

@@ -33,12 +33,12 @@ import (
 // An Extract is configuration; Container and Run do not change it.
 type Extract struct {
 	// Archive is the path of the archive on the host. Required.
-	Archive string
+	Archive string `json:"archive" help:"tar or tar.gz archive to unpack"`
 	// Volume names the pod volume to extract into; Dir is then a directory
 	// inside it ("" for its root). Without Volume, Dir is a directory on
 	// the host. The directory is created if needed.
-	Volume string
-	Dir    string
+	Volume string `json:"volume,omitempty" help:"volume to unpack into"`
+	Dir    string `json:"dir,omitempty" help:"directory (inside the volume) to unpack into"`
 }
 
 // Container returns an in-process init container named name that runs e. It
@@ -51,14 +51,9 @@ func (e Extract) Container(name string) (pod.Container, error) {
 		return pod.Container{}, err
 	}
 	c := pod.Container{Name: name, Func: e.Run}
-	c.ExportArgs = []string{"init", "extract", "--archive", e.Archive}
-	if e.Volume != "" {
-		c.ExportArgs = append(c.ExportArgs, "--volume", e.Volume)
-	}
-	if e.Dir != "" {
-		c.ExportArgs = append(c.ExportArgs, "--dir", e.Dir)
-	}
-	return c, nil
+	var err error
+	c.ExportArgs, err = exportArgs("extract", e)
+	return c, err
 }
 
 func (e Extract) validate() error {

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/podkit/podkit/internal/memberconf"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -20,18 +21,18 @@ import (
 // A WaitForTCP is configuration; Container and Run do not change it.
 type WaitForTCP struct {
 	// Address is the host:port to connect to. Required.
-	Address string
+	Address string `json:"address" help:"host:port to connect to"`
 	// FromHost dials from the supervising program's network namespace. By
 	// default the dial is made inside the pod, whose network namespace
 	// reaches only its own loopback (and what ambassadors there forward).
-	FromHost bool
+	FromHost bool `json:"fromHost,omitempty" help:"under podkit run: dial from the host, not from inside the pod"`
 	// Interval is the time between attempts. Zero means one second.
-	Interval time.Duration
+	Interval time.Duration `json:"interval,omitempty" help:"time between attempts (default 1s)"`
 	// Timeout, when positive, bounds the whole wait: past it the step
 	// fails (and the pod retries it or fails, per its restart policy).
-	Timeout time.Duration
+	Timeout time.Duration `json:"timeout,omitempty" help:"give up after this long (default: never)"`
 	// Clock is for tests; nil means the real clock.
-	Clock clock.WithTicker
+	Clock clock.WithTicker `json:"-"`
 }
 
 // Container returns an in-process init container named name that runs w. It
@@ -44,17 +45,9 @@ func (w WaitForTCP) Container(name string) (pod.Container, error) {
 		return pod.Container{}, err
 	}
 	c := pod.Container{Name: name, Func: w.Run}
-	c.ExportArgs = []string{"init", "wait-for-tcp", "--address", w.Address}
-	if w.FromHost {
-		c.ExportArgs = append(c.ExportArgs, "--from-host")
-	}
-	if w.Interval != 0 {
-		c.ExportArgs = append(c.ExportArgs, "--interval", w.Interval.String())
-	}
-	if w.Timeout != 0 {
-		c.ExportArgs = append(c.ExportArgs, "--timeout", w.Timeout.String())
-	}
-	return c, nil
+	var err error
+	c.ExportArgs, err = exportArgs("wait-for-tcp", w)
+	return c, err
 }
 
 func (w WaitForTCP) validate() error {
@@ -126,4 +119,14 @@ func (w WaitForTCP) Run(ctx context.Context) error {
 			return fmt.Errorf("initcontainer: wait for TCP %s: %w", w.Address, context.Cause(ctx))
 		}
 	}
+}
+
+// exportArgs returns the podkit command line that runs the ready-made init
+// step use, configured by cfg, as a process: "init USE FLAGS...".
+func exportArgs(use string, cfg any) ([]string, error) {
+	args, err := memberconf.Args(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("initcontainer: %s: %w", use, err)
+	}
+	return append([]string{"init", use}, args...), nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/podkit/podkit/internal/tail"
@@ -24,29 +23,29 @@ import (
 type LogShipper struct {
 	// Volume names the pod volume that holds the files; Patterns are then
 	// relative to it. Empty means Patterns are paths on the host.
-	Volume string
+	Volume string `json:"volume,omitempty" help:"volume holding the files; patterns are relative to it"`
 	// Patterns select the files to follow, as filepath.Match patterns
 	// (wildcards may be in directories too), such as "*.log". Required.
-	Patterns []string
+	Patterns []string `json:"patterns" flag:"pattern" help:"files to follow (filepath.Match pattern)"`
 	// Output receives the lines, written one line per Write from one
 	// goroutine. Nil means the shipper's own standard output: the
 	// container's log (see pod.FromContext).
-	Output io.Writer
+	Output io.Writer `json:"-"`
 	// Format turns a line into the bytes written to Output. Nil writes
 	// the line's text and a newline.
-	Format func(Line) []byte
+	Format func(Line) []byte `json:"-"`
 	// FromStart ships what the files hold when the shipper starts. By
 	// default it starts at their end; files created later are always
 	// shipped from their beginning. A shipper of a fresh emptyDir volume
 	// wants FromStart, so that lines written before it first looked are
 	// not skipped; the price is that a restarted shipper ships the files
 	// again, since it keeps no position.
-	FromStart bool
+	FromStart bool `json:"fromStart,omitempty" help:"ship what the files hold at start"`
 	// MaxLineBytes splits longer lines, bounding memory. Zero means 64 KiB.
-	MaxLineBytes int
+	MaxLineBytes int `json:"maxLineBytes,omitempty" help:"split longer lines (default 64 KiB)"`
 	// PollInterval bounds the delay of a change that inotify missed. Zero
 	// means one second.
-	PollInterval time.Duration
+	PollInterval time.Duration `json:"pollInterval,omitempty" help:"poll period behind inotify (default 1s)"`
 }
 
 // Line is one line of a followed file.
@@ -73,32 +72,13 @@ func (s LogShipper) Container(name string) (pod.Container, error) {
 	}
 	s.Patterns = append([]string(nil), s.Patterns...)
 	c := Func(name, s.Run)
+	var err error
 	if s.Format == nil {
-		c.ExportArgs = s.args()
+		if c.ExportArgs, err = exportArgs("log-shipper", s); err != nil {
+			return pod.Container{}, err
+		}
 	}
 	return c, nil
-}
-
-// args returns the podkit command line that runs s as a process, writing
-// to its standard output.
-func (s LogShipper) args() []string {
-	args := []string{"sidecar", "log-shipper"}
-	if s.Volume != "" {
-		args = append(args, "--volume", s.Volume)
-	}
-	for _, p := range s.Patterns {
-		args = append(args, "--pattern", p)
-	}
-	if s.FromStart {
-		args = append(args, "--from-start")
-	}
-	if s.MaxLineBytes != 0 {
-		args = append(args, "--max-line-bytes", strconv.Itoa(s.MaxLineBytes))
-	}
-	if s.PollInterval != 0 {
-		args = append(args, "--poll-interval", s.PollInterval.String())
-	}
-	return args
 }
 
 func (s LogShipper) validate() error {

@@ -36,23 +36,23 @@ type ConfigReloader struct {
 	// Volume names the pod volume holding the configuration; Path is then
 	// relative to it ("" for the whole volume). Without Volume, Path is a
 	// file or directory on the host.
-	Volume string
-	Path   string
+	Volume string `json:"volume,omitempty" help:"volume holding the configuration; --path is relative to it"`
+	Path   string `json:"path,omitempty" help:"file or directory to watch"`
 	// Target is the name of the container to signal. Required.
-	Target string
+	Target string `json:"target" help:"container to signal"`
 	// TargetProcess is, for the process form of the reloader (the podkit
 	// sidecar config-reloader command, in a pod exported to Kubernetes),
 	// the name of the target's process (its /proc/PID/comm), by which the
 	// process form finds it; that pod needs shareProcessNamespace. The
 	// in-process reloader signals Target and ignores it.
-	TargetProcess string
+	TargetProcess string `json:"targetProcess,omitempty" flag:"process" help:"outside podkit run: name of the target's process (needs shareProcessNamespace)"`
 	// Signal is the signal sent. Zero means SIGHUP.
-	Signal syscall.Signal
+	Signal syscall.Signal `json:"signal,omitempty" help:"signal to send, by name or number (default SIGHUP)"`
 	// Debounce is the quiet time after the last change before the signal
 	// is sent. Zero means 500ms.
-	Debounce time.Duration
+	Debounce time.Duration `json:"debounce,omitempty" help:"quiet time before signalling (default 500ms)"`
 	// Clock is for tests; nil means the real clock.
-	Clock clock.WithTicker
+	Clock clock.WithTicker `json:"-"`
 }
 
 // Container returns an in-process sidecar named name that runs r. It checks
@@ -65,29 +65,9 @@ func (r ConfigReloader) Container(name string) (pod.Container, error) {
 		return pod.Container{}, err
 	}
 	c := Func(name, r.Run)
-	c.ExportArgs = r.args()
-	return c, nil
-}
-
-// args returns the podkit command line that runs r as a process.
-func (r ConfigReloader) args() []string {
-	args := []string{"sidecar", "config-reloader", "--target", r.Target}
-	if r.Volume != "" {
-		args = append(args, "--volume", r.Volume)
-	}
-	if r.Path != "" {
-		args = append(args, "--path", r.Path)
-	}
-	if r.TargetProcess != "" {
-		args = append(args, "--process", r.TargetProcess)
-	}
-	if r.Signal != 0 {
-		args = append(args, "--signal", strconv.Itoa(int(r.Signal)))
-	}
-	if r.Debounce != 0 {
-		args = append(args, "--debounce", r.Debounce.String())
-	}
-	return args
+	var err error
+	c.ExportArgs, err = exportArgs("config-reloader", r)
+	return c, err
 }
 
 func (r ConfigReloader) validate() error {

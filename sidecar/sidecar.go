@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/podkit/podkit/internal/exported"
+	"github.com/podkit/podkit/internal/memberconf"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -54,4 +55,14 @@ func validName(kind, name string) error {
 		return fmt.Errorf("sidecar: %s: name: required", kind)
 	}
 	return nil
+}
+
+// exportArgs returns the podkit command line that runs the ready-made
+// sidecar use, configured by cfg, as a process: "sidecar USE FLAGS...".
+func exportArgs(use string, cfg any) ([]string, error) {
+	args, err := memberconf.Args(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: %s: %w", use, err)
+	}
+	return append([]string{"sidecar", use}, args...), nil
 }

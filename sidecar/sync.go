@@ -28,29 +28,29 @@ import (
 type ContentSyncer struct {
 	// Volume names the pod volume to sync into; Dir is then a path inside
 	// it ("" for its root). Without Volume, Dir is a directory on the host.
-	Volume string
-	Dir    string
+	Volume string `json:"volume,omitempty" help:"volume to sync into"`
+	Dir    string `json:"dir,omitempty" help:"directory (inside the volume) to sync into"`
 	// Command runs a sync: a process started in the destination
 	// directory, with SYNC_DEST set to its path, in the supervising
 	// program's namespaces (where it reaches the network, which the pod's
 	// namespace does not). Its output goes to the sidecar's log. Exit
 	// status 0 is success. Exactly one of Command and Sync is set.
-	Command []string
+	Command []string `json:"command" member:"args"`
 	// Sync runs a sync in this program: nil is success. The containers
 	// may read dir while a sync runs: a sync should replace files whole
 	// (write elsewhere, then rename), as git-sync swaps a symbolic link.
-	Sync func(ctx context.Context, dir string) error
+	Sync func(ctx context.Context, dir string) error `json:"-"`
 	// Interval is the time from the end of one sync to the start of the
 	// next. Zero means 10 seconds.
-	Interval time.Duration
+	Interval time.Duration `json:"interval,omitempty" help:"time between syncs (default 10s)"`
 	// Timeout bounds one sync; a Command still running then is killed.
 	// Zero means 2 minutes.
-	Timeout time.Duration
+	Timeout time.Duration `json:"timeout,omitempty" help:"bound of one sync (default 2m)"`
 	// WaitForFirstSync gives the container a startup probe that passes at
 	// the first successful sync.
-	WaitForFirstSync bool
+	WaitForFirstSync bool `json:"waitForFirstSync,omitempty" help:"start (and let the next containers start) only after a first sync"`
 	// Clock is for tests; nil means the real clock.
-	Clock clock.WithTicker
+	Clock clock.WithTicker `json:"-"`
 }
 
 // Defaults of a ContentSyncer.
@@ -83,7 +83,10 @@ func (s ContentSyncer) Container(name string) (pod.Container, error) {
 		return nil
 	}
 	if s.Sync == nil {
-		c.ExportArgs = s.args()
+		var err error
+		if c.ExportArgs, err = exportArgs("content-syncer", s); err != nil {
+			return pod.Container{}, err
+		}
 	}
 	c.ReadinessProbe = &pod.Probe{Func: synced, Period: syncProbePeriod, FailureThreshold: 1}
 	if s.WaitForFirstSync {
@@ -92,27 +95,6 @@ func (s ContentSyncer) Container(name string) (pod.Container, error) {
 		c.StartupProbe = &pod.Probe{Func: synced, Period: syncProbePeriod, FailureThreshold: 1 << 30}
 	}
 	return c, nil
-}
-
-// args returns the podkit command line that runs s as a process.
-func (s ContentSyncer) args() []string {
-	args := []string{"sidecar", "content-syncer"}
-	if s.Volume != "" {
-		args = append(args, "--volume", s.Volume)
-	}
-	if s.Dir != "" {
-		args = append(args, "--dir", s.Dir)
-	}
-	if s.Interval != 0 {
-		args = append(args, "--interval", s.Interval.String())
-	}
-	if s.Timeout != 0 {
-		args = append(args, "--timeout", s.Timeout.String())
-	}
-	if s.WaitForFirstSync {
-		args = append(args, "--wait-for-first-sync")
-	}
-	return append(append(args, "--"), s.Command...)
 }
 
 func (s ContentSyncer) validate() error {

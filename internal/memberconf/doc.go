@@ -10,7 +10,9 @@
 // # The convention
 //
 // Every exported field with a json name (not "-") is a flag named after
-// that name in kebab case: Field `json:"maxLineBytes"` is --max-line-bytes.
+// that name in kebab case: Field `json:"maxLineBytes"` is --max-line-bytes,
+// unless a flag tag names it (a list called patterns in its document may
+// be the repeatable flag --pattern). A help tag is the flag's help text.
 // Its value is written as follows:
 //
 //   - strings, booleans, integers and floats (and named types of them):
@@ -34,6 +36,6 @@
 // path of one; flags given with them override the document's fields, and
 // a list flag replaces the document's list.
 //
-// Each flag is written as --name=value, so that a value beginning with
-// '-' is never read as a flag.
+// Args writes each flag as --name=value, so that a value beginning with
+// '-' is never read as a flag, and a true boolean as --name.
 package memberconf

@@ -196,6 +196,10 @@ func Args(cfg any) ([]string, error) {
 			return nil, fmt.Errorf("memberconf: %s: %w", f.json, err)
 		}
 		for _, s := range values {
+			if f.shape == scalar && fv.Kind() == reflect.Bool {
+				args = append(args, "--"+f.flag) // true: a false one is zero
+				continue
+			}
 			args = append(args, "--"+f.flag+"="+s)
 		}
 	}
@@ -351,7 +355,11 @@ func fieldsOf(t reflect.Type) ([]field, error) {
 		if sf.Tag.Get("member") == "args" && (sh != scalarList || sf.Type.Elem().Kind() != reflect.String) {
 			return nil, fmt.Errorf("field %s: positional arguments must be a list of strings", sf.Name)
 		}
-		fields = append(fields, field{index: sf.Index, json: name, flag: kebab(name), help: sf.Tag.Get("help"), shape: sh})
+		flag := sf.Tag.Get("flag")
+		if flag == "" {
+			flag = kebab(name)
+		}
+		fields = append(fields, field{index: sf.Index, json: name, flag: flag, help: sf.Tag.Get("help"), shape: sh})
 	}
 	return fields, nil
 }

@@ -35,7 +35,7 @@ type rich struct {
 	Listen    string            `json:"listen" help:"address to listen on"`
 	Upstreams []upstream        `json:"upstreams"`
 	TLS       *tlsConfig        `json:"tls,omitempty"`
-	Patterns  []string          `json:"patterns"`
+	Patterns  []string          `json:"patterns" flag:"pattern"`
 	Labels    map[string]string `json:"labels"`
 	Interval  time.Duration     `json:"interval"`
 	Signal    syscall.Signal    `json:"signal"`
@@ -120,7 +120,7 @@ func TestParseForms(t *testing.T) {
 		"--listen", ":9",
 		"--upstreams", "{url: http://a/, weight: 3, timeout: 2s}", // YAML flow
 		"--upstreams={\"url\": \"http://b/\"}",
-		"--patterns", "a", "--patterns", "b,c",
+		"--pattern", "a", "--pattern", "b,c",
 		"--labels", "k=v=w",
 		"--signal", "TERM",
 		"--from-start",
@@ -147,7 +147,7 @@ patterns: [x, "y"]
 interval: 5s
 `
 	var got rich
-	require.NoError(t, Parse("m", []string{"--config", doc, "--patterns", "z", "--listen", ":2"}, &got))
+	require.NoError(t, Parse("m", []string{"--config", doc, "--pattern", "z", "--listen", ":2"}, &got))
 	assert.Equal(t, rich{Listen: ":2", Upstreams: []upstream{{URL: "http://doc/"}}, Patterns: []string{"z"}, Interval: 5 * time.Second}, got)
 
 	file := filepath.Join(t.TempDir(), "c.json")
@@ -224,6 +224,7 @@ func TestFlagNamesAndHelp(t *testing.T) {
 	assert.Contains(t, usage, "--upstreams json (repeatable)")
 	assert.Contains(t, usage, "--interval duration")
 	assert.Contains(t, usage, "--from-start")
+	assert.Contains(t, usage, "--pattern string (repeatable)")
 	assert.Contains(t, usage, "--config string")
 	assert.NotContains(t, usage, "--command", "positional arguments are no flag")
 	assert.NotContains(t, usage, "ignored")

@@ -228,8 +228,8 @@ type Container struct {
 
 // ExportVolumesDir is where the container that runs an in-process
 // container's ExportArgs, in a pod exported to Kubernetes, finds the pod's
-// volumes: each at ExportVolumesDir/<volume name>. The environment variable
-// PODKIT_VOLUMES_DIR overrides it for the podkit command.
+// volumes: each at ExportVolumesDir/<volume name>. VolumeDir finds a volume
+// there, or under $PODKIT_VOLUMES_DIR (VolumesDirEnv) when it is set.
 const ExportVolumesDir = "/podkit/volumes"
 
 // RestartPolicy says which exits of a container lead to a restart, as in

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Spec describes a pod: what a Kubernetes PodSpec holds (package kube
@@ -358,11 +356,11 @@ func (b Backoff) withDefaults() Backoff {
 // returns one error naming every bad field.
 func (p *Pod) validate(hostname string) error {
 	var errs fieldErrors
-	for _, msg := range validation.IsDNS1123Subdomain(p.name) {
+	for _, msg := range dnsSubdomainErrors(p.name) {
 		errs.add("name", p.name, msg)
 	}
 	if hostname != "" {
-		for _, msg := range validation.IsDNS1123Label(hostname) {
+		for _, msg := range dnsLabelErrors(hostname) {
 			errs.add("hostname", hostname, msg)
 		}
 	}
@@ -415,7 +413,7 @@ func (p *Pod) validate(hostname string) error {
 		case seen[c.Name]:
 			errs.add(field+".name", c.Name, "duplicate container name")
 		default:
-			for _, msg := range validation.IsDNS1123Label(c.Name) {
+			for _, msg := range dnsLabelErrors(c.Name) {
 				errs.add(field+".name", c.Name, msg)
 			}
 		}

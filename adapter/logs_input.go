@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/internal/tail"
 	"github.com/podkit/podkit/pod"
 )
@@ -209,12 +208,9 @@ func (l Logs) followFiles(ctx context.Context, q *logQueue) error {
 	f := l.Files
 	root := ""
 	if f.Volume != "" {
-		root = exported.VolumePath(f.Volume)
-		if self, ok := pod.FromContext(ctx); ok {
-			var err error
-			if root, err = self.Pod.VolumePath(f.Volume); err != nil {
-				return fmt.Errorf("files.volume: %w", err)
-			}
+		var err error
+		if root, err = pod.VolumeDir(ctx, f.Volume); err != nil {
+			return fmt.Errorf("files.volume: %w", err)
 		}
 	}
 	patterns := make([]string, len(f.Patterns))

@@ -24,7 +24,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
-	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -340,12 +339,9 @@ func (l Logs) openSink(ctx context.Context) (logSink, error) {
 	case l.OutputFile != "":
 		path := l.OutputFile
 		if l.OutputVolume != "" {
-			dir := exported.VolumePath(l.OutputVolume)
-			if inPod {
-				var err error
-				if dir, err = self.Pod.VolumePath(l.OutputVolume); err != nil {
-					return nil, fmt.Errorf("adapter: logs: outputVolume: %w", err)
-				}
+			dir, err := pod.VolumeDir(ctx, l.OutputVolume)
+			if err != nil {
+				return nil, fmt.Errorf("adapter: logs: outputVolume: %w", err)
 			}
 			path = filepath.Join(dir, path)
 		}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -79,14 +78,9 @@ func (e Extract) Run(ctx context.Context) error {
 	}
 	dest := e.Dir
 	if e.Volume != "" {
-		// Outside a pod (the process form) the volume is where an exported
-		// pod mounts it.
-		dir := exported.VolumePath(e.Volume)
-		if self, ok := pod.FromContext(ctx); ok {
-			var err error
-			if dir, err = self.Pod.VolumePath(e.Volume); err != nil {
-				return fmt.Errorf("initcontainer: extract: %w", err)
-			}
+		dir, err := pod.VolumeDir(ctx, e.Volume)
+		if err != nil {
+			return fmt.Errorf("initcontainer: extract: %w", err)
 		}
 		dest = filepath.Join(dir, e.Dir)
 	}

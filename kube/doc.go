@@ -141,11 +141,12 @@
 // in-process container (Func) becomes a container of the podkit image
 // (ExportOptions.PodkitImage, DefaultPodkitImage by default) that runs
 // "podkit" with the container's ExportArgs, with every volume of the pod
-// mounted at VolumesDir/<volume name>, where the podkit subcommands resolve
-// their --volume NAME arguments; without ExportArgs it cannot be exported.
+// mounted at pod.ExportVolumesDir/<volume name>, where the podkit
+// subcommands resolve their --volume NAME arguments (pod.VolumeDir); without
+// ExportArgs it cannot be exported.
 // A Func probe has no Kubernetes counterpart and is refused. (Load reads
 // such a container back as a process container running podkit, whose
-// mount paths under VolumesDir must then exist on the machine.)
+// mount paths under pod.ExportVolumesDir must then exist on the machine.)
 //
 // A pod on the host's network (NetworkHost) exports as hostNetwork: true,
 // an isolated one as Kubernetes' default, a pod on the cluster's network.

@@ -25,10 +25,6 @@ const (
 	// DefaultPodkitImage is the image that runs exported in-process
 	// containers when ExportOptions.PodkitImage is empty.
 	DefaultPodkitImage = "ghcr.io/podkit/podkit:latest"
-	// VolumesDir is where an exported in-process container has the pod's
-	// volumes mounted, each at VolumesDir/<volume name>: the podkit command
-	// resolves its --volume NAME arguments there.
-	VolumesDir = "/podkit/volumes"
 	// NameLabel is the label ExportDeployment and ExportJob give the pod
 	// template, and that a Deployment selects its pods by.
 	NameLabel = "app.kubernetes.io/name"
@@ -55,7 +51,7 @@ type ExportOptions struct {
 // A process container needs an Image, since Kubernetes has to find its
 // command somewhere. An in-process container (Func) becomes a container of
 // the podkit image running "podkit" with its ExportArgs, with every volume
-// of the pod mounted at VolumesDir/<name>; one without ExportArgs cannot be
+// of the pod mounted at pod.ExportVolumesDir/<name>; one without ExportArgs cannot be
 // exported. Command, args and env values are escaped so that the kubelet's
 // $(VAR) expansion leaves them as they are.
 //
@@ -286,7 +282,7 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 		kc.Command = []string{"podkit"}
 		kc.Args = escapeAll(c.ExportArgs)
 		for _, v := range volumes {
-			kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: v.Name, MountPath: path.Join(VolumesDir, v.Name)})
+			kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: v.Name, MountPath: path.Join(pod.ExportVolumesDir, v.Name)})
 		}
 	} else {
 		if c.Image == "" {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Spec describes a pod: what a Kubernetes PodSpec holds (package kube
@@ -228,8 +226,8 @@ type Container struct {
 
 // ExportVolumesDir is where the container that runs an in-process
 // container's ExportArgs, in a pod exported to Kubernetes, finds the pod's
-// volumes: each at ExportVolumesDir/<volume name>. The environment variable
-// PODKIT_VOLUMES_DIR overrides it for the podkit command.
+// volumes: each at ExportVolumesDir/<volume name>. VolumeDir finds a volume
+// there, or under $PODKIT_VOLUMES_DIR (VolumesDirEnv) when it is set.
 const ExportVolumesDir = "/podkit/volumes"
 
 // RestartPolicy says which exits of a container lead to a restart, as in
@@ -358,11 +356,11 @@ func (b Backoff) withDefaults() Backoff {
 // returns one error naming every bad field.
 func (p *Pod) validate(hostname string) error {
 	var errs fieldErrors
-	for _, msg := range validation.IsDNS1123Subdomain(p.name) {
+	for _, msg := range dnsSubdomainErrors(p.name) {
 		errs.add("name", p.name, msg)
 	}
 	if hostname != "" {
-		for _, msg := range validation.IsDNS1123Label(hostname) {
+		for _, msg := range dnsLabelErrors(hostname) {
 			errs.add("hostname", hostname, msg)
 		}
 	}
@@ -415,7 +413,7 @@ func (p *Pod) validate(hostname string) error {
 		case seen[c.Name]:
 			errs.add(field+".name", c.Name, "duplicate container name")
 		default:
-			for _, msg := range validation.IsDNS1123Label(c.Name) {
+			for _, msg := range dnsLabelErrors(c.Name) {
 				errs.add(field+".name", c.Name, msg)
 			}
 		}

@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/podkit/podkit/internal/owner"
 	"github.com/podkit/podkit/internal/shim"
@@ -222,7 +221,7 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 	names := make(map[string]bool)
 	for i, v := range p.spec.Volumes {
 		field := fmt.Sprintf("volumes[%d]", i)
-		for _, msg := range validation.IsDNS1123Label(v.Name) {
+		for _, msg := range dnsLabelErrors(v.Name) {
 			errs.add(field+".name", v.Name, msg)
 		}
 		if names[v.Name] {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/internal/memberconf"
 	"github.com/podkit/podkit/pod"
 )
@@ -37,11 +36,7 @@ func inVolume(ctx context.Context, volume, path string) (string, error) {
 	if volume == "" {
 		return path, nil
 	}
-	self, ok := pod.FromContext(ctx)
-	if !ok {
-		return filepath.Join(exported.VolumePath(volume), path), nil
-	}
-	dir, err := self.Pod.VolumePath(volume)
+	dir, err := pod.VolumeDir(ctx, volume)
 	if err != nil {
 		return "", err
 	}

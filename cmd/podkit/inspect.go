@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podkit/podkit/internal/podapi"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/podapi"
 )
 
 func psCommand(e *env) *cobra.Command {

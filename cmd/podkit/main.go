@@ -29,7 +29,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podkit/podkit/internal/podapi"
+	"github.com/podkit/podkit/podapi"
 )
 
 func main() {

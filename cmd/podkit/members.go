@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podkit/podkit/internal/members"
+	"github.com/podkit/podkit/cmd/podkit/members"
 	"github.com/podkit/podkit/pod"
 )
 

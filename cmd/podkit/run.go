@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podkit/podkit/internal/podapi"
 	"github.com/podkit/podkit/kube"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/podapi"
 	"github.com/podkit/podkit/timeline"
 )
 

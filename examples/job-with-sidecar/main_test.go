@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/podkit/podkit/internal/exampletest"
+	"github.com/podkit/podkit/examples/internal/exampletest"
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
 )

@@ -27,8 +27,8 @@ import (
 
 	"github.com/podkit/podkit/adapter"
 	"github.com/podkit/podkit/ambassador"
-	"github.com/podkit/podkit/internal/podapi"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/podapi"
 	"github.com/podkit/podkit/sidecar"
 )
 

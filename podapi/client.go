@@ -20,18 +20,23 @@ import (
 	"github.com/podkit/podkit/pod"
 )
 
-// ErrNoPod is returned for a pod that no running podkit serves.
+// ErrNoPod is returned (wrapped) by a Client's calls when no program
+// serves the pod's socket: the pod is not running, or its supervisor died
+// and left the socket behind.
 var ErrNoPod = errors.New("no such pod")
 
-// Client talks to one pod's API.
+// Client talks to one pod's API. Its methods may be called concurrently;
+// each blocks until its answer has arrived or its context is done. It keeps
+// idle connections open until Close.
 type Client struct {
 	name string
 	path string
 	http *http.Client
 }
 
-// NewClient returns a client of the pod named name whose socket is in dir.
-// It does not connect until a method is called.
+// NewClient returns a client of the pod named name whose socket is in dir
+// (DefaultDir for the pods of podkit run). It does not connect until a
+// method is called, and does not block. Close releases it.
 func NewClient(dir, name string) *Client {
 	path := SocketPath(dir, name)
 	return &Client{name: name, path: path, http: &http.Client{Transport: &http.Transport{
@@ -41,8 +46,10 @@ func NewClient(dir, name string) *Client {
 	}}}
 }
 
-// List returns the names of the pods with a socket in dir, sorted. A socket
-// may be stale; its pod's Status then fails with ErrNoPod.
+// List returns the names of the pods with a socket in dir, sorted; none,
+// and no error, when dir does not exist. A socket may be stale; its pod's
+// Status then fails with ErrNoPod. It reads the directory and does not
+// connect to any socket.
 func List(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -61,7 +68,9 @@ func List(dir string) ([]string, error) {
 	return names, nil
 }
 
-// Close releases the client's idle connections.
+// Close closes the client's idle connections, and with them their
+// goroutines. A call in progress goes on; the client stays usable, and
+// opens new connections as it needs them.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // do sends a request and checks its status.
@@ -93,7 +102,8 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	return resp, nil
 }
 
-// Status returns the pod's status.
+// Status returns the pod's status. It blocks until the answer arrives or
+// ctx is done.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var st Status
 	resp, err := c.do(ctx, http.MethodGet, "/v1/status", nil, nil)
@@ -107,8 +117,11 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
-// Logs calls fn with the container's log entries; with follow it goes on
-// until the container will not run again or ctx is done.
+// Logs calls fn with the container's log entries (see pod.Pod.Logs for
+// opts), one at a time, in the calling goroutine. Without follow it returns
+// after the last entry; with follow it blocks, passing entries as they are
+// written, until the container will not run again or ctx is done (then it
+// returns nil). An error from fn ends the call and is returned as it is.
 func (c *Client) Logs(ctx context.Context, container string, opts pod.LogOptions, follow bool, fn func(pod.LogEntry) error) error {
 	q := url.Values{"container": {container}}
 	if opts.Previous {
@@ -143,7 +156,11 @@ func (c *Client) Logs(ctx context.Context, container string, opts pod.LogOptions
 }
 
 // Exec runs argv in the container, copying stdin (when not nil) to it and
-// its output to stdout and stderr, and returns its exit status.
+// its output to stdout and stderr, and returns its exit status: 126 with
+// ExitStatus.Error set when the command could not run, 128+n when signal n
+// killed it. It blocks until the command has ended or ctx is done (the
+// server then kills the command). stdout and stderr are written from the
+// calling goroutine only.
 func (c *Client) Exec(ctx context.Context, container string, argv []string, stdin io.Reader, stdout, stderr io.Writer) (ExitStatus, error) {
 	q := url.Values{"container": {container}, "arg": argv}
 	var body io.Reader = http.NoBody
@@ -182,7 +199,9 @@ func (c *Client) Exec(ctx context.Context, container string, argv []string, stdi
 	}
 }
 
-// Stop asks the pod to stop gracefully, and returns at once.
+// Stop asks the pod to stop gracefully, as Ctrl-C does to podkit run, and
+// returns once the server has taken the request, without waiting for the
+// pod to stop.
 func (c *Client) Stop(ctx context.Context) error {
 	resp, err := c.do(ctx, http.MethodPost, "/v1/stop", nil, nil)
 	if err != nil {
@@ -191,7 +210,8 @@ func (c *Client) Stop(ctx context.Context) error {
 	return resp.Body.Close()
 }
 
-// Kill asks the pod to stop at once, and returns at once.
+// Kill asks the pod to stop at once (pod.Pod.Kill), and returns once the
+// server has taken the request, without waiting for the pod to stop.
 func (c *Client) Kill(ctx context.Context) error {
 	resp, err := c.do(ctx, http.MethodPost, "/v1/kill", nil, nil)
 	if err != nil {

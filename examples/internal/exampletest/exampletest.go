@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/podkit/podkit/internal/members"
+	"github.com/podkit/podkit/cmd/podkit/members"
 	"github.com/podkit/podkit/kube"
 	"github.com/podkit/podkit/pod"
 )

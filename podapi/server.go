@@ -1,7 +1,3 @@
-// Package podapi is the local API of a pod run by the podkit command: an HTTP
-// server on a Unix socket per pod, in a directory only its owner can enter,
-// through which other podkit commands read the pod's status and logs, run
-// commands in its containers and stop it.
 package podapi
 
 import (
@@ -26,15 +22,20 @@ import (
 	"github.com/podkit/podkit/pod"
 )
 
-// DefaultDir holds the sockets of running pods.
+// DefaultDir is the directory of the sockets of the pods podkit run
+// serves, where the podkit command looks for them.
 const DefaultDir = "/run/podkit"
 
-// SocketPath returns the socket of the pod named name in dir.
+// SocketPath returns the path of the socket of the pod named name in dir.
 func SocketPath(dir, name string) string { return filepath.Join(dir, name+".sock") }
 
 // Listen creates the socket of the pod named name in dir, creating dir with
-// mode 0700 if needed. A socket left by a supervisor that died is replaced;
-// one that answers means a pod of that name runs already, an error.
+// mode 0700 if needed, and returns its listener, which accepts only root's
+// and this program's effective user's connections (SO_PEERCRED). A socket
+// left by a supervisor that died is replaced; one that answers means a pod
+// of that name runs already, an error. It blocks for at most a second (the
+// check of an existing socket). Server.Serve closes the listener and
+// removes the socket; a caller that does not serve closes it itself.
 func Listen(dir, name string) (net.Listener, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("podapi: %w", err)
@@ -96,7 +97,8 @@ func allowedPeer(c net.Conn) bool {
 	return cred.Uid == 0 || int(cred.Uid) == os.Geteuid()
 }
 
-// Server serves one pod's API.
+// Server serves one pod's API. It is configuration: Serve does not change
+// it.
 type Server struct {
 	// Pod is the pod served. Required.
 	Pod *pod.Pod
@@ -105,16 +107,24 @@ type Server struct {
 	Stop func()
 }
 
-// Status is what GET /v1/status returns.
+// Status is what GET /v1/status returns, and Client.Status.
 type Status struct {
-	Name   string     `json:"name"`
-	PID    int        `json:"pid"` // the supervising program's
+	// Name is the pod's name.
+	Name string `json:"name"`
+	// PID is the process ID of the program that runs the pod and serves
+	// its API.
+	PID int `json:"pid"`
+	// Status is the pod's status (pod.Pod.Status).
 	Status pod.Status `json:"status"`
 }
 
-// Serve serves the API on ln until ctx is done, then closes ln, removes its
-// socket file, and returns once every request has ended (a request still
-// streaming logs or running a command is cut off). It blocks.
+// Serve serves the API on ln (from Listen) until ctx is done, then closes
+// ln, removes its socket file, and returns once every request has ended (a
+// request still streaming logs or running a command is cut off, and the
+// command killed). It blocks, and returns nil after ctx is done, or the
+// error that made ln fail; every goroutine it started has ended when it
+// returns. Serve does not stop the pod: a client's stop and kill requests
+// call Stop and Pod.Kill.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.status)
@@ -186,18 +196,24 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// Stream numbers of the exec response frames.
+// Stream numbers of the exec response frames (see the package
+// documentation for the frame format).
 const (
+	// StreamStdout frames carry the command's standard output.
 	StreamStdout = 1
+	// StreamStderr frames carry the command's standard error.
 	StreamStderr = 2
 	// StreamExit is the last frame: an ExitStatus in JSON.
 	StreamExit = 3
 )
 
-// ExitStatus ends an exec response.
+// ExitStatus ends an exec response, and is what Client.Exec returns.
 type ExitStatus struct {
-	ExitCode int    `json:"exitCode"`
-	Error    string `json:"error,omitempty"`
+	// ExitCode is the command's exit code: 128+n when signal n killed it,
+	// 126 when it could not run.
+	ExitCode int `json:"exitCode"`
+	// Error says why the command could not run; empty when it ran.
+	Error string `json:"error,omitempty"`
 }
 
 // exec runs a command in a container: the request body is its standard

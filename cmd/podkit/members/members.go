@@ -1,8 +1,3 @@
-// Package members parses the command lines of podkit's ready-made
-// in-process members ("podkit sidecar log-shipper ...", "podkit init ...",
-// "podkit ambassador ..."): the process forms that a pod exported to
-// Kubernetes runs, and the containers that podkit run and the examples run
-// in-process instead.
 package members
 
 import (

@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/podkit/podkit/internal/podapi"
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/podapi"
 )
 
 func TestMain(m *testing.M) {

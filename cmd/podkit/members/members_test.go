@@ -10,8 +10,8 @@ import (
 
 	"github.com/podkit/podkit/adapter"
 	"github.com/podkit/podkit/ambassador"
+	"github.com/podkit/podkit/cmd/podkit/members"
 	"github.com/podkit/podkit/initcontainer"
-	"github.com/podkit/podkit/internal/members"
 	"github.com/podkit/podkit/pod"
 	"github.com/podkit/podkit/sidecar"
 )

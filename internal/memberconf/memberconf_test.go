@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/podkit/podkit/internal/memberconf/memberconftest"
 )
 
 func TestMain(m *testing.M) {
@@ -32,23 +34,23 @@ type tlsConfig struct {
 type kind string
 
 type rich struct {
-	Listen    string            `json:"listen" help:"address to listen on"`
-	Upstreams []upstream        `json:"upstreams"`
-	TLS       *tlsConfig        `json:"tls,omitempty"`
-	Patterns  []string          `json:"patterns" flag:"pattern"`
-	Labels    map[string]string `json:"labels"`
-	Interval  time.Duration     `json:"interval"`
-	Signal    syscall.Signal    `json:"signal"`
-	Percent   float64           `json:"percent"`
-	MaxBytes  int64             `json:"maxBytes"`
-	Count     uint16            `json:"count"`
-	FromStart bool              `json:"fromStart"`
-	Kind      kind              `json:"kind"`
-	Subnet    netip.Prefix      `json:"subnet"`
-	Nested    upstream          `json:"nested"`
-	ByName    map[string]upstream
-	Command   []string `json:"command" member:"args"`
-	Ignored   func()   `json:"-"`
+	Listen     string            `json:"listen" help:"address to listen on"`
+	Upstreams  []upstream        `json:"upstreams"`
+	TLS        *tlsConfig        `json:"tls,omitempty"`
+	Patterns   []string          `json:"patterns" flag:"pattern"`
+	Labels     map[string]string `json:"labels"`
+	Interval   time.Duration     `json:"interval"`
+	Signal     syscall.Signal    `json:"signal"`
+	Percent    float64           `json:"percent"`
+	MaxBytes   int64             `json:"maxBytes"`
+	Count      uint16            `json:"count"`
+	FromStart  bool              `json:"fromStart"`
+	Kind       kind              `json:"kind"`
+	Subnet     netip.Prefix      `json:"subnet"`
+	Nested     upstream          `json:"nested"`
+	ByName     map[string]upstream
+	Command    []string `json:"command" member:"args"`
+	Ignored    func()   `json:"-"`
 	unexported int
 }
 
@@ -82,7 +84,7 @@ func TestRoundTrip(t *testing.T) {
 	for name, cfg := range map[string]rich{
 		"zero":   {},
 		"tricky": tricky(),
-		"filled": fill(t, reflect.TypeFor[rich]()).Interface().(rich),
+		"filled": memberconftest.Fill(reflect.TypeFor[rich](), map[reflect.Type]string{reflect.TypeFor[netip.Prefix](): "10.0.0.0/8"}).Interface().(rich),
 	} {
 		t.Run(name, func(t *testing.T) {
 			args, err := Args(cfg)
@@ -228,58 +230,4 @@ func TestFlagNamesAndHelp(t *testing.T) {
 	assert.Contains(t, usage, "--config string")
 	assert.NotContains(t, usage, "--command", "positional arguments are no flag")
 	assert.NotContains(t, usage, "ignored")
-}
-
-// fill returns a value of t with every field set to something other than
-// its zero value, so that a round trip covers every field.
-func fill(t *testing.T, typ reflect.Type) reflect.Value {
-	v := reflect.New(typ).Elem()
-	n := 0
-	var set func(v reflect.Value)
-	set = func(v reflect.Value) {
-		n++
-		switch {
-		case v.Type() == durationType:
-			v.SetInt(int64(time.Duration(n) * time.Millisecond))
-			return
-		case v.Type() == signalType:
-			v.SetInt(int64(syscall.SIGUSR2))
-			return
-		case v.Type() == reflect.TypeFor[netip.Prefix]():
-			v.Set(reflect.ValueOf(netip.MustParsePrefix("10.0.0.0/8")))
-			return
-		}
-		switch v.Kind() {
-		case reflect.String:
-			v.SetString("s" + string(rune('a'+n%26)) + ",=?&")
-		case reflect.Bool:
-			v.SetBool(true)
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			v.SetInt(int64(-n))
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			v.SetUint(uint64(n))
-		case reflect.Float32, reflect.Float64:
-			v.SetFloat(float64(n) + 0.25)
-		case reflect.Pointer:
-			v.Set(reflect.New(v.Type().Elem()))
-			set(v.Elem())
-		case reflect.Slice:
-			v.Set(reflect.MakeSlice(v.Type(), 2, 2))
-			set(v.Index(0))
-			set(v.Index(1))
-		case reflect.Map:
-			v.Set(reflect.MakeMap(v.Type()))
-			e := reflect.New(v.Type().Elem()).Elem()
-			set(e)
-			v.SetMapIndex(reflect.ValueOf("k").Convert(v.Type().Key()), e)
-		case reflect.Struct:
-			for i := range v.NumField() {
-				if _, ok := jsonName(v.Type().Field(i)); ok {
-					set(v.Field(i))
-				}
-			}
-		}
-	}
-	set(v)
-	return v
 }

@@ -49,7 +49,8 @@
 // bytes received and bytes acknowledged) every IdleTimeout/4, so a
 // connection is idle only when no byte crossed either of its sockets,
 // whatever the copies are blocked on; a client that reads slowly is not
-// idle.
+// idle. A check that runs late, after a stall of the proxy's own process,
+// re-arms rather than closing: the next check, on time, decides.
 //
 // # Half-close
 //

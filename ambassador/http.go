@@ -114,6 +114,13 @@ func (h HTTP) Container(name string) (pod.Container, error) {
 // upstreams from the supervising program's; outside a pod (the process form
 // of a pod exported to Kubernetes) it does both where it runs. Run returns
 // an error if h is invalid or it cannot listen.
+//
+// While it runs, Run's goroutines are net/http's server (one accepting,
+// one per client connection), one per mirrored request in flight (at most
+// Mirror.MaxInFlight), and, during the drain, one that ends it when the
+// container is killed. Run shuts the server down and waits for the
+// mirrored requests: they have all exited when it returns (the idle
+// connections of its client to the upstreams are closed too).
 func (h HTTP) Run(ctx context.Context) error {
 	name := "http"
 	if self, ok := pod.FromContext(ctx); ok {

@@ -180,6 +180,15 @@ func (t TCP) config(name string) (proxy.Config, error) {
 // exported to Kubernetes) it does both where it runs. Run returns an error
 // if t is invalid or it cannot listen; it leaves no goroutine, connection or
 // metric registered behind.
+//
+// While it runs, Run's goroutines are: one accepting connections, one per
+// open connection (and, for a connection where TLS or another conn type
+// rules out the event loops, one per direction), the event loops that copy
+// plain TCP connections (up to GOMAXPROCS, at most 8, started as
+// connections need them), one health-check loop per upstream when
+// HealthCheck is set, and, during the drain, one that ends it when the
+// container is killed. Run stops them all, and they have exited when it
+// returns.
 func (t TCP) Run(ctx context.Context) error {
 	name := "tcp"
 	if self, ok := pod.FromContext(ctx); ok {

@@ -25,6 +25,32 @@ import (
 // when Run or Wait returns: by then every process it started has exited and
 // been reaped. Status, Logs, Subscribe and Exec are safe to call from any
 // goroutine at any time.
+//
+// The goroutines a pod runs, and who stops them:
+//   - Start starts the infra process, with a thread that waits for it, one
+//     goroutine that supervises the pod and one that starts the containers
+//     in order; each container then has a goroutine of its own for as long
+//     as it may run (a sidecar's until the pod stops it), and each running
+//     instance a thread that waits for its process (or the goroutine of its
+//     function) and three goroutines that copy its output and tell when it
+//     is all read. The supervisor stops the containers when the pod ends,
+//     kills the infra last, and waits for all of these before Wait returns.
+//   - A running instance with probes has a goroutine per probe kind; a
+//     postStart hook, each preStop hook and the grace-period timer of a
+//     stop run in goroutines of their own. They end with the instance or
+//     the stop, and have all exited when Wait returns.
+//   - The first DialContext, Listen, ListenPacket or HTTP probe or hook
+//     starts the pod's dialer: one locked thread inside the pod's network
+//     namespace, stopped once the containers have ended, before Wait
+//     returns.
+//   - Each published port (Spec.Ports) has a proxy serving it, started by
+//     Start and stopped (after its open connections drain) once the
+//     containers have ended, before Wait returns.
+//   - Subscribe starts one goroutine per subscription; see Subscribe.
+//
+// Nothing else outlives a call: when Wait returns only the goroutines of
+// subscriptions whose channels were not yet drained may remain, and they
+// exit as soon as their last event is read or their ctx is done.
 type Pod struct {
 	name    string
 	spec    Spec   // as validated, with defaults; only read after New
@@ -199,6 +225,9 @@ func (p *Pod) Run(ctx context.Context) error {
 // ctx is done the pod is stopped: each container gets its stop signal, and
 // whatever is still alive when the termination grace period ends is killed
 // with SIGKILL. Use Wait to wait for the end.
+//
+// Start starts the goroutines listed on Pod, and returns once the
+// infrastructure is up; all of them have exited when Wait returns.
 //
 // The values of ctx (trace IDs, loggers) reach what the pod runs on a
 // container's behalf: the context of an in-process container's function,

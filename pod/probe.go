@@ -198,7 +198,8 @@ func portOfGRPC(a *GRPCAction) int {
 // batches, and connects it in the caller; other dials (names, other
 // networks) are served one at a time by that thread, so such a dial to a
 // peer that does not answer holds other dials and listens up to its ctx's
-// deadline.
+// deadline. The first call starts that thread; the pod stops it once its
+// containers have ended, before Wait returns.
 func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if family, sa, ok := tcpSockaddr(network, addr); ok {
 		d, err := p.podDialer()

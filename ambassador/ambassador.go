@@ -19,23 +19,28 @@ import (
 type ClientTLS struct {
 	// CAFile holds the PEM certificates that verify the upstreams; empty
 	// means the system's roots.
-	CAFile string
+	CAFile string `json:"caFile,omitempty"`
 	// ServerName is the name sent (SNI) and verified; empty means each
 	// upstream's host.
-	ServerName string
+	ServerName string `json:"serverName,omitempty"`
 	// CertFile and KeyFile, when set, are the ambassador's client
-	// certificate (mutual TLS).
-	CertFile, KeyFile string
+	// certificate (mutual TLS): the PEM certificate chain and its key.
+	CertFile string `json:"certFile,omitempty"`
+	// KeyFile is the key of CertFile.
+	KeyFile string `json:"keyFile,omitempty"`
 	// InsecureSkipVerify accepts any certificate. For tests only.
-	InsecureSkipVerify bool
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
 }
 
 // ServerTLS configures TLS termination: clients speak TLS to the
 // ambassador, which speaks plaintext to the upstreams, adding HTTPS to an
 // application without touching it.
 type ServerTLS struct {
-	// CertFile and KeyFile are the PEM certificate chain and key. Required.
-	CertFile, KeyFile string
+	// CertFile and KeyFile are the PEM certificate chain and its key.
+	// Required.
+	CertFile string `json:"certFile"`
+	// KeyFile is the key of CertFile. Required.
+	KeyFile string `json:"keyFile"`
 }
 
 func (c *ClientTLS) config() (*tls.Config, error) {

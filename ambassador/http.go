@@ -30,57 +30,60 @@ import (
 type HTTP struct {
 	// Listen is the address the ambassador listens on, inside the pod when
 	// it runs in-process: "127.0.0.1:8080". Required.
-	Listen string
+	Listen string `json:"listen"`
 	// Upstreams receive the requests, each with a share of Weight over the
 	// sum of the weights (0 means 1), picked at random per request: 90 and
 	// 10 split the traffic 90/10. Required.
-	Upstreams []HTTPUpstream
+	Upstreams []HTTPUpstream `json:"upstreams"`
 	// Routes send the requests that carry a header value to one upstream,
 	// whatever the weights: the first route that matches wins.
-	Routes []Route
+	Routes []Route `json:"routes,omitempty"`
 	// Mirror copies a share of the requests to another upstream; its
 	// answers are discarded.
-	Mirror *Mirror
+	Mirror *Mirror `json:"mirror,omitempty"`
 	// TLS configures the connections to https upstreams (and the mirror);
 	// nil means the system's roots.
-	TLS *ClientTLS
+	TLS *ClientTLS `json:"tls,omitempty"`
 	// Timeout bounds an upstream's answer (headers). Zero means 30s.
-	Timeout time.Duration
+	Timeout time.Duration `json:"timeout,omitempty"`
 	// Registerer, when set, receives the ambassador's metrics
 	// (podkit_ambassador_http_...), labelled with the container's name.
-	Registerer prometheus.Registerer
+	Registerer prometheus.Registerer `json:"-"`
 	// Logger logs proxy errors; nil means none.
-	Logger *zap.Logger
+	Logger *zap.Logger `json:"-"`
 }
 
 // HTTPUpstream is one upstream of an HTTP ambassador.
 type HTTPUpstream struct {
 	// URL is the upstream's base URL: http://host:port or https://host:port,
 	// optionally with a path prefix. Required.
-	URL string
+	URL string `json:"url"`
 	// Weight is the upstream's share of the requests; 0 means 1.
-	Weight int
+	Weight int `json:"weight,omitempty"`
 }
 
 // Route sends the requests whose Header has Value to Upstream.
 type Route struct {
-	Header, Value string
+	// Header is the request header's name. Required.
+	Header string `json:"header"`
+	// Value is the header's value that selects Upstream, compared whole.
+	Value string `json:"value"`
 	// Upstream is the URL of one of the Upstreams.
-	Upstream string
+	Upstream string `json:"upstream"`
 }
 
 // Mirror copies requests to a second upstream.
 type Mirror struct {
 	// URL is the mirror's base URL. Required.
-	URL string
+	URL string `json:"url"`
 	// Percent of the requests are mirrored, chosen at random: 0 to 100.
-	Percent float64
+	Percent float64 `json:"percent,omitempty"`
 	// MaxBodyBytes bounds the body of a mirrored request: a request with a
 	// larger body is not mirrored. Zero means 1 MiB.
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `json:"maxBodyBytes,omitempty"`
 	// MaxInFlight bounds the mirrored requests waiting for an answer; a
 	// request beyond it is not mirrored. Zero means 64.
-	MaxInFlight int
+	MaxInFlight int `json:"maxInFlight,omitempty"`
 }
 
 // Defaults of an HTTP ambassador.
@@ -111,6 +114,13 @@ func (h HTTP) Container(name string) (pod.Container, error) {
 // upstreams from the supervising program's; outside a pod (the process form
 // of a pod exported to Kubernetes) it does both where it runs. Run returns
 // an error if h is invalid or it cannot listen.
+//
+// While it runs, Run's goroutines are net/http's server (one accepting,
+// one per client connection), one per mirrored request in flight (at most
+// Mirror.MaxInFlight), and, during the drain, one that ends it when the
+// container is killed. Run shuts the server down and waits for the
+// mirrored requests: they have all exited when it returns (the idle
+// connections of its client to the upstreams are closed too).
 func (h HTTP) Run(ctx context.Context) error {
 	name := "http"
 	if self, ok := pod.FromContext(ctx); ok {

@@ -25,69 +25,97 @@ import (
 type TCP struct {
 	// Listen is the address the ambassador listens on, inside the pod when
 	// it runs in-process: "127.0.0.1:6379". Required.
-	Listen string
+	Listen string `json:"listen"`
 	// Upstreams are the servers the traffic goes to, host:port with a
 	// weight (0 means 1). Required.
-	Upstreams []Upstream
+	Upstreams []Upstream `json:"upstreams"`
 	// Balance picks an upstream per connection; empty means RoundRobin.
-	Balance Balance
+	Balance Balance `json:"balance,omitempty"`
 	// ConnectTimeout bounds a connection to an upstream. Zero means 5s.
-	ConnectTimeout time.Duration
+	ConnectTimeout time.Duration `json:"connectTimeout,omitempty"`
 	// IdleTimeout closes a connection with no bytes either way for this
 	// long. Zero means never.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `json:"idleTimeout,omitempty"`
 	// MaxConns bounds the open connections; at the limit the ambassador
 	// stops accepting until one ends, and clients wait in the kernel's
 	// accept queue. Zero means no limit.
-	MaxConns int
+	MaxConns int `json:"maxConns,omitempty"`
 	// Retries is how many times a failed connect moves on to the next
 	// healthy upstream. Zero means 2.
-	Retries int
+	Retries int `json:"retries,omitempty"`
 	// HealthCheck actively checks the upstreams with TCP connects.
-	HealthCheck HealthCheck
+	HealthCheck HealthCheck `json:"healthCheck,omitempty"`
 	// EjectAfter ejects an upstream after this many connect failures in a
 	// row, for RetryTimeout (twemproxy's auto_eject_hosts). Zero means 3,
 	// negative never.
-	EjectAfter   int
-	RetryTimeout time.Duration
+	EjectAfter int `json:"ejectAfter,omitempty"`
+	// RetryTimeout is how long an ejected upstream is skipped before new
+	// connections try it again; a success clears the ejection, a failure
+	// ejects it again at once. Zero means 30s.
+	RetryTimeout time.Duration `json:"retryTimeout,omitempty"`
 	// TLS originates TLS to the upstreams; the application speaks
 	// plaintext.
-	TLS *ClientTLS
+	TLS *ClientTLS `json:"tls,omitempty"`
 	// ListenTLS terminates TLS from the clients; the upstreams get
 	// plaintext.
-	ListenTLS *ServerTLS
+	ListenTLS *ServerTLS `json:"listenTLS,omitempty"`
 	// Registerer, when set, receives the ambassador's metrics
 	// (podkit_proxy_...), labelled ambassador=<container name>.
-	Registerer prometheus.Registerer
+	Registerer prometheus.Registerer `json:"-"`
 	// Logger logs upstream failures; nil means none.
-	Logger *zap.Logger
+	Logger *zap.Logger `json:"-"`
 }
 
 // Upstream is a server a TCP ambassador forwards to.
-type Upstream = proxy.Upstream
+type Upstream struct {
+	// Addr is the server's address, host:port; the host is resolved at
+	// each connect. Required; the upstreams of a TCP have distinct
+	// addresses. It labels the upstream's metrics and, with TCP.TLS, gives
+	// the default TLS server name (its host).
+	Addr string `json:"addr"`
+	// Weight is the upstream's relative share of new connections under
+	// every Balance. Zero means 1; negative is an error.
+	Weight int `json:"weight,omitempty"`
+}
 
 // HealthCheck configures active TCP health checks: every Interval, a
 // connect within Timeout; Rise successes in a row make an upstream healthy,
-// Fall failures unhealthy. Zero Interval means no checks.
-type HealthCheck = proxy.HealthCheck
+// Fall failures unhealthy. The zero value means no checks.
+type HealthCheck struct {
+	// Interval is the time between two checks of an upstream. Zero turns
+	// active checks off; the first check runs when the ambassador starts
+	// serving.
+	Interval time.Duration `json:"interval,omitempty"`
+	// Timeout bounds one connect. Zero means 1s.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Rise is how many successes in a row bring an unhealthy upstream
+	// back. Zero means 2.
+	Rise int `json:"rise,omitempty"`
+	// Fall is how many failures in a row take a healthy upstream out.
+	// Zero means 3.
+	Fall int `json:"fall,omitempty"`
+}
 
-// Balance is a load-balancing algorithm.
-type Balance = proxy.Balance
+// Balance is a load-balancing algorithm; every algorithm skips upstreams
+// that are unhealthy or ejected, and those already tried for the same
+// connection. The empty Balance is RoundRobin.
+type Balance string
 
 // Load-balancing algorithms.
 const (
 	// RoundRobin takes the upstreams in turn, by weight (smooth weighted
-	// round robin).
-	RoundRobin = proxy.RoundRobin
+	// round robin: with weights 5, 1, 1 the order is a, a, b, a, c, a, a).
+	RoundRobin Balance = "round-robin"
 	// LeastConn takes the upstream with the fewest open connections, by
 	// weight.
-	LeastConn = proxy.LeastConn
-	// RandomTwo takes the less loaded of two upstreams picked at random.
-	RandomTwo = proxy.RandomTwo
+	LeastConn Balance = "least-conn"
+	// RandomTwo takes the less loaded of two upstreams picked at random,
+	// by weight.
+	RandomTwo Balance = "random-two"
 	// Hash sticks each client (by IP) to an upstream by consistent
 	// hashing; weights split the clients, as a 90/10 experiment does,
 	// stably.
-	Hash = proxy.Hash
+	Hash Balance = "hash"
 )
 
 // Container returns an in-process sidecar named name that runs t, with a
@@ -118,14 +146,18 @@ func (t TCP) config(name string) (proxy.Config, error) {
 	if err != nil {
 		return proxy.Config{}, fmt.Errorf("ambassador: tcp: tls: %w", err)
 	}
+	upstreams := make([]proxy.Upstream, len(t.Upstreams))
+	for i, u := range t.Upstreams {
+		upstreams[i] = proxy.Upstream(u)
+	}
 	cfg := proxy.Config{
-		Upstreams:      t.Upstreams,
-		Balance:        t.Balance,
+		Upstreams:      upstreams,
+		Balance:        proxy.Balance(t.Balance),
 		ConnectTimeout: t.ConnectTimeout,
 		IdleTimeout:    t.IdleTimeout,
 		MaxConns:       t.MaxConns,
 		Retries:        t.Retries,
-		HealthCheck:    t.HealthCheck,
+		HealthCheck:    proxy.HealthCheck(t.HealthCheck),
 		EjectAfter:     t.EjectAfter,
 		RetryTimeout:   t.RetryTimeout,
 		TLS:            tlsConfig,
@@ -148,6 +180,15 @@ func (t TCP) config(name string) (proxy.Config, error) {
 // exported to Kubernetes) it does both where it runs. Run returns an error
 // if t is invalid or it cannot listen; it leaves no goroutine, connection or
 // metric registered behind.
+//
+// While it runs, Run's goroutines are: one accepting connections, one per
+// open connection (and, for a connection where TLS or another conn type
+// rules out the event loops, one per direction), the event loops that copy
+// plain TCP connections (up to GOMAXPROCS, at most 8, started as
+// connections need them), one health-check loop per upstream when
+// HealthCheck is set, and, during the drain, one that ends it when the
+// container is killed. Run stops them all, and they have exited when it
+// returns.
 func (t TCP) Run(ctx context.Context) error {
 	name := "tcp"
 	if self, ok := pod.FromContext(ctx); ok {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -263,5 +264,32 @@ func TestTCPValidation(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
+	}
+}
+
+// Every Balance the package names is one the proxy runs.
+func TestTCPBalances(t *testing.T) {
+	for _, b := range []ambassador.Balance{"", ambassador.RoundRobin, ambassador.LeastConn, ambassador.RandomTwo, ambassador.Hash} {
+		_, err := ambassador.TCP{Listen: ":1", Upstreams: []ambassador.Upstream{{Addr: "a:1"}}, Balance: b}.Container("a")
+		assert.NoError(t, err, "balance %q", b)
+	}
+}
+
+// Every field of the configuration types has a lowerCamelCase json tag
+// (command-line flags derive from them); the hooks for the host (metrics,
+// logger) have "-".
+func TestConfigJSONTags(t *testing.T) {
+	for _, v := range []any{ambassador.TCP{}, ambassador.HTTP{}, ambassador.Upstream{}, ambassador.HealthCheck{},
+		ambassador.HTTPUpstream{}, ambassador.Route{}, ambassador.Mirror{}, ambassador.ClientTLS{}, ambassador.ServerTLS{}} {
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			assert.NotEmpty(t, name, "%s.%s", typ.Name(), f.Name)
+			assert.Equal(t, strings.ToLower(name[:min(len(name), 1)]), name[:min(len(name), 1)], "%s.%s: %q", typ.Name(), f.Name, name)
+		}
 	}
 }

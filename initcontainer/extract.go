@@ -71,7 +71,8 @@ func (e Extract) validate() error {
 // extracted before an error stays. With Volume set, and ctx an in-process
 // container's (see pod.FromContext), the volume is the pod's; outside a pod
 // it is where an exported pod mounts it (pod.ExportVolumesDir). Run blocks;
-// it stops between entries when ctx is done.
+// it stops between entries when ctx is done. It starts no goroutine, and
+// leaves no file open.
 func (e Extract) Run(ctx context.Context) error {
 	if err := e.validate(); err != nil {
 		return err

@@ -68,7 +68,9 @@ func (w WaitForTCP) validate() error {
 // when ctx is an in-process container's (see pod.FromContext); outside a
 // pod (the process form, in a pod exported to Kubernetes) it dials from
 // where it runs. Each failed attempt is reported on the container's
-// standard output (this program's outside a pod). Run blocks, and leaves no connection open.
+// standard output (this program's outside a pod). Run blocks, and leaves no
+// connection open. It starts no goroutine: it dials on the caller's (inside
+// a pod, through the pod's dialer thread, which the pod owns and stops).
 func (w WaitForTCP) Run(ctx context.Context) error {
 	if err := w.validate(); err != nil {
 		return err

@@ -137,7 +137,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	}
 	p.emitLocked(Event{Reason: EventStarted, Container: m.spec.Name, Role: m.role, Message: started})
 	// instCtx ends with the instance: it bounds its hooks and probes.
-	instCtx, endInstance := context.WithCancel(context.Background())
+	instCtx, endInstance := context.WithCancel(p.values)
 	defer endInstance()
 	var postStart *LifecycleHandler
 	if m.spec.Lifecycle != nil {

@@ -62,6 +62,11 @@ type Event struct {
 // finished (after its last event) or ctx is done, whichever comes first; the
 // goroutine delivering to it is gone then too. A subscriber that stops reading
 // must cancel ctx.
+//
+// Each call starts one goroutine, which delivers the subscription's events
+// to the channel; it exits when it has closed the channel: once ctx is done,
+// or once the pod has finished and every queued event has been read. It can
+// outlive Wait only while its last events wait to be read.
 func (p *Pod) Subscribe(ctx context.Context) <-chan Event {
 	return p.events.subscribe(ctx)
 }

@@ -45,7 +45,7 @@ func (p *Pod) runHook(ctx context.Context, m *member, h *LifecycleHandler) error
 	case h.Exec != nil:
 		return p.Exec(ctx, m.spec.Name, exec.Command(h.Exec.Command[0], h.Exec.Command[1:]...))
 	case h.HTTPGet != nil:
-		return p.httpGet(ctx, h.HTTPGet)
+		return httpGet(ctx, p.httpDial, h.HTTPGet, httpHookKind)
 	case h.Sleep != nil:
 		t := p.clock.NewTimer(h.Sleep.Duration)
 		defer t.Stop()

@@ -91,7 +91,7 @@ type funcTask struct {
 // to outW and errW, which it closes when the function has returned.
 func (p *Pod) startFunc(m *member, outW, errW io.WriteCloser) *funcTask {
 	t := &funcTask{stopSignal: m.spec.StopSignal, done: make(chan struct{}), killed: make(chan struct{})}
-	ctx := context.WithValue(context.Background(), inProcessKey{},
+	ctx := context.WithValue(p.values, inProcessKey{},
 		InProcess{Pod: p, Container: m.spec.Name, Stdout: outW, Stderr: errW, Killed: t.killed})
 	ctx, t.cancel = context.WithCancelCause(ctx)
 	go func() {

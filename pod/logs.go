@@ -119,6 +119,9 @@ func (p *Pod) Logs(container string, opts LogOptions) ([]LogEntry, error) {
 // will not run again and its output has been delivered (nil), or fn returns
 // an error (that error). Lines that the log buffer dropped before fn read
 // them (a fast writer and a slow fn) are skipped, not waited for.
+//
+// FollowLogs starts no goroutine: fn runs on the caller's, one entry at a
+// time, and nothing of the call remains once it has returned.
 func (p *Pod) FollowLogs(ctx context.Context, container string, opts LogOptions, fn func(LogEntry) error) error {
 	m := p.member(container)
 	if m == nil {

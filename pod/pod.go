@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,6 +25,32 @@ import (
 // when Run or Wait returns: by then every process it started has exited and
 // been reaped. Status, Logs, Subscribe and Exec are safe to call from any
 // goroutine at any time.
+//
+// The goroutines a pod runs, and who stops them:
+//   - Start starts the infra process, with a thread that waits for it, one
+//     goroutine that supervises the pod and one that starts the containers
+//     in order; each container then has a goroutine of its own for as long
+//     as it may run (a sidecar's until the pod stops it), and each running
+//     instance a thread that waits for its process (or the goroutine of its
+//     function) and three goroutines that copy its output and tell when it
+//     is all read. The supervisor stops the containers when the pod ends,
+//     kills the infra last, and waits for all of these before Wait returns.
+//   - A running instance with probes has a goroutine per probe kind; a
+//     postStart hook, each preStop hook and the grace-period timer of a
+//     stop run in goroutines of their own. They end with the instance or
+//     the stop, and have all exited when Wait returns.
+//   - The first DialContext, Listen, ListenPacket or HTTP probe or hook
+//     starts the pod's dialer: one locked thread inside the pod's network
+//     namespace, stopped once the containers have ended, before Wait
+//     returns.
+//   - Each published port (Spec.Ports) has a proxy serving it, started by
+//     Start and stopped (after its open connections drain) once the
+//     containers have ended, before Wait returns.
+//   - Subscribe starts one goroutine per subscription; see Subscribe.
+//
+// Nothing else outlives a call: when Wait returns only the goroutines of
+// subscriptions whose channels were not yet drained may remain, and they
+// exit as soon as their last event is read or their ctx is done.
 type Pod struct {
 	name    string
 	spec    Spec   // as validated, with defaults; only read after New
@@ -34,9 +59,18 @@ type Pod struct {
 	clock   clock.Clock
 	members []*member
 	events  broker
+	// httpDial connects the GETs of HTTP probes and hooks (httpGet); it
+	// is dialHTTP, which internal tests may replace before Start.
+	httpDial httpDialer
 
 	// Set by Start before any container starts, then only read.
-	ownerName   string            // names the pod's cgroup, state directory and veth
+	ownerName string // names the pod's cgroup, state directory and veth
+	// values carries the values of the ctx given to Start (trace IDs,
+	// loggers) without its cancellation (context.WithoutCancel). Every
+	// context the pod makes for work on a container's behalf (an
+	// in-process container's function, hooks, probes) derives from it, so
+	// the values reach that work while the pod alone decides when it ends.
+	values      context.Context
 	volumePaths map[string]string // volume name to its directory on the host
 
 	mu      sync.Mutex
@@ -48,7 +82,6 @@ type Pod struct {
 	// dialer starts any more.
 	dialerStopped bool
 	ports         *publisher   // the published ports, once they listen
-	client        *http.Client // for HTTP probes and hooks; made at first use
 	cgroup        cgroup.Group // the pod's cgroup while it exists
 	link          *podnet.Link // the bridged pod's veth pair while it exists
 	// The infra's cgroup, in the pod's, while it exists.
@@ -118,6 +151,7 @@ func New(name string, spec Spec, opts ...Option) (*Pod, error) {
 		mainsEnd:   make(chan struct{}),
 		done:       make(chan struct{}),
 	}
+	p.httpDial = p.dialHTTP
 	add := func(c Container, role Role) {
 		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members),
 			logsSwapped: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})})
@@ -192,6 +226,15 @@ func (p *Pod) Run(ctx context.Context) error {
 // whatever is still alive when the termination grace period ends is killed
 // with SIGKILL. Use Wait to wait for the end.
 //
+// Start starts the goroutines listed on Pod, and returns once the
+// infrastructure is up; all of them have exited when Wait returns.
+//
+// The values of ctx (trace IDs, loggers) reach what the pod runs on a
+// container's behalf: the context of an in-process container's function,
+// of its probes (a Probe.Func's, an HTTP or gRPC GET's) and of its hooks.
+// Their cancellation is the pod's: a stop signal, a probe's timeout, the
+// grace period; ctx being done stops the pod as above.
+//
 // If Start fails nothing of the pod is left running, and Wait returns the
 // same error. Start may be called only once.
 func (p *Pod) Start(ctx context.Context) error {
@@ -201,6 +244,7 @@ func (p *Pod) Start(ctx context.Context) error {
 		return fmt.Errorf("pod %q: %w", p.name, ErrAlreadyStarted)
 	}
 	p.started = true
+	p.values = context.WithoutCancel(ctx)
 	p.status.StartTime = p.clock.Now()
 	for _, t := range []ConditionType{PodReadyToStartContainers, Initialized, ContainersReady, Ready} {
 		p.setConditionLocked(t, false, "", "")
@@ -360,7 +404,7 @@ func (p *Pod) supervise(ctx context.Context) {
 	}
 	// The published ports stop accepting now, and keep their open
 	// connections until the containers have ended.
-	portsCtx, endPorts := context.WithCancel(context.Background())
+	portsCtx, endPorts := context.WithCancel(p.values)
 	portsDone := make(chan struct{})
 	go func() {
 		defer close(portsDone)
@@ -409,7 +453,7 @@ func (p *Pod) stop(why string) {
 		waves = append(waves, []*member{s})
 	}
 	// The grace period bounds preStop hooks too: hookCtx ends with it.
-	hookCtx, endHooks := context.WithCancel(context.Background())
+	hookCtx, endHooks := context.WithCancel(p.values)
 	defer endHooks()
 	expired := make(chan struct{})
 	go func() {

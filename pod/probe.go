@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"os/exec"
 	"strconv"
@@ -199,7 +198,8 @@ func portOfGRPC(a *GRPCAction) int {
 // batches, and connects it in the caller; other dials (names, other
 // networks) are served one at a time by that thread, so such a dial to a
 // peer that does not answer holds other dials and listens up to its ctx's
-// deadline.
+// deadline. The first call starts that thread; the pod stops it once its
+// containers have ended, before Wait returns.
 func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if family, sa, ok := tcpSockaddr(network, addr); ok {
 		d, err := p.podDialer()
@@ -369,38 +369,13 @@ func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
 	case pr.TCPSocket != nil:
 		return p.probeTCP(ctx, net.JoinHostPort(host(pr.TCPSocket.Host), strconv.Itoa(pr.TCPSocket.Port)))
 	case pr.HTTPGet != nil:
-		return p.probeHTTP(ctx, pr.HTTPGet)
+		return httpGet(ctx, p.httpDial, pr.HTTPGet, httpProbeKind)
 	case pr.GRPC != nil:
 		return p.grpcCheck(ctx, host(pr.GRPC.Host), pr.GRPC)
 	case pr.Func != nil:
 		return pr.Func(ctx)
 	}
 	return errors.New("probe has no handler")
-}
-
-// httpGet sends a GET from inside the pod's network namespace; a status from
-// 200 to 399 is success.
-func (p *Pod) httpGet(ctx context.Context, a *HTTPGetAction) error {
-	host := a.Host
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	client := p.httpClient()
-	url := "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port)) + a.Path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("User-Agent", probeUserAgent)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 399 {
-		return fmt.Errorf("HTTP probe failed with statuscode: %d", resp.StatusCode)
-	}
-	return nil
 }
 
 // probe runs m's probes for one instance until ctx is done: the startup
@@ -513,7 +488,7 @@ func (p *Pod) stopInstance(m *member, inst *instance, grace time.Duration, why s
 	t := p.clock.NewTimer(grace)
 	defer t.Stop()
 	if m.spec.Lifecycle != nil && m.spec.Lifecycle.PreStop != nil {
-		hookCtx, endHook := context.WithCancel(context.Background())
+		hookCtx, endHook := context.WithCancel(p.values)
 		hookDone := make(chan struct{})
 		go func() {
 			defer close(hookDone)
@@ -553,15 +528,4 @@ func (p *Pod) stopInstance(m *member, inst *instance, grace time.Duration, why s
 		p.mu.Unlock()
 		<-inst.task.Done()
 	}
-}
-
-// httpClient returns the pod's client for HTTP hooks: it dials
-// from inside the pod, and keeps no connection open between requests.
-func (p *Pod) httpClient() *http.Client {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.client == nil {
-		p.client = &http.Client{Transport: &http.Transport{DialContext: p.DialContext, DisableKeepAlives: true}}
-	}
-	return p.client
 }

@@ -17,7 +17,7 @@ func (p *Pod) grpcCheck(ctx context.Context, host string, a *GRPCAction) error {
 	addr := net.JoinHostPort(host, strconv.Itoa(a.Port))
 	conn, err := grpc.NewClient("passthrough:///"+addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUserAgent(probeUserAgent),
+		grpc.WithUserAgent(httpProbeKind.userAgent),
 		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 			return p.DialContext(ctx, "tcp", addr)
 		}))

@@ -15,30 +15,43 @@ import (
 	"time"
 )
 
-// HTTP probes as the kubelet runs them (k8s.io/kubernetes/pkg/probe/http),
-// without net/http's client and transport: every check is one GET on a new
-// connection (Connection: close), with no Accept-Encoding, a kube-probe
-// User-Agent and Accept: */*; a status from 200 to 399 is success;
-// redirects to the same host name are followed, up to 10, and a redirect
-// to another host is a success; up to 10 KiB of the body is read.
+// HTTP probes and HTTP hooks share one request path, httpGet, as the
+// kubelet sends them (k8s.io/kubernetes/pkg/probe/http and
+// pkg/kubelet/lifecycle), without net/http's client and transport: every
+// GET goes on a new connection made inside the pod (Connection: close),
+// with no Accept-Encoding and Accept: */*; a status from 200 to 399 is
+// success; up to 10 redirects are followed; up to 10 KiB of the body is
+// read; the context's deadline bounds the whole exchange (a probe's
+// timeout, a hook's grace period). What differs between the two is an
+// httpKind.
 const (
-	probeUserAgent    = "kube-probe/podkit"
-	maxProbeBody      = 10 << 10
-	maxProbeRedirects = 10
+	maxHTTPBody      = 10 << 10
+	maxHTTPRedirects = 10
 )
 
-var probeReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
-
-// probeHTTP runs an HTTP probe from inside the pod.
-func (p *Pod) probeHTTP(ctx context.Context, a *HTTPGetAction) error {
-	return httpProbe(ctx, p.probeDial, a)
+// httpKind is what differs between the kubelet's HTTP probes and hooks.
+type httpKind struct {
+	name      string // in errors
+	userAgent string
+	// followOtherHosts follows a redirect to another host name, as the
+	// net/http client the kubelet runs hooks with does. A probe does not
+	// follow one: the redirect is its answer, and a success.
+	followOtherHosts bool
 }
 
-// probeDialer connects to addr (host:port) for an HTTP probe using scheme.
-type probeDialer func(ctx context.Context, scheme, addr string) (probeConn, error)
+var (
+	httpProbeKind = httpKind{name: "HTTP probe", userAgent: "kube-probe/podkit"}
+	httpHookKind  = httpKind{name: "HTTP hook", userAgent: "kube-lifecycle/podkit", followOtherHosts: true}
+)
 
-// httpProbe runs an HTTP probe, connecting with dial.
-func httpProbe(ctx context.Context, dial probeDialer, a *HTTPGetAction) error {
+var httpReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
+
+// httpDialer connects to addr (host:port) for an HTTP GET using scheme.
+type httpDialer func(ctx context.Context, scheme, addr string) (httpConn, error)
+
+// httpGet sends the GET of a, following redirects as kind says,
+// connecting with dial, and reports whether the answer is a success.
+func httpGet(ctx context.Context, dial httpDialer, a *HTTPGetAction, kind httpKind) error {
 	host := a.Host
 	if host == "" {
 		host = "127.0.0.1"
@@ -53,37 +66,37 @@ func httpProbe(ctx context.Context, dial probeDialer, a *HTTPGetAction) error {
 	}
 	host = u.Hostname()
 	for redirects := 0; ; redirects++ {
-		status, location, err := probeGet(ctx, dial, u)
+		status, location, err := getOnce(ctx, dial, u, kind)
 		if err != nil {
 			return err
 		}
 		if status < 200 || status > 399 {
-			return fmt.Errorf("HTTP probe failed with statuscode: %d", status)
+			return fmt.Errorf("%s failed with statuscode: %d", kind.name, status)
 		}
 		if location == "" {
 			return nil
 		}
 		next, err := u.Parse(location)
 		if err != nil {
-			return fmt.Errorf("HTTP probe: redirect to %q: %w", location, err)
+			return fmt.Errorf("%s: redirect to %q: %w", kind.name, location, err)
 		}
-		if next.Hostname() != host {
+		if next.Hostname() != host && !kind.followOtherHosts {
 			return nil // not followed: the redirect is the answer
 		}
-		if redirects == maxProbeRedirects {
-			return fmt.Errorf("HTTP probe: stopped after %d redirects", maxProbeRedirects)
+		if redirects == maxHTTPRedirects {
+			return fmt.Errorf("%s: stopped after %d redirects", kind.name, maxHTTPRedirects)
 		}
 		u = next
 	}
 }
 
-// probeGet sends one GET for u on a new connection. It returns the status
+// getOnce sends one GET for u on a new connection. It returns the status
 // and, for a redirect that net/http's client would follow, the location.
-func probeGet(ctx context.Context, dial probeDialer, u *url.URL) (status int, location string, err error) {
+func getOnce(ctx context.Context, dial httpDialer, u *url.URL, kind httpKind) (status int, location string, err error) {
 	port := u.Port()
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return 0, "", fmt.Errorf("HTTP probe: unsupported protocol scheme %q", u.Scheme)
+		return 0, "", fmt.Errorf("%s: unsupported protocol scheme %q", kind.name, u.Scheme)
 	case port == "" && u.Scheme == "http":
 		port = "80"
 	case port == "":
@@ -102,21 +115,21 @@ func probeGet(ctx context.Context, dial probeDialer, u *url.URL) (status int, lo
 	if u.Scheme == "https" {
 		nc, ok := conn.(net.Conn)
 		if !ok {
-			return 0, "", fmt.Errorf("HTTP probe: cannot use TLS over %T", conn)
+			return 0, "", fmt.Errorf("%s: cannot use TLS over %T", kind.name, conn)
 		}
 		// As the kubelet: no verification.
 		conn = tls.Client(nc, &tls.Config{InsecureSkipVerify: true, ServerName: u.Hostname()}) //nolint:gosec
 	}
-	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: " + probeUserAgent +
+	req := "GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: " + kind.userAgent +
 		"\r\nAccept: */*\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		return 0, "", ctxErr(ctx, err)
 	}
-	br := probeReaders.Get().(*bufio.Reader)
+	br := httpReaders.Get().(*bufio.Reader)
 	br.Reset(conn)
 	defer func() {
 		br.Reset(nil)
-		probeReaders.Put(br)
+		httpReaders.Put(br)
 	}()
 	resp, err := http.ReadResponse(br, nil)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -125,7 +138,7 @@ func probeGet(ctx context.Context, dial probeDialer, u *url.URL) (status int, lo
 	if err != nil {
 		return 0, "", ctxErr(ctx, err)
 	}
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeBody)); err != nil {
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxHTTPBody)); err != nil {
 		return 0, "", ctxErr(ctx, err)
 	}
 	switch resp.StatusCode {
@@ -136,17 +149,17 @@ func probeGet(ctx context.Context, dial probeDialer, u *url.URL) (status int, lo
 	return resp.StatusCode, location, nil
 }
 
-// probeConn is an HTTP probe's connection.
-type probeConn interface {
+// httpConn is the connection of one GET.
+type httpConn interface {
 	io.ReadWriteCloser
 	SetDeadline(t time.Time) error
 }
 
-// probeDial connects to addr for an HTTP probe. For plain HTTP to an IP
-// address the connection is the bare socket, as an *os.File, which takes
-// fewer system calls to make and close than a net.Conn; otherwise it is a
-// net.Conn from DialContext.
-func (p *Pod) probeDial(ctx context.Context, scheme, addr string) (probeConn, error) {
+// dialHTTP is the pod's httpDialer: it connects to addr from inside the
+// pod. For plain HTTP to an IP address the connection is the bare socket,
+// as an *os.File, which takes fewer system calls to make and close than a
+// net.Conn; otherwise it is a net.Conn from DialContext.
+func (p *Pod) dialHTTP(ctx context.Context, scheme, addr string) (httpConn, error) {
 	family, sa, ok := tcpSockaddr("tcp", addr)
 	if !ok || scheme != "http" {
 		return p.DialContext(ctx, "tcp", addr)

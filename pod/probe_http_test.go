@@ -16,12 +16,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// hostDial dials on the host, for testing httpProbe without a pod.
-func hostDial(ctx context.Context, _, addr string) (probeConn, error) {
+// hostDial dials on the host, for testing httpGet without a pod.
+func hostDial(ctx context.Context, _, addr string) (httpConn, error) {
 	return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 }
 
-func TestHTTPProbeSemantics(t *testing.T) {
+// Probes and hooks send their GETs through httpGet; the table says where
+// the kubelet's semantics for the two differ (a redirect to another host,
+// the User-Agent), so a change to one path shows here for the other.
+func TestHTTPGetSemantics(t *testing.T) {
+	for _, kind := range []httpKind{httpProbeKind, httpHookKind} {
+		t.Run(kind.name, func(t *testing.T) { testHTTPGetSemantics(t, kind) })
+	}
+}
+
+func testHTTPGetSemantics(t *testing.T, kind httpKind) {
 	var mu sync.Mutex
 	var requests []*http.Request
 	mux := http.NewServeMux()
@@ -66,7 +75,11 @@ func TestHTTPProbeSemantics(t *testing.T) {
 	probe := func(path string, timeout time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		return httpProbe(ctx, hostDial, &HTTPGetAction{Port: port, Path: path})
+		return httpGet(ctx, hostDial, &HTTPGetAction{Port: port, Path: path}, kind)
+	}
+	// Where a hook's answer differs from a probe's.
+	hookWants := map[string]string{
+		"/elsewhere": "statuscode: 500", // followed to the other host
 	}
 	for _, tt := range []struct {
 		path string
@@ -81,7 +94,7 @@ func TestHTTPProbeSemantics(t *testing.T) {
 		{"/to/ok", ""},
 		{"/to/status/503", "statuscode: 503"}, // followed on the same host
 		{"/to/to/to/ok?x=1", ""},
-		{"/elsewhere", ""}, // another host name: not followed
+		{"/elsewhere", ""}, // another host name: not followed by a probe
 		{"/loop", "stopped after 10 redirects"},
 		{"/big", ""},
 		{"/early-hints", ""},
@@ -89,6 +102,9 @@ func TestHTTPProbeSemantics(t *testing.T) {
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			err := probe(tt.path, 5*time.Second)
+			if want, ok := hookWants[tt.path]; ok && kind == httpHookKind {
+				tt.want = want
+			}
 			if tt.want == "" {
 				assert.NoError(t, err)
 			} else {
@@ -106,7 +122,7 @@ func TestHTTPProbeSemantics(t *testing.T) {
 	defer mu.Unlock()
 	require.NotEmpty(t, requests)
 	r := requests[0]
-	assert.Equal(t, "kube-probe/podkit", r.UserAgent())
+	assert.Equal(t, kind.userAgent, r.UserAgent())
 	assert.Equal(t, "*/*", r.Header.Get("Accept"))
 	assert.Empty(t, r.Header.Get("Accept-Encoding"))
 	assert.True(t, r.Close, "Connection: close")
@@ -128,7 +144,7 @@ func TestHTTPProbeRefused(t *testing.T) {
 	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	err = httpProbe(context.Background(), hostDial, &HTTPGetAction{Port: port})
+	err = httpGet(context.Background(), hostDial, &HTTPGetAction{Port: port}, httpProbeKind)
 	assert.ErrorContains(t, err, "connection refused")
 }
 

@@ -16,8 +16,8 @@ import (
 // Probes cost the CPU they do mostly in waking threads: the dialer's, the
 // prober's and the server's. So TCP dials to an IP address take a socket
 // that the dialer made ahead of need, instead of a round trip to the
-// dialer's thread per dial, and connect it in the caller; TCP probes and
-// plain HTTP probes use the bare socket, not a net.Conn; and the checks of a
+// dialer's thread per dial, and connect it in the caller; TCP probes, and
+// plain HTTP probes and hooks, use the bare socket, not a net.Conn; and the checks of a
 // pod's probes fall on a common grid of their period, so that those due at
 // the same time wake the prober (and the server) once.
 

@@ -133,8 +133,9 @@ type Container struct {
 	// Func, when set instead of Command, makes this an in-process
 	// container: a function run by this program in a goroutine of its own,
 	// with the same lifecycle, ordering, restarts, probes and hooks as a
-	// process. Its context is cancelled by the container's stop signal
-	// (the pod's stop, a failed liveness probe); FromContext gives it its
+	// process. Its context carries the values of the ctx given to
+	// Pod.Start, and is cancelled by the container's stop signal (the
+	// pod's stop, a failed liveness probe); FromContext gives it its
 	// pod, for sockets inside the pod's network namespace, and its output
 	// streams. Returning nil, or the context's error after a stop, is exit
 	// code 0; another error is FuncErrorExitCode, a panic FuncPanicExitCode.

@@ -106,7 +106,8 @@ func (s LogShipper) validate() error {
 // that moment and returns nil; it returns an error if s is invalid, its
 // volume cannot be found, or Output fails. With Volume set, ctx must be an
 // in-process container's (see pod.FromContext). It blocks, and leaves no
-// goroutine or file open when it returns.
+// goroutine or file open when it returns: it starts no goroutine, and
+// follows the files and writes Output on the caller's.
 func (s LogShipper) Run(ctx context.Context) error {
 	if err := s.validate(); err != nil {
 		return err

@@ -93,7 +93,8 @@ func (r ConfigReloader) validate() error {
 // TargetProcess, and reports on this program's standard output and error.
 // Run returns an error if r is invalid, the target is not in the pod, or
 // the watch cannot be set up. It blocks, and leaves no goroutine or inotify
-// watch behind.
+// watch behind: it starts no goroutine, and reads the inotify descriptor and
+// sends signals on the caller's.
 func (r ConfigReloader) Run(ctx context.Context) error {
 	if err := r.validate(); err != nil {
 		return err

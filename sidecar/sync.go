@@ -119,7 +119,10 @@ func (s ContentSyncer) validate() error {
 // reported on the container's standard error (with pod.FromContext; this
 // program's outside a pod) and retried on the interval, and never ends Run. It returns an error only if
 // s is invalid or its volume cannot be found. It blocks; a sync command
-// still running when ctx is done is killed and waited for.
+// still running when ctx is done is killed and waited for. Run starts no
+// goroutine of its own: syncs run on the caller's, and the only others are
+// those os/exec runs to copy a sync command's output, which have exited
+// when the command has been waited for.
 func (s ContentSyncer) Run(ctx context.Context) error {
 	if err := s.validate(); err != nil {
 		return err

@@ -234,15 +234,23 @@ func (p *Proxy) pipe(c *conn, u *upstream) {
 	// by the peer), which splice updates like any copy and which move even
 	// while a copy is blocked writing to a slow reader, and in the copy
 	// loops' touches for conns that are not TCP.
+	//
+	// A check that runs later than a tick after it was due does not close
+	// the connection: the proxy's own process was not running meanwhile
+	// (a GC or scheduling stall), so it could not see activity either, and
+	// peers in the same process were stalled with it. It re-arms, and the
+	// next check, on time, decides from fresh counters.
 	var idle <-chan time.Time
 	var idleTimer *time.Timer
 	var progress uint64
+	var due time.Time
 	tick := max(p.idleTimeout/4, time.Millisecond)
 	if p.idleTimeout > 0 {
 		progress = c.progress()
 		idleTimer = time.NewTimer(tick)
 		defer idleTimer.Stop()
 		idle = idleTimer.C
+		due = time.Now().Add(tick)
 	}
 	var (
 		reason     string
@@ -280,8 +288,10 @@ func (p *Proxy) pipe(c *conn, u *upstream) {
 				progress = now
 				c.touch()
 			}
-			if c.idleFor() < p.idleTimeout {
+			late := time.Since(due) > tick
+			if late || c.idleFor() < p.idleTimeout {
 				idleTimer.Reset(tick)
+				due = time.Now().Add(tick)
 				continue
 			}
 			idle = nil

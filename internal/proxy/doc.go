@@ -27,16 +27,15 @@
 // of at most 1 MiB per direction, on non-blocking sockets taken out of the
 // runtime's netpoller. The payload never enters user space, and a byte that
 // arrives wakes the loop's thread directly. A goroutine per direction parked
-// in the netpoller costs instead a wake-up through the scheduler per hop,
-// often on another CPU: between processes on a 2-core VM, a 1-byte round
-// trip through such a proxy measured a p50 of 164 µs, against 31 µs through
-// the loops and 126 µs through HAProxy, at twice the CPU (BENCHMARKS.md,
+// in the netpoller would cost a wake-up through the scheduler per hop,
+// often on another CPU: between processes, several times the loops'
+// round-trip latency (which is below HAProxy's), at twice the CPU (BENCHMARKS.md,
 // "Ambassador throughput and latency"). The loops lose only when both peers
 // are goroutines of the proxy's own process: the runtime then keeps its
 // threads spinning between the peers' turns while a loop's thread sleeps in
-// the kernel, and a round trip measured 68–78 µs against 12.7 µs copying in
-// goroutines (BenchmarkRoundTrip); ambassadors and published ports carry
-// traffic between processes.
+// the kernel, and copying in goroutines has the shorter round trip
+// (BenchmarkRoundTrip; BENCHMARKS.md, "The trade-off"); ambassadors and
+// published ports carry traffic between processes.
 //
 // With TLS on either side, or conns of other types from a custom Dial or
 // listener, each direction is a goroutine copying through one pooled 32 KiB
@@ -49,7 +48,8 @@
 // bytes received and bytes acknowledged) every IdleTimeout/4, so a
 // connection is idle only when no byte crossed either of its sockets,
 // whatever the copies are blocked on; a client that reads slowly is not
-// idle.
+// idle. A check that runs late, after a stall of the proxy's own process,
+// re-arms rather than closing: the next check, on time, decides.
 //
 // # Half-close
 //

@@ -15,13 +15,12 @@ import (
 // usual case). Each loop is one goroutine blocked in epoll_wait(2) on its own
 // epoll instance, serving both directions of its connections with splice(2)
 // on non-blocking sockets: a byte that arrives wakes the loop's thread
-// directly, which moves it on and waits again. With a goroutine per
-// direction parked in the runtime's netpoller, the same byte woke the
-// netpoller's thread, which readied the goroutine, often on another thread
-// and so another CPU, and the scheduler spun before sleeping again; on a
-// 2-core VM a 1-byte round trip between processes then took 164 µs at the
-// median against 31 µs through the loops, at twice the CPU (BENCHMARKS.md,
-// "Ambassador throughput and latency").
+// directly, which moves it on and waits again, without the runtime's
+// scheduler. A goroutine per direction parked in the runtime's netpoller
+// would be woken through the netpoller's thread and the scheduler, often on
+// another CPU, with the scheduler spinning before it sleeps again: between
+// processes that costs several times the loops' round-trip latency and
+// twice their CPU (BENCHMARKS.md, "Ambassador throughput and latency").
 //
 // A connection joins a loop by duplicating its two sockets and closing the
 // *net.TCPConn values, which takes them out of the runtime's netpoller; from

@@ -82,8 +82,9 @@ type Config struct {
 	// IdleTimeout closes a connection that moved no byte in either direction
 	// for this long; zero means never. Activity is checked every
 	// IdleTimeout/4, so an idle connection is closed between IdleTimeout and
-	// 1.25×IdleTimeout after its last byte. A client that reads, however
-	// slowly, is not idle.
+	// 1.25×IdleTimeout after its last byte, later if the proxy's process
+	// stalls (a check that runs late re-arms instead of closing). A client
+	// that reads, however slowly, is not idle.
 	IdleTimeout time.Duration
 	// MaxConns caps the connections open at once; zero means unlimited. At
 	// the cap the proxy stops accepting, so new clients wait in the kernel's

@@ -330,10 +330,20 @@ func TestIdleTimeoutBusyConnection(t *testing.T) {
 
 // A client that reads slowly is not idle, though its copy stays blocked
 // writing to it: its socket acknowledges bytes.
+//
+// The upstream writes one preallocated chunk after another until the
+// client is gone. Allocating the data per connection (64 MiB) could take
+// longer than IdleTimeout on a loaded machine, before the first byte was
+// sent: the connection was then idle in fact, and rightly closed.
 func TestIdleTimeoutSlowReader(t *testing.T) {
 	checkFDs(t)
+	chunk := make([]byte, 64<<10)
 	up := newServer(t, func(_ *server, c net.Conn) {
-		c.Write(make([]byte, 64<<20)) // until the client is done or gone
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				return // the client is done or gone
+			}
+		}
 	})
 	p, addr := startProxy(t, Config{Upstreams: []Upstream{{Addr: up.Addr()}}, IdleTimeout: 200 * time.Millisecond})
 	// A small receive window (set before connecting, as the window is

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/podkit/podkit/internal/memberconf"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -127,4 +128,14 @@ func untilKilled(killed <-chan struct{}) (context.Context, context.CancelFunc) {
 		}
 	}()
 	return ctx, cancel
+}
+
+// exportArgs returns the podkit command line that runs the ambassador use,
+// configured by cfg, as a process: "ambassador USE FLAGS...".
+func exportArgs(use string, cfg any) ([]string, error) {
+	args, err := memberconf.Args(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("ambassador: %s: %w", use, err)
+	}
+	return append([]string{"ambassador", use}, args...), nil
 }

@@ -30,22 +30,22 @@ import (
 type HTTP struct {
 	// Listen is the address the ambassador listens on, inside the pod when
 	// it runs in-process: "127.0.0.1:8080". Required.
-	Listen string `json:"listen"`
+	Listen string `json:"listen" help:"address to listen on (inside the pod under podkit run)"`
 	// Upstreams receive the requests, each with a share of Weight over the
 	// sum of the weights (0 means 1), picked at random per request: 90 and
 	// 10 split the traffic 90/10. Required.
-	Upstreams []HTTPUpstream `json:"upstreams"`
+	Upstreams []HTTPUpstream `json:"upstreams" flag:"upstream" help:"an upstream: URL, or {url: URL, weight: N}"`
 	// Routes send the requests that carry a header value to one upstream,
 	// whatever the weights: the first route that matches wins.
-	Routes []Route `json:"routes,omitempty"`
+	Routes []Route `json:"routes,omitempty" flag:"route" help:"requests with a header value go to one upstream: {header, value, upstream}"`
 	// Mirror copies a share of the requests to another upstream; its
 	// answers are discarded.
-	Mirror *Mirror `json:"mirror,omitempty"`
+	Mirror *Mirror `json:"mirror,omitempty" help:"a mirror receiving a copy of some requests: {url, percent, maxBodyBytes, maxInFlight}"`
 	// TLS configures the connections to https upstreams (and the mirror);
 	// nil means the system's roots.
-	TLS *ClientTLS `json:"tls,omitempty"`
+	TLS *ClientTLS `json:"tls,omitempty" help:"speak TLS to the upstreams: {caFile, serverName, certFile, keyFile, insecureSkipVerify}"`
 	// Timeout bounds an upstream's answer (headers). Zero means 30s.
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty" help:"bound of an upstream's answer (default 30s)"`
 	// Registerer, when set, receives the ambassador's metrics
 	// (podkit_ambassador_http_...), labelled with the container's name.
 	Registerer prometheus.Registerer `json:"-"`
@@ -57,7 +57,7 @@ type HTTP struct {
 type HTTPUpstream struct {
 	// URL is the upstream's base URL: http://host:port or https://host:port,
 	// optionally with a path prefix. Required.
-	URL string `json:"url"`
+	URL string `json:"url" member:"primary"`
 	// Weight is the upstream's share of the requests; 0 means 1.
 	Weight int `json:"weight,omitempty"`
 }
@@ -102,7 +102,11 @@ func (h HTTP) Container(name string) (pod.Container, error) {
 	if _, err := h.compile(name); err != nil {
 		return pod.Container{}, err
 	}
-	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: h.Run, ExportArgs: h.args()}
+	args, err := exportArgs("http", h)
+	if err != nil {
+		return pod.Container{}, err
+	}
+	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: h.Run, ExportArgs: args}
 	c.StartupProbe = listenProbe(h.Listen)
 	return c, nil
 }

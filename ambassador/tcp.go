@@ -25,40 +25,40 @@ import (
 type TCP struct {
 	// Listen is the address the ambassador listens on, inside the pod when
 	// it runs in-process: "127.0.0.1:6379". Required.
-	Listen string `json:"listen"`
+	Listen string `json:"listen" help:"address to listen on (inside the pod under podkit run)"`
 	// Upstreams are the servers the traffic goes to, host:port with a
 	// weight (0 means 1). Required.
-	Upstreams []Upstream `json:"upstreams"`
+	Upstreams []Upstream `json:"upstreams" flag:"upstream" help:"an upstream: host:port, or {addr: host:port, weight: N}"`
 	// Balance picks an upstream per connection; empty means RoundRobin.
-	Balance Balance `json:"balance,omitempty"`
+	Balance Balance `json:"balance,omitempty" help:"round-robin, least-conn, random-two or hash"`
 	// ConnectTimeout bounds a connection to an upstream. Zero means 5s.
-	ConnectTimeout time.Duration `json:"connectTimeout,omitempty"`
+	ConnectTimeout time.Duration `json:"connectTimeout,omitempty" help:"bound of a connect to an upstream (default 5s)"`
 	// IdleTimeout closes a connection with no bytes either way for this
 	// long. Zero means never.
-	IdleTimeout time.Duration `json:"idleTimeout,omitempty"`
+	IdleTimeout time.Duration `json:"idleTimeout,omitempty" help:"close a connection idle this long (default never)"`
 	// MaxConns bounds the open connections; at the limit the ambassador
 	// stops accepting until one ends, and clients wait in the kernel's
 	// accept queue. Zero means no limit.
-	MaxConns int `json:"maxConns,omitempty"`
+	MaxConns int `json:"maxConns,omitempty" help:"stop accepting at this many open connections (default no limit)"`
 	// Retries is how many times a failed connect moves on to the next
 	// healthy upstream. Zero means 2.
-	Retries int `json:"retries,omitempty"`
+	Retries int `json:"retries,omitempty" help:"connect retries on the next upstream (default 2)"`
 	// HealthCheck actively checks the upstreams with TCP connects.
-	HealthCheck HealthCheck `json:"healthCheck,omitempty"`
+	HealthCheck HealthCheck `json:"healthCheck,omitempty" help:"active TCP health checks: {interval: 1s, timeout: 1s, rise: 2, fall: 3} (default off)"`
 	// EjectAfter ejects an upstream after this many connect failures in a
 	// row, for RetryTimeout (twemproxy's auto_eject_hosts). Zero means 3,
 	// negative never.
-	EjectAfter int `json:"ejectAfter,omitempty"`
+	EjectAfter int `json:"ejectAfter,omitempty" help:"eject an upstream after this many connect failures in a row (default 3; -1 never)"`
 	// RetryTimeout is how long an ejected upstream is skipped before new
 	// connections try it again; a success clears the ejection, a failure
 	// ejects it again at once. Zero means 30s.
-	RetryTimeout time.Duration `json:"retryTimeout,omitempty"`
+	RetryTimeout time.Duration `json:"retryTimeout,omitempty" help:"try an ejected upstream again after (default 30s)"`
 	// TLS originates TLS to the upstreams; the application speaks
 	// plaintext.
-	TLS *ClientTLS `json:"tls,omitempty"`
+	TLS *ClientTLS `json:"tls,omitempty" help:"speak TLS to the upstreams: {caFile, serverName, certFile, keyFile, insecureSkipVerify} ({} for the defaults)"`
 	// ListenTLS terminates TLS from the clients; the upstreams get
 	// plaintext.
-	ListenTLS *ServerTLS `json:"listenTLS,omitempty"`
+	ListenTLS *ServerTLS `json:"listenTLS,omitempty" help:"terminate TLS from clients: {certFile, keyFile}"`
 	// Registerer, when set, receives the ambassador's metrics
 	// (podkit_proxy_...), labelled ambassador=<container name>.
 	Registerer prometheus.Registerer `json:"-"`
@@ -72,7 +72,7 @@ type Upstream struct {
 	// each connect. Required; the upstreams of a TCP have distinct
 	// addresses. It labels the upstream's metrics and, with TCP.TLS, gives
 	// the default TLS server name (its host).
-	Addr string `json:"addr"`
+	Addr string `json:"addr" member:"primary"`
 	// Weight is the upstream's relative share of new connections under
 	// every Balance. Zero means 1; negative is an error.
 	Weight int `json:"weight,omitempty"`
@@ -132,7 +132,11 @@ func (t TCP) Container(name string) (pod.Container, error) {
 	if _, err := t.ListenTLS.config(); err != nil {
 		return pod.Container{}, fmt.Errorf("ambassador: tcp: listenTLS: %w", err)
 	}
-	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: t.Run, ExportArgs: t.args()}
+	args, err := exportArgs("tcp", t)
+	if err != nil {
+		return pod.Container{}, err
+	}
+	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: t.Run, ExportArgs: args}
 	c.StartupProbe = listenProbe(t.Listen)
 	return c, nil
 }

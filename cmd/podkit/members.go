@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,25 +16,31 @@ import (
 func memberCommands(e *env, list []members.Member) []*cobra.Command {
 	var cmds []*cobra.Command
 	for _, m := range list {
-		cmds = append(cmds, &cobra.Command{
+		c := &cobra.Command{
 			Use:                m.Use + " [flags]",
 			Short:              m.Short,
 			DisableFlagParsing: true, // the member parses its own flags
 			RunE: func(cmd *cobra.Command, args []string) error {
 				for _, a := range args {
+					if a == "--" {
+						break
+					}
 					if a == "-h" || a == "--help" {
 						return cmd.Help()
 					}
 				}
-				_, runMember, err := m.Parse(m.Use, args)
+				cfg, _, err := m.Parse(m.Use, args)
 				if err != nil {
-					return err
+					fmt.Fprintln(e.stderr, "podkit:", err)
+					return exitError{exitUsage}
 				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				return runMember(ctx)
+				return cfg.Run(ctx)
 			},
-		})
+		}
+		c.Flags().AddFlagSet(m.Flags()) // for --help only
+		cmds = append(cmds, c)
 	}
 	return cmds
 }

@@ -300,11 +300,12 @@ func TestMemberProcessForms(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hi\n", string(data))
 
+	// A bad command line is a usage error: nothing ran.
 	_, stderr, code := k.run("init", "wait-for-tcp", "--address", "nohost")
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, `address: "nohost"`)
 	_, stderr, code = k.run("sidecar", "log-shipper", "--bogus")
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "unknown flag: --bogus")
 }
 
@@ -370,6 +371,24 @@ func TestBadManifests(t *testing.T) {
 	stdout, _, code := k.run("run", "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "Exit status: 0 if the pod Succeeded")
+
+	// Every member's --help lists its flags, from its configuration type.
+	for _, tt := range []struct{ args, want []string }{
+		{[]string{"sidecar", "log-shipper", "--help"}, []string{"--pattern string (repeatable)", "--from-start", "--poll-interval duration", "--config string"}},
+		{[]string{"ambassador", "tcp", "-h"}, []string{"--upstream json (repeatable)", "host:port, or {addr: host:port, weight: N}", "--balance string"}},
+		{[]string{"init", "wait-for-tcp", "--help"}, []string{"--address string", "--timeout duration"}},
+		{[]string{"adapter", "metrics", "--help"}, []string{"--listen string", "--config-file string"}},
+	} {
+		stdout, _, code := k.run(tt.args...)
+		assert.Equal(t, 0, code, "%q", tt.args)
+		for _, w := range tt.want {
+			assert.Contains(t, stdout, w, "%q", tt.args)
+		}
+	}
+	// A member's bad flag names the flag and the value.
+	_, stderr, code = k.run("init", "wait-for-tcp", "--address", "db:5432", "--interval", "soon")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `wait-for-tcp: --interval: "soon": not a duration`)
 }
 
 // echoServer greets each connection, echoes until EOF and says bye.
@@ -456,7 +475,7 @@ func TestAmbassadorProcessForm(t *testing.T) {
 	require.NoError(t, cmd.Wait())
 
 	_, stderr, code := k.run("ambassador", "tcp", "--listen", "127.0.0.1:1")
-	assert.Equal(t, 1, code)
+	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "upstreams")
 }
 

@@ -350,6 +350,15 @@ func decodeValue(data any, v reflect.Value, path string) error {
 		}
 		v.Set(m)
 	case reflect.Struct:
+		if text, ok := data.(string); ok {
+			if i, ok := primaryField(v.Type()); ok {
+				v.SetZero()
+				if err := setScalar(v.Field(i), text); err != nil {
+					return fmt.Errorf("%s: %w", orDocument(path), err)
+				}
+				return nil
+			}
+		}
 		obj, ok := data.(map[string]any)
 		if !ok {
 			return wrong("an object")

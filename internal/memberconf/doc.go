@@ -30,6 +30,12 @@
 //     of a list, with the same rules inside: json names, durations as
 //     strings, signals by name, unknown fields rejected.
 //
+// A struct may tag one scalar field `member:"primary"`: its short form is
+// that field's plain value alone, so --upstream 10.0.0.1:6379 means
+// {addr: 10.0.0.1:6379}. A value that begins with '{' is always a
+// document, and Args writes the short form only when the other fields are
+// zero and the value does not begin with '{'.
+//
 // A field tagged `member:"args"` (a list of strings) takes the positional
 // arguments, after "--". Every member also accepts --config, a whole
 // configuration document (JSON or YAML) inline, and --config-file, the

@@ -244,6 +244,9 @@ func flagValues(v reflect.Value, sh shape) ([]string, error) {
 		}
 		return out, nil
 	default:
+		if text, ok := shortText(v); ok {
+			return []string{text}, nil
+		}
 		doc, err := encodeValue(v)
 		if err != nil {
 			return nil, err
@@ -261,9 +264,12 @@ func assign(v reflect.Value, sh shape, text, path string) error {
 	case scalarList, docList:
 		elem := reflect.New(v.Type().Elem()).Elem()
 		var err error
-		if sh == scalarList {
+		switch {
+		case sh == scalarList:
 			err = setScalar(elem, text)
-		} else {
+		case isShort(elem.Type(), text):
+			err = setShort(elem, text)
+		default:
 			err = decodeDocument([]byte(text), elem, fmt.Sprintf("%s[%d]", path, v.Len()))
 		}
 		if err != nil {
@@ -282,8 +288,79 @@ func assign(v reflect.Value, sh shape, text, path string) error {
 		v.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), reflect.ValueOf(value).Convert(v.Type().Elem()))
 		return nil
 	default:
+		if isShort(v.Type(), text) {
+			return setShort(v, text)
+		}
 		return decodeDocument([]byte(text), v, path)
 	}
+}
+
+// primaryField returns the index of the field of struct type t (or of the
+// struct a pointer type points to) tagged `member:"primary"`, the field a
+// short value sets.
+func primaryField(t reflect.Type) (int, bool) {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return 0, false
+	}
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("member") == "primary" && isScalar(t.Field(i).Type) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// isShort reports whether text is the short form of a value of type t: the
+// plain value of its primary field, not a document.
+func isShort(t reflect.Type, text string) bool {
+	_, ok := primaryField(t)
+	return ok && !strings.HasPrefix(strings.TrimSpace(text), "{")
+}
+
+// setShort sets v, a struct or a pointer to one, to the value whose
+// primary field holds text and whose other fields are zero.
+func setShort(v reflect.Value, text string) error {
+	i, _ := primaryField(v.Type())
+	e := reflect.New(v.Type())
+	target := e.Elem()
+	if v.Kind() == reflect.Pointer {
+		target.Set(reflect.New(v.Type().Elem()))
+		target = target.Elem()
+	}
+	if err := setScalar(target.Field(i), text); err != nil {
+		return err
+	}
+	v.Set(e.Elem())
+	return nil
+}
+
+// shortText returns the short form of v, a struct or a pointer to one, if
+// it has one: only its primary field is set, and its text is not read as
+// a document.
+func shortText(v reflect.Value) (string, bool) {
+	i, ok := primaryField(v.Type())
+	if !ok {
+		return "", false
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return "", false
+		}
+		v = v.Elem()
+	}
+	for j := range v.NumField() {
+		if j != i && !v.Field(j).IsZero() {
+			return "", false
+		}
+	}
+	text, err := scalarText(v.Field(i))
+	if err != nil || !isShort(v.Type(), text) {
+		return "", false
+	}
+	return text, true
 }
 
 // flagValue collects a field's flag values in command-line order; Parse

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 }
 
 type upstream struct {
-	URL     string        `json:"url"`
+	URL     string        `json:"url" member:"primary"`
 	Weight  int           `json:"weight,omitempty"`
 	Timeout time.Duration `json:"timeout,omitempty"`
 }
@@ -104,12 +104,14 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestArgsAreFlagsThenPositional(t *testing.T) {
-	args, err := Args(rich{Listen: ":80", Upstreams: []upstream{{URL: "http://a/?v=2", Weight: 2}}, Interval: time.Second,
+	args, err := Args(rich{Listen: ":80", Upstreams: []upstream{{URL: "http://a/?v=2", Weight: 2}, {URL: "http://short/"}, {URL: "{braced"}}, Interval: time.Second,
 		Signal: syscall.SIGUSR1, Command: []string{"echo", "-n"}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"--listen=:80",
 		`--upstreams={"url":"http://a/?v=2","weight":2}`,
+		"--upstreams=http://short/",
+		`--upstreams={"url":"{braced"}`,
 		"--interval=1s",
 		"--signal=SIGUSR1",
 		"--", "echo", "-n",
@@ -122,6 +124,8 @@ func TestParseForms(t *testing.T) {
 		"--listen", ":9",
 		"--upstreams", "{url: http://a/, weight: 3, timeout: 2s}", // YAML flow
 		"--upstreams={\"url\": \"http://b/\"}",
+		"--upstreams", "http://short/?a=b,c", // the primary field alone
+		"--nested", "n",
 		"--pattern", "a", "--pattern", "b,c",
 		"--labels", "k=v=w",
 		"--signal", "TERM",
@@ -131,7 +135,8 @@ func TestParseForms(t *testing.T) {
 	}, &got))
 	assert.Equal(t, rich{
 		Listen:    ":9",
-		Upstreams: []upstream{{URL: "http://a/", Weight: 3, Timeout: 2 * time.Second}, {URL: "http://b/"}},
+		Upstreams: []upstream{{URL: "http://a/", Weight: 3, Timeout: 2 * time.Second}, {URL: "http://b/"}, {URL: "http://short/?a=b,c"}},
+		Nested:    upstream{URL: "n"},
 		Patterns:  []string{"a", "b,c"},
 		Labels:    map[string]string{"k": "v=w"},
 		Signal:    syscall.SIGTERM,
@@ -144,13 +149,13 @@ func TestParseForms(t *testing.T) {
 func TestConfigDocumentThenFlags(t *testing.T) {
 	doc := `
 listen: ":1"
-upstreams: [{url: "http://doc/"}]
+upstreams: [{url: "http://doc/"}, "http://short/"]
 patterns: [x, "y"]
 interval: 5s
 `
 	var got rich
 	require.NoError(t, Parse("m", []string{"--config", doc, "--pattern", "z", "--listen", ":2"}, &got))
-	assert.Equal(t, rich{Listen: ":2", Upstreams: []upstream{{URL: "http://doc/"}}, Patterns: []string{"z"}, Interval: 5 * time.Second}, got)
+	assert.Equal(t, rich{Listen: ":2", Upstreams: []upstream{{URL: "http://doc/"}, {URL: "http://short/"}}, Patterns: []string{"z"}, Interval: 5 * time.Second}, got)
 
 	file := filepath.Join(t.TempDir(), "c.json")
 	require.NoError(t, os.WriteFile(file, []byte(`{"listen": ":3", "signal": "SIGINT"}`), 0o600))
@@ -174,7 +179,7 @@ func TestErrorsNameTheFieldAndValue(t *testing.T) {
 		{[]string{"--upstreams", `{"url": "a", "wieght": 2}`}, `m: --upstreams: upstreams[0].wieght: unknown field`},
 		{[]string{"--upstreams", `{"url": "a", "weight": "2"}`}, `m: --upstreams: upstreams[0].weight: want a number, got "2"`},
 		{[]string{"--upstreams", `{"url": "a", "timeout": 5}`}, `upstreams[0].timeout: want a duration such as "10s", got the number 5`},
-		{[]string{"--upstreams", `[1]`}, `upstreams[0]: want an object, got a list`},
+		{[]string{"--tls", `[1]`}, `m: --tls: tls: want an object, got a list`},
 		{[]string{"--labels", "novalue"}, `m: --labels: "novalue": want KEY=VALUE`},
 		{[]string{"--subnet", "10.0.0.0/99"}, `m: --subnet: "10.0.0.0/99"`},
 		{[]string{"--config", "listen: [1"}, `m: configuration: document:`},

@@ -30,7 +30,7 @@ func ExampleInProcess() {
 	// Output:
 	// a ready-made member: true
 	// in-process: true
-	// exports as: podkit [sidecar log-shipper --volume logs --pattern *.log]
+	// exports as: podkit [sidecar log-shipper --volume=logs --pattern=*.log]
 	// [container "log-shipper": volumeMounts: not needed in-process (volumes are found by name)]
 	// nginx is a ready-made member: false
 }

@@ -4,150 +4,96 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strconv"
-	"syscall"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
+	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/initcontainer"
+	"github.com/podkit/podkit/internal/memberconf"
 	"github.com/podkit/podkit/pod"
 	"github.com/podkit/podkit/sidecar"
 )
 
-// A Member is a ready-made in-process member: Parse reads its podkit
-// command line (after "podkit GROUP USE"), and returns its in-process
-// container (named name) and the function that runs it as a process.
+// A Member is a ready-made member run by "podkit Group Use FLAGS...". Its
+// flags, its --help and its configuration document all come from its
+// configuration type (package memberconf), the one its pattern package
+// defines.
 type Member struct {
-	Use, Short string
-	Parse      func(name string, args []string) (pod.Container, func(context.Context) error, error)
+	Group, Use, Short string
+	// New returns a pointer to a zero configuration.
+	New func() Config
+}
+
+// Config is a member's configuration: plain data whose Container places
+// the member in a pod and whose Run runs it.
+type Config interface {
+	Container(name string) (pod.Container, error)
+	Run(ctx context.Context) error
+}
+
+// Parse reads the member's command line (after "podkit GROUP USE") into a
+// new configuration, and returns it with its in-process container, named
+// name.
+func (m Member) Parse(name string, args []string) (Config, pod.Container, error) {
+	cfg := m.New()
+	if err := memberconf.Parse(m.Use, args, cfg); err != nil {
+		return nil, pod.Container{}, err
+	}
+	c, err := cfg.Container(name)
+	if err != nil {
+		return nil, pod.Container{}, err
+	}
+	return cfg, c, nil
+}
+
+// Flags returns the member's flags, for its --help.
+func (m Member) Flags() *pflag.FlagSet {
+	s, err := memberconf.New(m.Use, m.New())
+	if err != nil {
+		panic(err) // every member's type is checked by the tests
+	}
+	return s.Flags()
 }
 
 // Sidecars are the members of "podkit sidecar".
 var Sidecars = []Member{
-	{"log-shipper", "follow log files (in a volume) across rotation, and print their lines", parseLogShipper},
-	{"config-reloader", "signal a container when a configuration file or directory changes", parseConfigReloader},
-	{"content-syncer", "run a sync command into a volume on an interval (-- COMMAND...)", parseContentSyncer},
+	{"sidecar", "log-shipper", "follow log files (in a volume) across rotation, and print their lines",
+		func() Config { return &sidecar.LogShipper{} }},
+	{"sidecar", "config-reloader", "signal a container when a configuration file or directory changes",
+		func() Config { return &sidecar.ConfigReloader{} }},
+	{"sidecar", "content-syncer", "run a sync command into a volume on an interval (-- COMMAND...)",
+		func() Config { return &sidecar.ContentSyncer{} }},
 }
 
 // Inits are the members of "podkit init".
 var Inits = []Member{
-	{"wait-for-tcp", "wait until an address accepts TCP connections", parseWaitForTCP},
-	{"extract", "unpack a tar or tar.gz archive into a volume", parseExtract},
+	{"init", "wait-for-tcp", "wait until an address accepts TCP connections",
+		func() Config { return &initcontainer.WaitForTCP{} }},
+	{"init", "extract", "unpack a tar or tar.gz archive into a volume",
+		func() Config { return &initcontainer.Extract{} }},
 }
 
-func parseLogShipper(name string, args []string) (pod.Container, func(context.Context) error, error) {
-	var s sidecar.LogShipper
-	fs := pflag.NewFlagSet("log-shipper", pflag.ContinueOnError)
-	fs.StringVar(&s.Volume, "volume", "", "volume holding the files; patterns are relative to it")
-	fs.StringArrayVar(&s.Patterns, "pattern", nil, "files to follow (filepath.Match pattern; repeatable)")
-	fs.BoolVar(&s.FromStart, "from-start", false, "ship what the files hold at start")
-	fs.IntVar(&s.MaxLineBytes, "max-line-bytes", 0, "split longer lines (default 64 KiB)")
-	fs.DurationVar(&s.PollInterval, "poll-interval", 0, "poll period behind inotify (default 1s)")
-	if err := parseMember(fs, args); err != nil {
-		return pod.Container{}, nil, err
-	}
-	c, err := s.Container(name)
-	return c, s.Run, err
+// Ambassadors are the members of "podkit ambassador".
+var Ambassadors = []Member{
+	{"ambassador", "tcp", "carry TCP connections from inside the pod to upstreams (balancing, health checks, TLS)",
+		func() Config { return &ambassador.TCP{} }},
+	{"ambassador", "http", "carry HTTP requests from inside the pod to upstreams (weights, header routes, mirroring)",
+		func() Config { return &ambassador.HTTP{} }},
 }
 
-func parseConfigReloader(name string, args []string) (pod.Container, func(context.Context) error, error) {
-	var r sidecar.ConfigReloader
-	var sig string
-	fs := pflag.NewFlagSet("config-reloader", pflag.ContinueOnError)
-	fs.StringVar(&r.Volume, "volume", "", "volume holding the configuration; --path is relative to it")
-	fs.StringVar(&r.Path, "path", "", "file or directory to watch")
-	fs.StringVar(&r.Target, "target", "", "container to signal")
-	fs.StringVar(&r.TargetProcess, "process", "", "outside podkit run: name of the target's process (needs shareProcessNamespace)")
-	fs.StringVar(&sig, "signal", "SIGHUP", "signal to send, by name or number")
-	fs.DurationVar(&r.Debounce, "debounce", 0, "quiet time before signalling (default 500ms)")
-	if err := parseMember(fs, args); err != nil {
-		return pod.Container{}, nil, err
-	}
-	s, err := parseSignal(sig)
-	if err != nil {
-		return pod.Container{}, nil, err
-	}
-	r.Signal = s
-	c, err := r.Container(name)
-	return c, r.Run, err
+// Adapters are the members of "podkit adapter".
+var Adapters = []Member{
+	{"adapter", "health", "serve /livez, /readyz and /healthz from an application's own checks",
+		func() Config { return &adapter.Health{} }},
+	{"adapter", "metrics", "serve an application's own monitoring (JSON, StatsD, text, a command) as Prometheus metrics",
+		func() Config { return &adapter.Metrics{} }},
+	{"adapter", "logs", "normalize an application's logs (files in a volume, standard input) to JSON lines",
+		func() Config { return &adapter.Logs{} }},
 }
 
-func parseContentSyncer(name string, args []string) (pod.Container, func(context.Context) error, error) {
-	var s sidecar.ContentSyncer
-	fs := pflag.NewFlagSet("content-syncer", pflag.ContinueOnError)
-	fs.StringVar(&s.Volume, "volume", "", "volume to sync into")
-	fs.StringVar(&s.Dir, "dir", "", "directory (inside the volume) to sync into")
-	fs.DurationVar(&s.Interval, "interval", 0, "time between syncs (default 10s)")
-	fs.DurationVar(&s.Timeout, "timeout", 0, "bound of one sync (default 2m)")
-	fs.BoolVar(&s.WaitForFirstSync, "wait-for-first-sync", false, "start (and let the next containers start) only after a first sync")
-	if err := parseMember(fs, args); err != nil {
-		return pod.Container{}, nil, err
-	}
-	s.Command = fs.Args()
-	c, err := s.Container(name)
-	return c, s.Run, err
-}
-
-func parseWaitForTCP(name string, args []string) (pod.Container, func(context.Context) error, error) {
-	var w initcontainer.WaitForTCP
-	fs := pflag.NewFlagSet("wait-for-tcp", pflag.ContinueOnError)
-	fs.StringVar(&w.Address, "address", "", "host:port to connect to")
-	fs.BoolVar(&w.FromHost, "from-host", false, "under podkit run: dial from the host, not from inside the pod")
-	fs.DurationVar(&w.Interval, "interval", 0, "time between attempts (default 1s)")
-	fs.DurationVar(&w.Timeout, "timeout", 0, "give up after this long (default: never)")
-	if err := parseMember(fs, args); err != nil {
-		return pod.Container{}, nil, err
-	}
-	c, err := w.Container(name)
-	return c, w.Run, err
-}
-
-func parseExtract(name string, args []string) (pod.Container, func(context.Context) error, error) {
-	var e initcontainer.Extract
-	fs := pflag.NewFlagSet("extract", pflag.ContinueOnError)
-	fs.StringVar(&e.Archive, "archive", "", "tar or tar.gz archive to unpack")
-	fs.StringVar(&e.Volume, "volume", "", "volume to unpack into")
-	fs.StringVar(&e.Dir, "dir", "", "directory (inside the volume) to unpack into")
-	if err := parseMember(fs, args); err != nil {
-		return pod.Container{}, nil, err
-	}
-	c, err := e.Container(name)
-	return c, e.Run, err
-}
-
-// parseMember parses a member's flags; only the content syncer takes
-// arguments (its command, after "--").
-func parseMember(fs *pflag.FlagSet, args []string) error {
-	fs.SetOutput(discard{})
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%s: %w", fs.Name(), err)
-	}
-	if fs.NArg() > 0 && fs.Name() != "content-syncer" {
-		return fmt.Errorf("%s: unexpected arguments %q", fs.Name(), fs.Args())
-	}
-	return nil
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-func parseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 || n > 64 {
-			return 0, fmt.Errorf("signal: %d is not a signal number", n)
-		}
-		return syscall.Signal(n), nil
-	}
-	if sig := unix.SignalNum(s); sig != 0 {
-		return sig, nil
-	}
-	if sig := unix.SignalNum("SIG" + s); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("signal: unknown signal %q", s)
-}
+// All lists every member, by group.
+var All = [][]Member{Sidecars, Inits, Ambassadors, Adapters}
 
 // InProcess returns the in-process form of a manifest container that runs
 // a ready-made member ("podkit sidecar log-shipper ..."), so that under
@@ -160,24 +106,20 @@ func InProcess(c pod.Container) (_ pod.Container, warnings []string, ok bool, er
 	if len(argv) < 3 || filepath.Base(argv[0]) != "podkit" {
 		return c, nil, false, nil
 	}
-	var members []Member
-	switch argv[1] {
-	case "sidecar":
-		members = Sidecars
-	case "init":
-		members = Inits
-	case "ambassador":
-		members = Ambassadors
-	case "adapter":
-		members = Adapters
-	default:
+	var group []Member
+	for _, g := range All {
+		if g[0].Group == argv[1] {
+			group = g
+		}
+	}
+	if group == nil {
 		return c, nil, false, nil
 	}
-	for _, m := range members {
+	for _, m := range group {
 		if m.Use != argv[2] {
 			continue
 		}
-		ip, _, err := m.Parse(c.Name, argv[3:])
+		_, ip, err := m.Parse(c.Name, argv[3:])
 		if err != nil {
 			return c, nil, true, fmt.Errorf("container %q: %w", c.Name, err)
 		}

@@ -74,7 +74,7 @@ type Upstream struct {
 	// the default TLS server name (its host).
 	Addr string `json:"addr" member:"primary"`
 	// Weight is the upstream's relative share of new connections under
-	// every Balance. Zero means 1; negative is an error.
+	// every Balance, from 0 to 1,000,000. Zero means 1.
 	Weight int `json:"weight,omitempty"`
 }
 

@@ -63,11 +63,15 @@ func TestStartupProbeHoldsOthers(t *testing.T) {
 	started := filepath.Join(t.TempDir(), "started")
 	startup := fileProbe(started)
 	startup.FailureThreshold = 1000 // a slow start is no failure
+	// Fails from its first check, an Unhealthy event, if it runs before
+	// the startup probe passed; after that it must not restart the proxy
+	// before the app has started, however slow the start (a race-enabled
+	// container init takes longer than three periods).
+	liveness := fileProbe("/no/such/file")
+	liveness.FailureThreshold = 1000
 	p, rec, _ := startPod(t, "startup", pod.Spec{
 		InitContainers: []pod.Container{{Name: "proxy", Command: []string{"sleep", "1000"},
-			RestartPolicy: pod.RestartAlways, StartupProbe: startup,
-			// Would fail at once if it ran before the startup probe passed.
-			LivenessProbe: fileProbe("/no/such/file")}},
+			RestartPolicy: pod.RestartAlways, StartupProbe: startup, LivenessProbe: liveness}},
 		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
 	})
 	rec.until("proxy started", isReason(pod.EventStarted, "proxy"))

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,24 +24,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logLines returns the container's output lines.
 func logLines(t *testing.T, p *pod.Pod, container string) []string {
 	t.Helper()
@@ -56,7 +37,7 @@ func logLines(t *testing.T, p *pod.Pod, container string) []string {
 }
 
 func TestLogShipperFollowsRotation(t *testing.T) {
-	out := &syncBuffer{}
+	out := &podtest.Buffer{}
 	shipper, err := sidecar.LogShipper{Volume: "logs", Patterns: []string{"*.log"}, Output: out, FromStart: true,
 		PollInterval: 50 * time.Millisecond,
 		Format:       func(l sidecar.Line) []byte { return []byte(l.Path + ": " + l.Text + "\n") },

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/podkit/podkit/internal/testenv"
+	"github.com/podkit/podkit/pod/podtest"
 )
 
 // podkitBin is the podkit command built for the tests.
@@ -153,10 +154,10 @@ func TestRunExitStatus(t *testing.T) {
 
 // startServer starts podkit run on the server manifest and waits until its
 // container runs.
-func startServer(t *testing.T, k *podkit) (*exec.Cmd, *syncBuffer) {
+func startServer(t *testing.T, k *podkit) (*exec.Cmd, *podtest.Buffer) {
 	t.Helper()
 	cmd := k.command(context.Background(), "run", "-f", "testdata/server.yaml", "--events", "json")
-	out := &syncBuffer{}
+	out := &podtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
@@ -236,7 +237,7 @@ func TestInterruptStopsGracefully(t *testing.T) {
 func TestSecondInterruptKills(t *testing.T) {
 	k := newPodkit(t)
 	cmd := k.command(context.Background(), "run", "-f", "testdata/stubborn.yaml", "--events", "json")
-	var out syncBuffer
+	var out podtest.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
@@ -260,24 +261,6 @@ func TestSecondInterruptKills(t *testing.T) {
 		t.Fatal("a second Ctrl-C did not kill the pod")
 	}
 	assert.Contains(t, out.String(), `"reason":"Killing","signal":"SIGKILL"`)
-}
-
-// syncBuffer is a bytes.Buffer that a process and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestMemberProcessForms(t *testing.T) {

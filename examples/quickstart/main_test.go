@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
+	"github.com/podkit/podkit/pod/podtest"
 	"github.com/podkit/podkit/podapi"
 )
 
@@ -43,7 +42,7 @@ func TestQuickstart(t *testing.T) {
 	a := addrs{web: "127.0.0.1:18080", metrics: "127.0.0.1:19112", health: "127.0.0.1:18096"}
 	runDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &podtest.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, a, runDir, out) }()
 	stopped := false
@@ -78,22 +77,4 @@ func TestQuickstart(t *testing.T) {
 	assert.Contains(t, got, "GET /stock")
 	assert.NotContains(t, got, "SIGKILL", "a member did not stop gracefully")
 	assert.Contains(t, got, "pod quickstart finished")
-}
-
-// syncBuffer is a bytes.Buffer that run and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,9 +1,9 @@
-// Package podtest runs pods in tests, as net/http/httptest runs servers:
-// a pod started by Start is stopped, and waited for, when its test ends.
 package podtest
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/podkit/podkit/internal/testenv"
@@ -33,4 +33,26 @@ func Start(t testing.TB, name string, spec pod.Spec, opts ...pod.Option) *pod.Po
 		_ = p.Wait()
 	})
 	return p
+}
+
+// Buffer collects the output of containers for a test: a bytes.Buffer
+// that the pod's copying goroutines may write while the test reads it.
+// The zero value is an empty buffer ready to use.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p to the buffer.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what has been written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -138,11 +139,18 @@ func (s LogShipper) Run(ctx context.Context) error {
 	if format == nil {
 		format = func(l Line) []byte { return append([]byte(l.Text), '\n') }
 	}
+	report := func(path string, err error) { fmt.Fprintf(os.Stderr, "log shipper: not following %s: %v\n", path, err) }
+	if self, ok := pod.FromContext(ctx); ok {
+		report = func(path string, err error) {
+			fmt.Fprintf(self.Stderr, "log shipper: not following %s: %v\n", path, err)
+		}
+	}
 	err := tail.Follow(ctx, tail.Options{
 		Patterns:     patterns,
 		FromStart:    s.FromStart,
 		MaxLineBytes: s.MaxLineBytes,
 		PollInterval: s.PollInterval,
+		Skipped:      report,
 	}, func(l tail.Line) error {
 		path := l.Path
 		if root != "" {

@@ -64,6 +64,35 @@ sleep 1000`
 	assert.Equal(t, want, out.String(), "a line was shipped twice")
 }
 
+// A container that may not read a root-only file links to it from a shared
+// volume; the log shipper, which runs as root, neither ships the file nor
+// follows the link, and says so in its log.
+func TestLogShipperDoesNotFollowLinksOut(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("root only\n"), 0o600))
+	out := &podtest.Buffer{}
+	shipper, err := sidecar.LogShipper{Volume: "logs", Patterns: []string{"*.log"}, Output: out, FromStart: true,
+		PollInterval: 20 * time.Millisecond}.Container("shipper")
+	require.NoError(t, err)
+	uid := int64(65534) // nobody
+	p := podtest.Start(t, "logship-link", pod.Spec{
+		Volumes:        []pod.Volume{{Name: "logs", EmptyDir: &pod.EmptyDirVolume{}}},
+		InitContainers: []pod.Container{shipper},
+		Containers: []pod.Container{{Name: "app",
+			Command:         []string{"sh", "-c", "cat " + secret + " || echo denied; ln -s " + secret + " /mnt/x.log; echo ok >> /mnt/app.log; sleep 1000"},
+			VolumeMounts:    []pod.VolumeMount{{Name: "logs", MountPath: "/mnt"}},
+			SecurityContext: &pod.SecurityContext{RunAsUser: &uid}}},
+	})
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "ok") }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		return strings.Contains(strings.Join(logLines(t, p, "shipper"), "\n"), "x.log")
+	}, 10*time.Second, 20*time.Millisecond, "the shipper did not report the link")
+	assert.Contains(t, strings.Join(logLines(t, p, "app"), "\n"), "denied", "the app could read the file itself")
+	time.Sleep(100 * time.Millisecond)
+	assert.NotContains(t, out.String(), "root only")
+	assert.Contains(t, strings.Join(logLines(t, p, "shipper"), "\n"), "resolves outside")
+}
+
 func TestConfigReloaderSignalsOnChange(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "app.conf")

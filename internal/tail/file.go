@@ -94,12 +94,16 @@ func (t *tailer) observe(path string, initial bool) error {
 }
 
 func (t *tailer) open(path string, fromStart bool) (*file, error) {
-	// O_NONBLOCK so that a FIFO swapped in after Stat cannot block the open;
-	// it changes nothing for regular files.
-	fd, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	root, ok := t.rootOf(path)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", path, ErrOutside)
+	}
+	fd, err := openBeneath(root, path)
 	if err != nil {
+		t.skipped(path, err)
 		return nil, err
 	}
+	delete(t.reported, path)
 	fi, err := fd.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
 		err = fmt.Errorf("%s: %w", path, fs.ErrInvalid)

@@ -47,6 +47,11 @@ type Options struct {
 	PollInterval time.Duration
 	// Now stamps Line.Time. Nil means time.Now.
 	Now func() time.Time
+	// Skipped, when set, is told of a matching file that Follow does not
+	// open, once per path until the path can be opened again: a file whose
+	// resolution leaves its pattern's directory (ErrOutside), or one it
+	// may not read. It is called from Follow's goroutine.
+	Skipped func(path string, err error)
 }
 
 const (
@@ -79,6 +84,12 @@ const (
 //
 // A pattern whose directory does not exist yet is no error: Follow waits
 // for it, and notices it within a PollInterval of its creation.
+//
+// Every file is opened beneath the directory its pattern names before its
+// first wildcard ("/vol/logs" for "/vol/logs/*.log"), with openat2(2)'s
+// RESOLVE_BENEATH: a symbolic link that points out of that directory is
+// skipped (and reported to Options.Skipped), never followed, so a writer
+// of the directory cannot make a privileged follower read another file.
 //
 // Invalid options are reported before anything is opened, for instance
 // "tail: pattern "[": syntax error in pattern" (wrapping
@@ -231,6 +242,20 @@ type tailer struct {
 	seq  uint64 // orders openings
 
 	buf []byte // shared read buffer; only one file is read at a time
+	// reported holds, by path, the error last given to Options.Skipped.
+	reported map[string]string
+}
+
+// skipped reports a file Follow does not open, once per path and error.
+func (t *tailer) skipped(path string, err error) {
+	if t.opts.Skipped == nil || t.reported[path] == err.Error() {
+		return
+	}
+	if t.reported == nil {
+		t.reported = map[string]string{}
+	}
+	t.reported[path] = err.Error()
+	t.opts.Skipped(path, err)
 }
 
 // handleEvents merges ev with the events already queued behind it, so a

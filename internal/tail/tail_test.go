@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -633,4 +634,66 @@ func BenchmarkFollow(b *testing.B) {
 	require.NoError(b, err)
 	require.Equal(b, b.N, n)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// A symbolic link that leads out of the pattern's directory is skipped and
+// reported, never followed: a writer of the directory cannot make the
+// follower read another file. A link that stays beneath it is followed.
+func TestLinksOutOfTheDirectoryAreNotFollowed(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			dir := t.TempDir()
+			logs := filepath.Join(dir, "logs")
+			require.NoError(t, os.Mkdir(logs, 0o755))
+			secret := filepath.Join(dir, "secret")
+			require.NoError(t, os.WriteFile(secret, []byte("do not ship\n"), 0o600))
+			require.NoError(t, os.Symlink(secret, filepath.Join(logs, "abs.log")))
+			require.NoError(t, os.Symlink("../secret", filepath.Join(logs, "rel.log")))
+			require.NoError(t, os.Symlink("/proc/self/root"+secret, filepath.Join(logs, "proc.log")))
+			require.NoError(t, os.Mkdir(filepath.Join(logs, "sub"), 0o755))
+			require.NoError(t, os.Symlink("../../secret", filepath.Join(logs, "sub", "deep.log")))
+			appendTo(t, filepath.Join(logs, "real"), "inside\n")
+			require.NoError(t, os.Symlink("real", filepath.Join(logs, "in.log")))
+
+			var mu sync.Mutex
+			skipped := map[string]error{}
+			o := opts(logs, m.poll, "*.log", "*/*.log")
+			o.FromStart = true
+			o.Skipped = func(path string, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				_, again := skipped[path]
+				assert.False(t, again, "%s reported twice", path)
+				skipped[path] = err
+			}
+			r := start(t, dir, o, m.hooks)
+			r.wait(t, "", "inside")
+			appendTo(t, secret, "more\n")
+			appendTo(t, filepath.Join(logs, "real"), "after\n")
+			r.wait(t, "", "inside", "after")
+			require.NoError(t, r.stop())
+			mu.Lock()
+			defer mu.Unlock()
+			for _, name := range []string{"abs.log", "rel.log", "proc.log", "sub/deep.log"} {
+				err := skipped[filepath.Join(logs, name)]
+				require.Error(t, err, name)
+				assert.ErrorIs(t, err, ErrOutside, name)
+			}
+			assert.Len(t, skipped, 4)
+		})
+	}
+}
+
+func TestStaticDir(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"/vol/logs/*.log":     "/vol/logs",
+		"/vol/logs/*/app.log": "/vol/logs",
+		"/vol/l?gs/app.log":   "/vol",
+		"/vol/logs/app.log":   "/vol/logs",
+		"*.log":               ".",
+		"logs/[ab]/x.log":     "logs",
+		"/*/x.log":            "/",
+	} {
+		assert.Equal(t, want, staticDir(pattern), pattern)
+	}
 }

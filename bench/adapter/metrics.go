@@ -15,27 +15,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/metrics"
 )
 
 // startStatsD starts a metrics adapter with one StatsD source on a free
 // loopback port, and returns it with the port's address.
-func startStatsD(ctx context.Context) (*adapter.MetricsHandler, string, error) {
+func startStatsD(ctx context.Context) (*metrics.Handler, string, error) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
 	}
 	addr := pc.LocalAddr().String()
 	pc.Close()
-	h, err := adapter.Metrics{
-		Sources:   []adapter.MetricsSource{{Name: "app", StatsD: &adapter.StatsDSource{Listen: addr}}},
+	h, err := metrics.Adapter{
+		Sources:   []metrics.Source{{Name: "app", StatsD: &metrics.StatsDSource{Listen: addr}}},
 		MaxSeries: 20000,
 	}.Start(ctx)
 	return h, addr, err
 }
 
 // received is the source's podkit_adapter_statsd_packets_total.
-func received(h *adapter.MetricsHandler) (int64, error) {
+func received(h *metrics.Handler) (int64, error) {
 	mfs, err := h.Gather()
 	if err != nil {
 		return 0, err
@@ -53,7 +53,7 @@ func received(h *adapter.MetricsHandler) (int64, error) {
 }
 
 // settle waits until the received count stops moving.
-func settle(h *adapter.MetricsHandler) (int64, error) {
+func settle(h *metrics.Handler) (int64, error) {
 	last := int64(-1)
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		n, err := received(h)
@@ -317,7 +317,7 @@ func benchScrape(ctx context.Context, o options, logw io.Writer) ([]scrapeRow, e
 }
 
 // countSeries counts the series of the source, its own metrics aside.
-func countSeries(h *adapter.MetricsHandler) (int, error) {
+func countSeries(h *metrics.Handler) (int, error) {
 	mfs, err := h.Gather()
 	if err != nil {
 		return 0, err

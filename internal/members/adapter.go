@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/health"
+	"github.com/podkit/podkit/adapter/logs"
+	"github.com/podkit/podkit/adapter/metrics"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -35,7 +37,7 @@ func parseHealthAdapter(name string, args []string) (pod.Container, func(context
 	if err != nil {
 		return pod.Container{}, nil, err
 	}
-	h, err := adapter.ParseHealth([]byte(config))
+	h, err := health.Parse([]byte(config))
 	if err != nil {
 		return pod.Container{}, nil, err
 	}
@@ -48,7 +50,7 @@ func parseMetricsAdapter(name string, args []string) (pod.Container, func(contex
 	if err != nil {
 		return pod.Container{}, nil, err
 	}
-	var m adapter.Metrics
+	var m metrics.Adapter
 	if err := json.Unmarshal([]byte(config), &m); err != nil {
 		return pod.Container{}, nil, fmt.Errorf("adapter: metrics: --config: %w", err)
 	}
@@ -61,7 +63,7 @@ func parseLogsAdapter(name string, args []string) (pod.Container, func(context.C
 	if err != nil {
 		return pod.Container{}, nil, err
 	}
-	l, err := adapter.ParseLogsConfig([]byte(config))
+	l, err := logs.Parse([]byte(config))
 	if err != nil {
 		return pod.Container{}, nil, err
 	}

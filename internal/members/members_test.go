@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/health"
+	"github.com/podkit/podkit/adapter/logs"
+	"github.com/podkit/podkit/adapter/metrics"
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/initcontainer"
 	"github.com/podkit/podkit/internal/members"
@@ -50,19 +52,19 @@ func TestExportArgsRoundTrip(t *testing.T) {
 				TLS: &ambassador.ClientTLS{ServerName: "redis.example", InsecureSkipVerify: true}}.Container("redis")
 		},
 		func() (pod.Container, error) {
-			return adapter.Health{Listen: "127.0.0.1:8086", PodListen: "127.0.0.1:8086", Timeout: time.Second,
-				Checks: []adapter.HealthCheck{{Name: "db", TCP: &adapter.HealthTCP{Address: "127.0.0.1:5432"}}}}.Container("health")
+			return health.Adapter{Listen: "127.0.0.1:8086", PodListen: "127.0.0.1:8086", Timeout: time.Second,
+				Checks: []health.Check{{Name: "db", TCP: &health.TCP{Address: "127.0.0.1:5432"}}}}.Container("health")
 		},
 		func() (pod.Container, error) {
-			return adapter.Metrics{Listen: "127.0.0.1:9102", ScrapeTimeout: 2 * time.Second, Sources: []adapter.MetricsSource{
-				{Name: "app", JSON: &adapter.JSONSource{Address: "127.0.0.1:8080", Path: "/stats",
-					Mappings: []adapter.JSONMapping{{Path: "requests", Name: "app_requests_total", Type: adapter.MetricCounter}}}},
-				{Name: "statsd", StatsD: &adapter.StatsDSource{Listen: "127.0.0.1:8125"}},
+			return metrics.Adapter{Listen: "127.0.0.1:9102", ScrapeTimeout: 2 * time.Second, Sources: []metrics.Source{
+				{Name: "app", JSON: &metrics.JSONSource{Address: "127.0.0.1:8080", Path: "/stats",
+					Mappings: []metrics.JSONMapping{{Path: "requests", Name: "app_requests_total", Type: metrics.Counter}}}},
+				{Name: "statsd", StatsD: &metrics.StatsDSource{Listen: "127.0.0.1:8125"}},
 			}}.Container("metrics")
 		},
 		func() (pod.Container, error) {
-			return adapter.Logs{Files: &adapter.LogFiles{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
-				Format: adapter.LogJSON, LevelField: "severity", Enrich: true}.Container("logs")
+			return logs.Adapter{Files: &logs.Files{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
+				Format: logs.FormatJSON, LevelField: "severity", Enrich: true}.Container("logs")
 		},
 		func() (pod.Container, error) {
 			return ambassador.HTTP{Listen: "127.0.0.1:8080",

@@ -1,0 +1,150 @@
+package logs
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/podkit/podkit/pod"
+)
+
+func TestLogsValidation(t *testing.T) {
+	files := &Files{Patterns: []string{"*.log"}}
+	tests := []struct {
+		l    Adapter
+		want string
+	}{
+		{Adapter{}, "adapter: logs: input: exactly one of fromContainer, files, stdin and reader is required"},
+		{Adapter{FromContainer: "app", Stdin: true}, "adapter: logs: input: exactly one of"},
+		{Adapter{Files: &Files{}}, "adapter: logs: files.patterns: at least one is required"},
+		{Adapter{Files: &Files{Patterns: []string{"[x"}}}, `adapter: logs: files.patterns[0]: invalid pattern "[x"`},
+		{Adapter{Files: &Files{Volume: "v", Patterns: []string{"/abs/*.log"}}}, `files.patterns[0]: "/abs/*.log" must be relative to volume "v"`},
+		{Adapter{Files: &Files{Patterns: []string{"a"}, PollInterval: -time.Second}}, "adapter: logs: files.pollInterval: -1s is negative"},
+		{Adapter{Files: files, Output: &bytes.Buffer{}, OutputFile: "x"}, "adapter: logs: output: at most one of output, outputFile and zapCore"},
+		{Adapter{Files: files, OutputVolume: "v"}, "adapter: logs: outputVolume: needs outputFile"},
+		{Adapter{Files: files, OutputVolume: "v", OutputFile: "/abs"}, `adapter: logs: outputFile: "/abs" must be relative to volume "v"`},
+		{Adapter{Files: files, Format: "xml"}, `adapter: logs: format: unknown format "xml"`},
+		{Adapter{Files: files, Format: FormatCRI, Inner: FormatCRI}, `adapter: logs: inner: "cri" is not a format of the text of a CRI line`},
+		{Adapter{Files: files, Format: FormatJSON, Inner: FormatJSON}, "adapter: logs: inner: only with format cri, not json"},
+		{Adapter{Files: files, Format: FormatRegex}, "adapter: logs: regex: required with format regex"},
+		{Adapter{Files: files, Format: FormatRegex, Regex: "("}, "adapter: logs: regex: error parsing regexp"},
+		{Adapter{Files: files, Format: FormatRegex, Regex: `(\w+)`}, `adapter: logs: regex: "(\\w+)" has no named group`},
+		{Adapter{Files: files, Format: FormatJSON, Regex: `(?P<a>.)`}, "adapter: logs: regex: only with format regex, not json"},
+		{Adapter{Files: files, MaxLineBytes: -1}, "adapter: logs: maxLineBytes: -1 is negative"},
+		{Adapter{Files: files, Multiline: &Multiline{}}, "adapter: logs: multiline: exactly one of startPattern, continuePattern and indented is required"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, StartPattern: "^x"}}, "adapter: logs: multiline: exactly one of"},
+		{Adapter{Files: files, Multiline: &Multiline{StartPattern: "("}}, "adapter: logs: multiline.startPattern: error parsing regexp"},
+		{Adapter{Files: files, Multiline: &Multiline{ContinuePattern: "["}}, "adapter: logs: multiline.continuePattern: error parsing regexp"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, MaxLines: -1}}, "adapter: logs: multiline.maxLines: -1 is negative"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, MaxBytes: -1}}, "adapter: logs: multiline.maxBytes: -1 is negative"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, FlushAfter: -1}}, "adapter: logs: multiline.flushAfter: -1ns is negative"},
+		{Adapter{Files: files, TimeLayouts: []string{"rfc3339", "yyyy-mm-dd"}}, `adapter: logs: timeLayouts[1]: "yyyy-mm-dd": not a time layout`},
+		{Adapter{Files: files, TimeZone: "Mars/Olympus"}, "adapter: logs: timeZone: unknown time zone Mars/Olympus"},
+		{Adapter{Files: files, Rename: map[string]string{"": "x"}}, "adapter: logs: rename: empty field name"},
+		{Adapter{Files: files, Rename: map[string]string{"a": ""}}, `adapter: logs: rename["a"]: empty new name`},
+		{Adapter{Files: files, Rename: map[string]string{"a": "msg"}}, `adapter: logs: rename["a"]: "msg" is a field of the adapter's`},
+		{Adapter{Files: files, Types: map[string]FieldType{"a": "date"}}, `adapter: logs: types["a"]: unknown type "date": want string, int, float or bool`},
+		{Adapter{Files: files, Types: map[string]FieldType{"": Int}}, "adapter: logs: types: empty field name"},
+		{Adapter{Files: files, Types: map[string]FieldType{"time": Int}}, `adapter: logs: types["time"]: a field of the adapter's is not cast`},
+		{Adapter{Files: files, Drop: []string{"x", "msg"}}, `adapter: logs: drop[1]: "msg" cannot be dropped`},
+		{Adapter{Files: files, Drop: []string{"parse_error"}}, `adapter: logs: drop[0]: "parse_error" cannot be dropped`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := tt.l.Container("adapter")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			if tt.l.FromContainer == "" && !tt.l.Stdin && tt.l.Files == nil {
+				return
+			}
+			require.ErrorContains(t, tt.l.Run(t.Context()), tt.want, "Run checks too")
+		})
+	}
+	_, err := Adapter{Stdin: true}.Container("")
+	assert.EqualError(t, err, "adapter: logs: name: required")
+	_, err = Adapter{FromContainer: "adapter"}.Container("adapter")
+	assert.EqualError(t, err, `adapter: logs: fromContainer: "adapter" is the adapter itself`)
+	err = Adapter{FromContainer: "app", Output: &bytes.Buffer{}}.Run(t.Context())
+	assert.EqualError(t, err, "adapter: logs: fromContainer: not running as an in-process container of a pod (pod.FromContext)")
+}
+
+func TestLogsContainer(t *testing.T) {
+	l := Adapter{
+		Files:       &Files{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true, PollInterval: 250 * time.Millisecond},
+		Format:      FormatRegex,
+		Regex:       `^(?P<level>\w+) (?P<msg>.*)$`,
+		Multiline:   &Multiline{Indented: true, FlushAfter: time.Second},
+		TimeLayouts: []string{"unix_ms"},
+		Rename:      map[string]string{"caller": "source"},
+		Types:       map[string]FieldType{"status": Int},
+		Drop:        []string{"stacktrace"},
+		Enrich:      true,
+		OutputFile:  "out.jsonl", OutputVolume: "logs",
+	}
+	c, err := l.Container("adapter")
+	require.NoError(t, err)
+	assert.Equal(t, "adapter", c.Name)
+	assert.Equal(t, pod.RestartAlways, c.RestartPolicy)
+	require.NotNil(t, c.Func)
+	require.Len(t, c.ExportArgs, 4)
+	assert.Equal(t, []string{"adapter", "logs", "--config"}, c.ExportArgs[:3])
+	assert.JSONEq(t, `{"files":{"volume":"logs","patterns":["*.log"],"fromStart":true,"pollInterval":"250ms"},
+		"format":"regex","regex":"^(?P<level>\\w+) (?P<msg>.*)$","multiline":{"indented":true,"flushAfter":"1s"},"timeLayouts":["unix_ms"],
+		"rename":{"caller":"source"},"types":{"status":"int"},"drop":["stacktrace"],"enrich":true,
+		"outputFile":"out.jsonl","outputVolume":"logs"}`, c.ExportArgs[3])
+	assert.NotContains(t, c.ExportArgs[3], "\n", "compact")
+	assert.Contains(t, c.ExportArgs[3], "(?P<level>", "readable")
+
+	// The process form reads it back.
+	back, err := Parse([]byte(c.ExportArgs[3]))
+	require.NoError(t, err)
+	assert.Equal(t, l, back)
+
+	// The container keeps its configuration when the caller's changes.
+	l.Files.Patterns[0] = "changed"
+	l.Rename["caller"] = "changed"
+	assert.NotContains(t, c.ExportArgs[3], "changed")
+
+	// What the process form cannot do is not exported.
+	for _, l := range []Adapter{
+		{FromContainer: "app"},
+		{Reader: strings.NewReader("")},
+		{Stdin: true, Output: &bytes.Buffer{}},
+		{Stdin: true, ZapCore: zapcore.NewNopCore()},
+	} {
+		c, err := l.Container("adapter")
+		require.NoError(t, err)
+		assert.Nil(t, c.ExportArgs)
+	}
+}
+
+func TestParseLogsConfig(t *testing.T) {
+	l, err := Parse([]byte(`{"stdin":true,"format":"logfmt","multiline":{"startPattern":"^\\S","flushAfter":2000000},
+		"files":null,"types":{"n":"float"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, Adapter{Stdin: true, Format: FormatLogfmt, Multiline: &Multiline{StartPattern: `^\S`, FlushAfter: 2 * time.Millisecond},
+		Types: map[string]FieldType{"n": Float}}, l)
+
+	for _, bad := range []struct{ config, want string }{
+		{`{"stdin":true,"fromat":"json"}`, `adapter: logs: config: json: unknown field "fromat"`},
+		{`{"files":{"patterns":["a"],"poll":"1s"}}`, `adapter: logs: config: files: json: unknown field "poll"`},
+		{`{"files":{"patterns":["a"],"pollInterval":"soon"}}`, `adapter: logs: config: files: duration: time: invalid duration "soon"`},
+		{`{"stdin":true,"multiline":{"indented":true,"flushAfter":true}}`, `adapter: logs: config: multiline: duration: true: want a string`},
+		{`{"stdin":true} {}`, "adapter: logs: config: data after the JSON object"},
+		{`{"stdin":true,"format":"yaml"}`, `adapter: logs: format: unknown format "yaml"`},
+		{`[]`, "adapter: logs: config: json: cannot unmarshal array"},
+	} {
+		_, err := Parse([]byte(bad.config))
+		require.Error(t, err, bad.config)
+		assert.Contains(t, err.Error(), bad.want)
+	}
+	data, err := json.Marshal(Adapter{Stdin: true})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"stdin":true}`, string(data), "zero values are left out")
+}

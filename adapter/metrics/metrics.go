@@ -1,0 +1,574 @@
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
+
+	"github.com/podkit/podkit/pod"
+)
+
+// Adapter is a metrics adapter: it presents an application's own
+// monitoring (a JSON document, "key value" lines, a command's output, StatsD
+// packets) to the outside as Prometheus metrics, without changing the
+// application. Each source is read when /metrics is scraped (StatsD, which
+// the application pushes, is accumulated as packets arrive), and each is
+// exposed with podkit_adapter_source_up, so that a source that fails is a
+// 0 in the answer rather than a failed scrape.
+//
+// In-process (see pod.FromContext) the sources are reached inside the pod's
+// network namespace, where the application listens and sends, and /metrics
+// is served on the supervising program's (the host's), where monitors
+// scrape it. Outside a pod, the process form of a pod exported to
+// Kubernetes, everything happens where the adapter runs.
+//
+// A Adapter is configuration; Container, Run and Start do not change it.
+// Its JSON form (the --config of "podkit adapter metrics") writes durations
+// as Go duration strings ("5s"), and its decoding rejects unknown fields.
+type Adapter struct {
+	// Listen is the TCP address /metrics is served on: "127.0.0.1:9102",
+	// or ":9102" for every interface. In-process it is the host's, not the
+	// pod's. Required by Run; Start ignores it.
+	Listen string `json:"listen"`
+	// Path is the URL path of the metrics. Empty means "/metrics".
+	Path string `json:"path,omitempty"`
+	// Sources are where the metrics come from: those read at scrape time
+	// are read concurrently. At least one; names are unique.
+	Sources []Source `json:"sources"`
+	// ScrapeTimeout bounds the reading of each source at a scrape; a source
+	// that fails or takes longer has podkit_adapter_source_up 0 and adds no
+	// series. Zero means 5s.
+	ScrapeTimeout time.Duration `json:"scrapeTimeout,omitempty"`
+	// MaxSeries caps the series of each source (a histogram is one series,
+	// whatever its buckets): the series beyond it are dropped, and counted
+	// in podkit_adapter_dropped_series_total{reason="limit"}. It bounds
+	// the memory a label with unbounded values (a user ID, a URL) can take.
+	// Zero means 10000.
+	MaxSeries int `json:"maxSeries,omitempty"`
+	// MaxResponseBytes bounds an HTTP source's answer (after
+	// decompression) and a command's output: a larger one is a failed
+	// scrape of the source. Zero means 4 MiB.
+	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
+
+	// Pod, when set, is the pod whose network namespace and containers the
+	// sources are reached in, for an adapter embedded in the program that
+	// runs the pod (see Start). Nil means the pod of the context given to
+	// Run or Start (pod.FromContext), if any.
+	Pod *pod.Pod `json:"-"`
+	// Logger logs the sources that start or stop failing, once per change;
+	// nil means no logging.
+	Logger *zap.Logger `json:"-"`
+}
+
+// Source is one source of a metrics adapter. Exactly one of JSON,
+// StatsD, Text and Command is set.
+type Source struct {
+	// Name is the value of the source label of the adapter's own metrics
+	// (podkit_adapter_source_up{source="app"}). Required; unique.
+	Name string `json:"name"`
+	// JSON reads a JSON document over HTTP at each scrape.
+	JSON *JSONSource `json:"json,omitempty"`
+	// StatsD receives the StatsD packets the application sends.
+	StatsD *StatsDSource `json:"statsd,omitempty"`
+	// Text reads "key value" lines over HTTP at each scrape.
+	Text *TextSource `json:"text,omitempty"`
+	// Command runs a command at each scrape and reads its output as
+	// "key value" lines.
+	Command *CommandSource `json:"command,omitempty"`
+}
+
+// Type is the Prometheus type of a metric.
+type Type string
+
+// Metric types.
+const (
+	// Counter is a value that only goes up (a count of requests). Its
+	// name ends with "_total", which the adapter appends when missing.
+	Counter Type = "counter"
+	// Gauge is a value that goes up and down (a queue's depth).
+	Gauge Type = "gauge"
+	// Histogram counts observations in buckets, for StatsD timers and
+	// histograms.
+	Histogram Type = "histogram"
+	// Summary gives quantiles of observations, for StatsD timers and
+	// histograms.
+	Summary Type = "summary"
+)
+
+// Defaults of a metrics adapter.
+const (
+	DefaultPath          = "/metrics"
+	DefaultScrapeTimeout = 5 * time.Second
+	DefaultMaxSeries     = 10000
+	DefaultMaxResponse   = 4 << 20
+)
+
+// Container returns an in-process sidecar named name that runs m, whose
+// startup probe passes once m listens (on /metrics and for StatsD), so that
+// the containers declared after it start when their StatsD packets are
+// received. It checks m, and names the first bad field. The container can be
+// exported to Kubernetes, as a "podkit adapter metrics --config <JSON>"
+// container; m's Pod and Logger are not exported.
+func (m Adapter) Container(name string) (pod.Container, error) {
+	if name == "" {
+		return pod.Container{}, errors.New("adapter: metrics: name: required")
+	}
+	cfg, err := m.compile(true)
+	if err != nil {
+		return pod.Container{}, err
+	}
+	config, err := json.Marshal(m)
+	if err != nil {
+		return pod.Container{}, fmt.Errorf("adapter: metrics: %w", err)
+	}
+	r := &metricsRun{cfg: cfg}
+	return pod.Container{
+		Name:          name,
+		RestartPolicy: pod.RestartAlways,
+		Func:          r.run,
+		ExportArgs:    []string{"adapter", "metrics", "--config", string(config)},
+		StartupProbe: &pod.Probe{Func: r.listening, Period: 50 * time.Millisecond,
+			FailureThreshold: 200},
+	}, nil
+}
+
+// metricsRun is the state an adapter's container shares with its probe.
+type metricsRun struct {
+	cfg     *metricsConfig
+	started atomic.Bool
+}
+
+func (r *metricsRun) run(ctx context.Context) error {
+	defer r.started.Store(false)
+	return r.cfg.run(ctx, func() { r.started.Store(true) })
+}
+
+func (r *metricsRun) listening(context.Context) error {
+	if !r.started.Load() {
+		return errors.New("adapter: metrics: not listening yet")
+	}
+	return nil
+}
+
+// Run serves the metrics on Listen until ctx is done, then stops
+// listening, lets the scrapes in flight finish (until the container is
+// killed, in-process), stops the sources and returns nil. It returns an
+// error, leaving nothing behind, if m is invalid or it cannot listen (on
+// Listen, or a StatsD address), and at once if the server fails. A source
+// that fails is no error: it shows as podkit_adapter_source_up 0. Run
+// blocks, and leaves no goroutine, socket or process when it returns.
+func (m Adapter) Run(ctx context.Context) error {
+	cfg, err := m.compile(true)
+	if err != nil {
+		return err
+	}
+	return cfg.run(ctx, nil)
+}
+
+// Start starts m's sources without serving them, for an adapter embedded
+// in a server of the caller's: the StatsD sources listen as Start returns,
+// and the Handler reads the others at each scrape. ctx gives the pod
+// (unless m.Pod is set) and bounds the start only; Close stops the
+// adapter. Start ignores Listen and Path.
+func (m Adapter) Start(ctx context.Context) (*Handler, error) {
+	cfg, err := m.compile(false)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.start(ctx)
+}
+
+// Handler is a started metrics adapter (see Adapter.Start). It is
+// an http.Handler that serves the metrics, in the Prometheus text format
+// 0.0.4 or OpenMetrics 1.0 as the request's Accept header asks, and a
+// prometheus.Gatherer. Both read the scrape-time sources, each bounded by
+// ScrapeTimeout; concurrent requests share one reading. It is safe for
+// concurrent use.
+type Handler struct {
+	registry *prometheus.Registry
+	handler  http.Handler
+	scrapes  *metricsScrapes
+	statsd   []*statsdSource
+	closers  []func()
+	once     sync.Once
+}
+
+// ServeHTTP serves the metrics. The answer's status is 200 even when
+// sources fail; they show as podkit_adapter_source_up 0.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.handler.ServeHTTP(w, r)
+}
+
+// Gather reads the sources, as a scrape does, and returns the metrics.
+func (h *Handler) Gather() ([]*dto.MetricFamily, error) {
+	return h.registry.Gather()
+}
+
+// Close stops the adapter: scrapes in flight are cancelled (their sources
+// report 0), later ones find no source, the StatsD sockets are closed, and
+// Close returns once every goroutine of the adapter has ended. It returns
+// nil, also when called again.
+func (h *Handler) Close() error {
+	h.once.Do(func() {
+		h.scrapes.close()
+		for _, s := range h.statsd {
+			s.close()
+		}
+		for _, c := range h.closers {
+			c()
+		}
+	})
+	return nil
+}
+
+// metricsConfig is a checked Adapter, with its own copies of everything.
+type metricsConfig struct {
+	listen, path string
+	timeout      time.Duration
+	maxSeries    int
+	maxBytes     int64
+	pod          *pod.Pod
+	logger       *zap.Logger
+	sources      []metricsSourceConfig
+}
+
+// metricsSourceConfig is a checked source: exactly one of the pointers is
+// set.
+type metricsSourceConfig struct {
+	name    string
+	json    *metricsJSONConfig
+	statsd  *statsdConfig
+	text    *metricsTextConfig
+	command *metricsCommandConfig
+}
+
+// metricsErrorf returns an error of the adapter, naming a field.
+func metricsErrorf(field, format string, args ...any) error {
+	return fmt.Errorf("adapter: metrics: %s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// compile checks m and returns its configuration; serving says whether
+// Listen and Path are used.
+func (m Adapter) compile(serving bool) (*metricsConfig, error) {
+	cfg := &metricsConfig{listen: m.Listen, path: m.Path, timeout: m.ScrapeTimeout, maxSeries: m.MaxSeries,
+		maxBytes: m.MaxResponseBytes, pod: m.Pod, logger: m.Logger}
+	if serving {
+		if m.Listen == "" {
+			return nil, metricsErrorf("listen", "required")
+		}
+		if _, _, err := net.SplitHostPort(m.Listen); err != nil {
+			return nil, metricsErrorf("listen", "%q: %v", m.Listen, err)
+		}
+		if cfg.path == "" {
+			cfg.path = DefaultPath
+		}
+		if !strings.HasPrefix(cfg.path, "/") {
+			return nil, metricsErrorf("path", "%q does not start with /", m.Path)
+		}
+	}
+	switch {
+	case m.ScrapeTimeout < 0:
+		return nil, metricsErrorf("scrapeTimeout", "%s is negative", m.ScrapeTimeout)
+	case m.ScrapeTimeout == 0:
+		cfg.timeout = DefaultScrapeTimeout
+	}
+	switch {
+	case m.MaxSeries < 0:
+		return nil, metricsErrorf("maxSeries", "%d is negative", m.MaxSeries)
+	case m.MaxSeries == 0:
+		cfg.maxSeries = DefaultMaxSeries
+	}
+	switch {
+	case m.MaxResponseBytes < 0:
+		return nil, metricsErrorf("maxResponseBytes", "%d is negative", m.MaxResponseBytes)
+	case m.MaxResponseBytes == 0:
+		cfg.maxBytes = DefaultMaxResponse
+	}
+	if cfg.logger == nil {
+		cfg.logger = zap.NewNop()
+	}
+	if len(m.Sources) == 0 {
+		return nil, metricsErrorf("sources", "at least one is required")
+	}
+	names := map[string]bool{}
+	for i, s := range m.Sources {
+		field := fmt.Sprintf("sources[%d]", i)
+		if err := metricsCheckSourceName(s.Name); err != nil {
+			return nil, metricsErrorf(field+".name", "%v", err)
+		}
+		if names[s.Name] {
+			return nil, metricsErrorf(field+".name", "%q is not unique", s.Name)
+		}
+		names[s.Name] = true
+		sc := metricsSourceConfig{name: s.Name}
+		set := 0
+		var err error
+		if s.JSON != nil {
+			set++
+			sc.json, err = s.JSON.compile(field + ".json")
+		}
+		if s.StatsD != nil && err == nil {
+			set++
+			sc.statsd, err = s.StatsD.compile(field + ".statsd")
+		}
+		if s.Text != nil && err == nil {
+			set++
+			sc.text, err = s.Text.compile(field + ".text")
+		}
+		if s.Command != nil && err == nil {
+			set++
+			sc.command, err = s.Command.compile(field + ".command")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if set != 1 {
+			return nil, metricsErrorf(field, "exactly one of json, statsd, text and command must be set (%d are)", set)
+		}
+		cfg.sources = append(cfg.sources, sc)
+	}
+	return cfg, nil
+}
+
+func metricsCheckSourceName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("required")
+	case len(name) > 128:
+		return fmt.Errorf("%q is longer than 128 bytes", name)
+	case !metricsValidUTF8(name):
+		return fmt.Errorf("%q is not valid UTF-8", name)
+	}
+	return nil
+}
+
+// run is Run with a checked configuration; started, when set, is called
+// once the adapter listens.
+func (cfg *metricsConfig) run(ctx context.Context, started func()) error {
+	h, err := cfg.start(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	// /metrics is for the monitors outside: it listens where this program
+	// runs, even in-process, not in the pod.
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("adapter: metrics: listen: %w", err)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != cfg.path {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(cfg.logger)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if started != nil {
+		started()
+	}
+	var killed <-chan struct{}
+	if self, ok := pod.FromContext(ctx); ok {
+		killed = self.Killed
+	}
+	select {
+	case err := <-served:
+		return fmt.Errorf("adapter: metrics: serve: %w", err)
+	case <-ctx.Done():
+	}
+	drainCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-killed:
+			cancel()
+		case <-drainCtx.Done():
+		}
+	}()
+	if err := srv.Shutdown(drainCtx); err != nil {
+		srv.Close()
+	}
+	<-served
+	return nil
+}
+
+// start starts the sources; see Start.
+func (cfg *metricsConfig) start(ctx context.Context) (*Handler, error) {
+	env := metricsEnv{pod: cfg.pod}
+	if env.pod == nil {
+		if self, ok := pod.FromContext(ctx); ok {
+			env.pod = self.Pod
+		}
+	}
+	h := &Handler{registry: prometheus.NewRegistry(), scrapes: &metricsScrapes{}}
+	for _, s := range cfg.sources {
+		stats := &metricsStats{}
+		var c prometheus.Collector
+		switch {
+		case s.statsd != nil:
+			src, err := statsdStart(ctx, env, s.name, s.statsd, cfg.maxSeries, stats)
+			if err != nil {
+				h.Close()
+				return nil, fmt.Errorf("adapter: metrics: source %q: %w", s.name, err)
+			}
+			h.statsd = append(h.statsd, src)
+			c = src
+		default:
+			sc := &metricsScrapeCollector{source: s.name, timeout: cfg.timeout, max: cfg.maxSeries, stats: stats,
+				scrapes: h.scrapes, logger: cfg.logger.With(zap.String("source", s.name)), descs: metricsNewDescCache()}
+			switch {
+			case s.json != nil:
+				sc.scrape, sc.close = s.json.scraper(env, s.name, cfg.maxBytes)
+			case s.text != nil:
+				sc.scrape, sc.close = s.text.scraper(env, s.name, cfg.maxBytes)
+			case s.command != nil:
+				sc.scrape = s.command.scraper(env, s.name, cfg.maxBytes)
+			}
+			if sc.close != nil {
+				h.closers = append(h.closers, sc.close)
+			}
+			c = sc
+		}
+		if err := h.registry.Register(c); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("adapter: metrics: source %q: %w", s.name, err)
+		}
+	}
+	h.handler = promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{
+		ErrorLog:          zap.NewStdLog(cfg.logger),
+		ErrorHandling:     promhttp.ContinueOnError,
+		Registry:          h.registry,
+		EnableOpenMetrics: true,
+		CoalesceGather:    true,
+		// The sources bound themselves by the scrape timeout; this is
+		// a backstop.
+		Timeout: cfg.timeout + 5*time.Second,
+	})
+	return h, nil
+}
+
+// metricsScrapes tracks the scrapes in flight, so that Close cancels them
+// and waits for them.
+type metricsScrapes struct {
+	mu      sync.Mutex
+	closed  bool
+	next    uint64
+	cancels map[uint64]context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// begin starts a scrape bounded by timeout; ok is false once closed. done
+// must be called when the scrape has ended.
+func (s *metricsScrapes) begin(timeout time.Duration) (ctx context.Context, done func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
+		fmt.Errorf("scrape timeout (%s) exceeded", timeout))
+	if s.cancels == nil {
+		s.cancels = map[uint64]context.CancelFunc{}
+	}
+	id := s.next
+	s.next++
+	s.cancels[id] = cancel
+	s.wg.Add(1)
+	return ctx, func() {
+		s.mu.Lock()
+		delete(s.cancels, id)
+		s.mu.Unlock()
+		cancel()
+		s.wg.Done()
+	}, true
+}
+
+// close cancels the scrapes in flight, refuses new ones, and waits for
+// those in flight to end.
+func (s *metricsScrapes) close() {
+	s.mu.Lock()
+	s.closed = true
+	for _, cancel := range s.cancels {
+		cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// MarshalJSON writes m as its JSON form, with durations as strings.
+func (m Adapter) MarshalJSON() ([]byte, error) {
+	type plain Adapter
+	return json.Marshal(struct {
+		plain
+		ScrapeTimeout metricsDuration `json:"scrapeTimeout,omitempty"`
+	}{plain(m), metricsDuration(m.ScrapeTimeout)})
+}
+
+// UnmarshalJSON reads m's JSON form: durations are strings ("5s") or
+// numbers of nanoseconds; an unknown field is an error.
+func (m *Adapter) UnmarshalJSON(data []byte) error {
+	type plain Adapter
+	v := struct {
+		*plain
+		ScrapeTimeout metricsDuration `json:"scrapeTimeout,omitempty"`
+	}{plain: (*plain)(m)}
+	if err := metricsDecodeStrict(data, &v); err != nil {
+		return err
+	}
+	m.ScrapeTimeout = time.Duration(v.ScrapeTimeout)
+	return nil
+}
+
+// metricsDecodeStrict decodes data into v, refusing unknown fields and
+// trailing data.
+func metricsDecodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("adapter: metrics: trailing data after the configuration")
+	}
+	return nil
+}
+
+// metricsDuration is a time.Duration written in JSON as a Go duration
+// string.
+type metricsDuration time.Duration
+
+func (d metricsDuration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *metricsDuration) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		var n int64
+		if json.Unmarshal(data, &n) != nil {
+			return fmt.Errorf("duration %s: a string such as \"5s\" or a number of nanoseconds is required", data)
+		}
+		*d = metricsDuration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = metricsDuration(v)
+	return nil
+}

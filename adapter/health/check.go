@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/podkit/podkit/adapter/internal/config"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -51,24 +52,24 @@ type healthDialFunc func(ctx context.Context, network, addr string) (net.Conn, e
 // labels the metrics.
 func (h Adapter) compile(name string, p *pod.Pod, inPod bool) (*healthChecker, error) {
 	if h.Listen == "" {
-		return nil, errors.New("adapter: health: listen: required")
+		return nil, errors.New("health: listen: required")
 	}
-	if err := healthCheckAddr(h.Listen, true); err != nil {
-		return nil, fmt.Errorf("adapter: health: listen: %w", err)
+	if err := config.CheckAddress(h.Listen, true); err != nil {
+		return nil, fmt.Errorf("health: listen: %w", err)
 	}
 	if h.PodListen != "" {
-		if err := healthCheckAddr(h.PodListen, true); err != nil {
-			return nil, fmt.Errorf("adapter: health: podListen: %w", err)
+		if err := config.CheckAddress(h.PodListen, true); err != nil {
+			return nil, fmt.Errorf("health: podListen: %w", err)
 		}
 	}
 	if h.Timeout < 0 {
-		return nil, fmt.Errorf("adapter: health: timeout: %s is negative", h.Timeout)
+		return nil, fmt.Errorf("health: timeout: %s is negative", h.Timeout)
 	}
 	if h.CacheFor < 0 {
-		return nil, fmt.Errorf("adapter: health: cacheFor: %s is negative", h.CacheFor)
+		return nil, fmt.Errorf("health: cacheFor: %s is negative", h.CacheFor)
 	}
 	if len(h.Checks) == 0 {
-		return nil, errors.New("adapter: health: checks: at least one is required")
+		return nil, errors.New("health: checks: at least one is required")
 	}
 	dial := healthDialFunc((&net.Dialer{}).DialContext)
 	if p != nil {
@@ -77,7 +78,7 @@ func (h Adapter) compile(name string, p *pod.Pod, inPod bool) (*healthChecker, e
 	timeout := cmp.Or(h.Timeout, DefaultTimeout)
 	hc := newHealthChecker(name, timeout, h.CacheFor, h.Logger)
 	for i, c := range h.Checks {
-		field := fmt.Sprintf("adapter: health: checks[%d]", i)
+		field := fmt.Sprintf("health: checks[%d]", i)
 		if c.Name == "" {
 			return nil, fmt.Errorf("%s.name: required", field)
 		}
@@ -108,13 +109,13 @@ func (h Adapter) compile(name string, p *pod.Pod, inPod bool) (*healthChecker, e
 			}
 			run = healthCommandCheck(p, cmd)
 		case c.TCP != nil:
-			if err := healthCheckAddr(c.TCP.Address, false); err != nil {
+			if err := config.CheckAddress(c.TCP.Address, false); err != nil {
 				return nil, fmt.Errorf("%s.tcp.address: %w", field, err)
 			}
 			run = healthTCPCheck(dial, c.TCP.Address)
 		case c.Redis != nil:
 			r := *c.Redis
-			if err := healthCheckAddr(r.Address, false); err != nil {
+			if err := config.CheckAddress(r.Address, false); err != nil {
 				return nil, fmt.Errorf("%s.redis.address: %w", field, err)
 			}
 			if r.Password != "" && r.PasswordFile != "" {
@@ -147,23 +148,6 @@ func (h Adapter) compile(name string, p *pod.Pod, inPod bool) (*healthChecker, e
 		hc.add(&healthState{name: c.Name, live: c.Liveness || !c.Readiness, ready: c.Readiness || !c.Liveness, run: run})
 	}
 	return hc, nil
-}
-
-// healthCheckAddr checks a host:port; a port of 0 is allowed only to
-// listen.
-func healthCheckAddr(addr string, listen bool) error {
-	if addr == "" {
-		return errors.New("required")
-	}
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q: %w", addr, err)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 0 || n > 65535 || n == 0 && !listen {
-		return fmt.Errorf("%q: port %q is not a port number (1-65535)", addr, port)
-	}
-	return nil
 }
 
 // healthCommandCheck runs a command in a container of p, or here when p is

@@ -1,7 +1,6 @@
 package health
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/podkit/podkit/adapter/internal/config"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -197,8 +197,8 @@ var DefaultOKValues = []string{"ok", "UP", "up", "healthy", "pass"}
 // does outside a pod, and names the first bad field.
 func Parse(data []byte) (Adapter, error) {
 	var h Adapter
-	if err := json.Unmarshal(data, &h); err != nil {
-		return Adapter{}, fmt.Errorf("adapter: health: config: %w", err)
+	if err := config.DecodeStrict(data, &h); err != nil {
+		return Adapter{}, fmt.Errorf("health: config: %w", err)
 	}
 	if _, err := h.compile("health", nil, false); err != nil {
 		return Adapter{}, err
@@ -214,14 +214,14 @@ func Parse(data []byte) (Adapter, error) {
 // the first bad field.
 func (h Adapter) Container(name string) (pod.Container, error) {
 	if name == "" {
-		return pod.Container{}, errors.New("adapter: health: name: required")
+		return pod.Container{}, errors.New("health: name: required")
 	}
 	if _, err := h.compile(name, nil, true); err != nil {
 		return pod.Container{}, err
 	}
 	config, err := json.Marshal(h)
 	if err != nil {
-		return pod.Container{}, fmt.Errorf("adapter: health: %w", err)
+		return pod.Container{}, fmt.Errorf("health: %w", err)
 	}
 	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: h.Run,
 		ExportArgs: []string{"adapter", "health", "--config", string(config)}}
@@ -270,7 +270,7 @@ func (h Adapter) Run(ctx context.Context) error {
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", h.Listen)
 	if err != nil {
-		return fmt.Errorf("adapter: health: listen: %w", err)
+		return fmt.Errorf("health: listen: %w", err)
 	}
 	lns = append(lns, ln)
 	if h.PodListen != "" && (inPod || h.PodListen != h.Listen) {
@@ -281,14 +281,14 @@ func (h Adapter) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			closeAll()
-			return fmt.Errorf("adapter: health: podListen: %w", err)
+			return fmt.Errorf("health: podListen: %w", err)
 		}
 		lns = append(lns, ln)
 	}
 	if h.Registerer != nil {
 		if err := hc.metrics.register(h.Registerer); err != nil {
 			closeAll()
-			return fmt.Errorf("adapter: health: metrics: %w", err)
+			return fmt.Errorf("health: metrics: %w", err)
 		}
 		defer hc.metrics.unregister(h.Registerer)
 	} else {
@@ -329,7 +329,7 @@ func (h Adapter) Run(ctx context.Context) error {
 		<-served
 	}
 	if serveErr != nil {
-		return fmt.Errorf("adapter: health: %w", serveErr)
+		return fmt.Errorf("health: %w", serveErr)
 	}
 	return nil
 }
@@ -356,9 +356,9 @@ func (h Adapter) MarshalJSON() ([]byte, error) {
 	type plain Adapter
 	return json.Marshal(struct {
 		plain
-		Timeout  healthDuration `json:"timeout,omitempty"`
-		CacheFor healthDuration `json:"cacheFor,omitempty"`
-	}{plain(h), healthDuration(h.Timeout), healthDuration(h.CacheFor)})
+		Timeout  config.Duration `json:"timeout,omitempty"`
+		CacheFor config.Duration `json:"cacheFor,omitempty"`
+	}{plain(h), config.Duration(h.Timeout), config.Duration(h.CacheFor)})
 }
 
 // UnmarshalJSON reads h, refusing unknown fields; a duration is a string
@@ -367,44 +367,14 @@ func (h *Adapter) UnmarshalJSON(data []byte) error {
 	type plain Adapter
 	var v struct {
 		plain
-		Timeout  healthDuration `json:"timeout,omitempty"`
-		CacheFor healthDuration `json:"cacheFor,omitempty"`
+		Timeout  config.Duration `json:"timeout,omitempty"`
+		CacheFor config.Duration `json:"cacheFor,omitempty"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
+	if err := config.DecodeStrict(data, &v); err != nil {
 		return err
 	}
 	*h = Adapter(v.plain)
 	h.Timeout, h.CacheFor = time.Duration(v.Timeout), time.Duration(v.CacheFor)
-	return nil
-}
-
-// healthDuration is a time.Duration whose JSON form is a string.
-type healthDuration time.Duration
-
-func (d healthDuration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-func (d *healthDuration) UnmarshalJSON(data []byte) error {
-	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return err
-		}
-		*d = healthDuration(v)
-		return nil
-	}
-	n, err := strconv.ParseInt(string(data), 10, 64)
-	if err != nil {
-		return fmt.Errorf("duration %s: want a string such as \"1s\" or nanoseconds", data)
-	}
-	*d = healthDuration(n)
 	return nil
 }
 

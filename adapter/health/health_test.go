@@ -357,9 +357,9 @@ func TestHealthRunOutsideAPod(t *testing.T) {
 
 	// A second adapter cannot take the address, nor the metrics.
 	err = health.Adapter{Listen: h.Listen, Checks: h.Checks}.Run(ctx)
-	assert.ErrorContains(t, err, "adapter: health: listen: ")
+	assert.ErrorContains(t, err, "health: listen: ")
 	err = health.Adapter{Listen: healthFreeAddr(t), Checks: h.Checks, Registerer: reg}.Run(ctx)
-	assert.ErrorContains(t, err, "adapter: health: metrics: ")
+	assert.ErrorContains(t, err, "health: metrics: ")
 
 	cancel()
 	select {
@@ -417,42 +417,42 @@ func TestHealthValidation(t *testing.T) {
 		h    health.Adapter
 		want string
 	}{
-		{health.Adapter{Checks: ok}, "adapter: health: listen: required"},
-		{health.Adapter{Listen: "8086", Checks: ok}, `adapter: health: listen: "8086": address 8086: missing port in address`},
-		{health.Adapter{Listen: ":http", Checks: ok}, `adapter: health: listen: ":http": port "http" is not a port number`},
-		{health.Adapter{Listen: ":1", PodListen: "127.0.0.1:99999", Checks: ok}, `adapter: health: podListen: "127.0.0.1:99999": port`},
-		{health.Adapter{Listen: ":1", Checks: ok, Timeout: -time.Second}, "adapter: health: timeout: -1s is negative"},
-		{health.Adapter{Listen: ":1", Checks: ok, CacheFor: -time.Second}, "adapter: health: cacheFor: -1s is negative"},
-		{health.Adapter{Listen: ":1"}, "adapter: health: checks: at least one is required"},
-		{health.Adapter{Listen: ":1", Checks: []health.Check{{TCP: tcp}}}, "adapter: health: checks[0].name: required"},
+		{health.Adapter{Checks: ok}, "health: listen: required"},
+		{health.Adapter{Listen: "8086", Checks: ok}, `health: listen: "8086": address 8086: missing port in address`},
+		{health.Adapter{Listen: ":http", Checks: ok}, `health: listen: ":http": port "http" is not a port number`},
+		{health.Adapter{Listen: ":1", PodListen: "127.0.0.1:99999", Checks: ok}, `health: podListen: "127.0.0.1:99999": port`},
+		{health.Adapter{Listen: ":1", Checks: ok, Timeout: -time.Second}, "health: timeout: -1s is negative"},
+		{health.Adapter{Listen: ":1", Checks: ok, CacheFor: -time.Second}, "health: cacheFor: -1s is negative"},
+		{health.Adapter{Listen: ":1"}, "health: checks: at least one is required"},
+		{health.Adapter{Listen: ":1", Checks: []health.Check{{TCP: tcp}}}, "health: checks[0].name: required"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "My_DB", TCP: tcp}}},
-			`adapter: health: checks[0].name: "My_DB": a lowercase RFC 1123 label`},
+			`health: checks[0].name: "My_DB": a lowercase RFC 1123 label`},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "db", TCP: tcp}, {Name: "db", TCP: tcp}}},
-			`adapter: health: checks[1].name: "db" is the name of an earlier check`},
+			`health: checks[1].name: "db" is the name of an earlier check`},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "db"}}},
-			"adapter: health: checks[0]: exactly one of command, tcp, redis and http must be set, not 0"},
+			"health: checks[0]: exactly one of command, tcp, redis and http must be set, not 0"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "db", TCP: tcp, Redis: &health.Redis{}}}},
-			"adapter: health: checks[0]: exactly one of command, tcp, redis and http must be set, not 2"},
+			"health: checks[0]: exactly one of command, tcp, redis and http must be set, not 2"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "c", Command: &health.Command{}}}},
-			"adapter: health: checks[0].command.command: required"},
+			"health: checks[0].command.command: required"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "t", TCP: &health.TCP{Address: "db"}}}},
-			`adapter: health: checks[0].tcp.address: "db": address db: missing port in address`},
+			`health: checks[0].tcp.address: "db": address db: missing port in address`},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "t", TCP: &health.TCP{Address: "db:0"}}}},
-			`adapter: health: checks[0].tcp.address: "db:0": port "0" is not a port number (1-65535)`},
+			`health: checks[0].tcp.address: "db:0": port "0" is not a port number (1-65535)`},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "r", Redis: &health.Redis{}}}},
-			"adapter: health: checks[0].redis.address: required"},
+			"health: checks[0].redis.address: required"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "r", Redis: &health.Redis{
-			Address: ":6379", Password: "a", PasswordFile: "/b"}}}}, "adapter: health: checks[0].redis.passwordFile: set with password"},
+			Address: ":6379", Password: "a", PasswordFile: "/b"}}}}, "health: checks[0].redis.passwordFile: set with password"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "r", Redis: &health.Redis{
-			Address: ":6379", Username: "a"}}}}, "adapter: health: checks[0].redis.username: set without password"},
+			Address: ":6379", Username: "a"}}}}, "health: checks[0].redis.username: set without password"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "h", HTTP: &health.HTTP{URL: "localhost:8080/health"}}}},
-			`adapter: health: checks[0].http.url: "localhost:8080/health": want http://host:port/path`},
+			`health: checks[0].http.url: "localhost:8080/health": want http://host:port/path`},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "h", HTTP: &health.HTTP{URL: "http://a b/"}}}},
-			`adapter: health: checks[0].http.url: parse "http://a b/": invalid character " " in host name`},
+			`health: checks[0].http.url: parse "http://a b/": invalid character " " in host name`},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "h", HTTP: &health.HTTP{URL: "http://a/", OKValues: []string{"ok"}}}}},
-			"adapter: health: checks[0].http.okValues: set without jsonField"},
+			"health: checks[0].http.okValues: set without jsonField"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{Name: "h", HTTP: &health.HTTP{URL: "http://a/", JSONField: "a..b"}}}},
-			`adapter: health: checks[0].http.jsonField: "a..b" has an empty part`},
+			`health: checks[0].http.jsonField: "a..b" has an empty part`},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			_, err := tc.h.Handler(nil)
@@ -466,11 +466,11 @@ func TestHealthValidation(t *testing.T) {
 
 	h := health.Adapter{Listen: ":1", Checks: ok}
 	_, err := h.Container("")
-	assert.EqualError(t, err, "adapter: health: name: required")
+	assert.EqualError(t, err, "health: name: required")
 	// In a pod, a command runs in a container that must be named.
 	h.Checks = []health.Check{{Name: "c", Command: &health.Command{Command: []string{"true"}}}}
 	_, err = h.Container("health")
-	assert.EqualError(t, err, "adapter: health: checks[0].command.container: required in a pod")
+	assert.EqualError(t, err, "health: checks[0].command.container: required in a pod")
 	_, err = h.Handler(nil)
 	assert.NoError(t, err, "outside a pod, commands run here")
 }
@@ -523,14 +523,14 @@ func TestHealthExportArgs(t *testing.T) {
 	assert.Equal(t, 2*time.Second, back.Timeout, "nanoseconds are durations too")
 
 	for _, tc := range []struct{ config, want string }{
-		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}],"timout":"1s"}`, `adapter: health: config: json: unknown field "timout"`},
-		{`{"listen":":1","checks":[{"name":"db","tcp":{"adress":":5432"}}]}`, `adapter: health: config: json: unknown field "adress"`},
-		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}],"timeout":"soon"}`, `adapter: health: config: time: invalid duration "soon"`},
-		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}],"timeout":1.5}`, `adapter: health: config: duration 1.5: want a string such as "1s" or nanoseconds`},
-		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}]} {}`, `adapter: health: config: invalid character '{' after top-level value`},
-		{`{"listen":":1","checks":[]}`, `adapter: health: checks: at least one is required`},
-		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}]`, `adapter: health: config: unexpected end of JSON input`},
-		{``, `adapter: health: config: unexpected end of JSON input`},
+		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}],"timout":"1s"}`, `health: config: json: unknown field "timout"`},
+		{`{"listen":":1","checks":[{"name":"db","tcp":{"adress":":5432"}}]}`, `health: config: json: unknown field "adress"`},
+		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}],"timeout":"soon"}`, `health: config: duration: time: invalid duration "soon"`},
+		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}],"timeout":1.5}`, `health: config: duration 1.5: a string such as "5s" or a number of nanoseconds is required`},
+		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}]} {}`, `health: config: data after the JSON value`},
+		{`{"listen":":1","checks":[]}`, `health: checks: at least one is required`},
+		{`{"listen":":1","checks":[{"name":"db","tcp":{"address":":5432"}}]`, `health: config: unexpected end of JSON input`},
+		{``, `health: config: unexpected end of JSON input`},
 	} {
 		_, err := health.Parse([]byte(tc.config))
 		assert.EqualError(t, err, tc.want, tc.config)

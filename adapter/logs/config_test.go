@@ -20,40 +20,40 @@ func TestLogsValidation(t *testing.T) {
 		l    Adapter
 		want string
 	}{
-		{Adapter{}, "adapter: logs: input: exactly one of fromContainer, files, stdin and reader is required"},
-		{Adapter{FromContainer: "app", Stdin: true}, "adapter: logs: input: exactly one of"},
-		{Adapter{Files: &Files{}}, "adapter: logs: files.patterns: at least one is required"},
-		{Adapter{Files: &Files{Patterns: []string{"[x"}}}, `adapter: logs: files.patterns[0]: invalid pattern "[x"`},
+		{Adapter{}, "logs: input: exactly one of fromContainer, files, stdin and reader is required"},
+		{Adapter{FromContainer: "app", Stdin: true}, "logs: input: exactly one of"},
+		{Adapter{Files: &Files{}}, "logs: files.patterns: at least one is required"},
+		{Adapter{Files: &Files{Patterns: []string{"[x"}}}, `logs: files.patterns[0]: invalid pattern "[x"`},
 		{Adapter{Files: &Files{Volume: "v", Patterns: []string{"/abs/*.log"}}}, `files.patterns[0]: "/abs/*.log" must be relative to volume "v"`},
-		{Adapter{Files: &Files{Patterns: []string{"a"}, PollInterval: -time.Second}}, "adapter: logs: files.pollInterval: -1s is negative"},
-		{Adapter{Files: files, Output: &bytes.Buffer{}, OutputFile: "x"}, "adapter: logs: output: at most one of output, outputFile and zapCore"},
-		{Adapter{Files: files, OutputVolume: "v"}, "adapter: logs: outputVolume: needs outputFile"},
-		{Adapter{Files: files, OutputVolume: "v", OutputFile: "/abs"}, `adapter: logs: outputFile: "/abs" must be relative to volume "v"`},
-		{Adapter{Files: files, Format: "xml"}, `adapter: logs: format: unknown format "xml"`},
-		{Adapter{Files: files, Format: FormatCRI, Inner: FormatCRI}, `adapter: logs: inner: "cri" is not a format of the text of a CRI line`},
-		{Adapter{Files: files, Format: FormatJSON, Inner: FormatJSON}, "adapter: logs: inner: only with format cri, not json"},
-		{Adapter{Files: files, Format: FormatRegex}, "adapter: logs: regex: required with format regex"},
-		{Adapter{Files: files, Format: FormatRegex, Regex: "("}, "adapter: logs: regex: error parsing regexp"},
-		{Adapter{Files: files, Format: FormatRegex, Regex: `(\w+)`}, `adapter: logs: regex: "(\\w+)" has no named group`},
-		{Adapter{Files: files, Format: FormatJSON, Regex: `(?P<a>.)`}, "adapter: logs: regex: only with format regex, not json"},
-		{Adapter{Files: files, MaxLineBytes: -1}, "adapter: logs: maxLineBytes: -1 is negative"},
-		{Adapter{Files: files, Multiline: &Multiline{}}, "adapter: logs: multiline: exactly one of startPattern, continuePattern and indented is required"},
-		{Adapter{Files: files, Multiline: &Multiline{Indented: true, StartPattern: "^x"}}, "adapter: logs: multiline: exactly one of"},
-		{Adapter{Files: files, Multiline: &Multiline{StartPattern: "("}}, "adapter: logs: multiline.startPattern: error parsing regexp"},
-		{Adapter{Files: files, Multiline: &Multiline{ContinuePattern: "["}}, "adapter: logs: multiline.continuePattern: error parsing regexp"},
-		{Adapter{Files: files, Multiline: &Multiline{Indented: true, MaxLines: -1}}, "adapter: logs: multiline.maxLines: -1 is negative"},
-		{Adapter{Files: files, Multiline: &Multiline{Indented: true, MaxBytes: -1}}, "adapter: logs: multiline.maxBytes: -1 is negative"},
-		{Adapter{Files: files, Multiline: &Multiline{Indented: true, FlushAfter: -1}}, "adapter: logs: multiline.flushAfter: -1ns is negative"},
-		{Adapter{Files: files, TimeLayouts: []string{"rfc3339", "yyyy-mm-dd"}}, `adapter: logs: timeLayouts[1]: "yyyy-mm-dd": not a time layout`},
-		{Adapter{Files: files, TimeZone: "Mars/Olympus"}, "adapter: logs: timeZone: unknown time zone Mars/Olympus"},
-		{Adapter{Files: files, Rename: map[string]string{"": "x"}}, "adapter: logs: rename: empty field name"},
-		{Adapter{Files: files, Rename: map[string]string{"a": ""}}, `adapter: logs: rename["a"]: empty new name`},
-		{Adapter{Files: files, Rename: map[string]string{"a": "msg"}}, `adapter: logs: rename["a"]: "msg" is a field of the adapter's`},
-		{Adapter{Files: files, Types: map[string]FieldType{"a": "date"}}, `adapter: logs: types["a"]: unknown type "date": want string, int, float or bool`},
-		{Adapter{Files: files, Types: map[string]FieldType{"": Int}}, "adapter: logs: types: empty field name"},
-		{Adapter{Files: files, Types: map[string]FieldType{"time": Int}}, `adapter: logs: types["time"]: a field of the adapter's is not cast`},
-		{Adapter{Files: files, Drop: []string{"x", "msg"}}, `adapter: logs: drop[1]: "msg" cannot be dropped`},
-		{Adapter{Files: files, Drop: []string{"parse_error"}}, `adapter: logs: drop[0]: "parse_error" cannot be dropped`},
+		{Adapter{Files: &Files{Patterns: []string{"a"}, PollInterval: -time.Second}}, "logs: files.pollInterval: -1s is negative"},
+		{Adapter{Files: files, Output: &bytes.Buffer{}, OutputFile: "x"}, "logs: output: at most one of output, outputFile and zapCore"},
+		{Adapter{Files: files, OutputVolume: "v"}, "logs: outputVolume: needs outputFile"},
+		{Adapter{Files: files, OutputVolume: "v", OutputFile: "/abs"}, `logs: outputFile: "/abs" must be relative to volume "v"`},
+		{Adapter{Files: files, Format: "xml"}, `logs: format: unknown format "xml"`},
+		{Adapter{Files: files, Format: FormatCRI, Inner: FormatCRI}, `logs: inner: "cri" is not a format of the text of a CRI line`},
+		{Adapter{Files: files, Format: FormatJSON, Inner: FormatJSON}, "logs: inner: only with format cri, not json"},
+		{Adapter{Files: files, Format: FormatRegex}, "logs: regex: required with format regex"},
+		{Adapter{Files: files, Format: FormatRegex, Regex: "("}, "logs: regex: error parsing regexp"},
+		{Adapter{Files: files, Format: FormatRegex, Regex: `(\w+)`}, `logs: regex: "(\\w+)" has no named group`},
+		{Adapter{Files: files, Format: FormatJSON, Regex: `(?P<a>.)`}, "logs: regex: only with format regex, not json"},
+		{Adapter{Files: files, MaxLineBytes: -1}, "logs: maxLineBytes: -1 is negative"},
+		{Adapter{Files: files, Multiline: &Multiline{}}, "logs: multiline: exactly one of startPattern, continuePattern and indented is required"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, StartPattern: "^x"}}, "logs: multiline: exactly one of"},
+		{Adapter{Files: files, Multiline: &Multiline{StartPattern: "("}}, "logs: multiline.startPattern: error parsing regexp"},
+		{Adapter{Files: files, Multiline: &Multiline{ContinuePattern: "["}}, "logs: multiline.continuePattern: error parsing regexp"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, MaxLines: -1}}, "logs: multiline.maxLines: -1 is negative"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, MaxBytes: -1}}, "logs: multiline.maxBytes: -1 is negative"},
+		{Adapter{Files: files, Multiline: &Multiline{Indented: true, FlushAfter: -1}}, "logs: multiline.flushAfter: -1ns is negative"},
+		{Adapter{Files: files, TimeLayouts: []string{"rfc3339", "yyyy-mm-dd"}}, `logs: timeLayouts[1]: "yyyy-mm-dd": not a time layout`},
+		{Adapter{Files: files, TimeZone: "Mars/Olympus"}, "logs: timeZone: unknown time zone Mars/Olympus"},
+		{Adapter{Files: files, Rename: map[string]string{"": "x"}}, "logs: rename: empty field name"},
+		{Adapter{Files: files, Rename: map[string]string{"a": ""}}, `logs: rename["a"]: empty new name`},
+		{Adapter{Files: files, Rename: map[string]string{"a": "msg"}}, `logs: rename["a"]: "msg" is a field of the adapter's`},
+		{Adapter{Files: files, Types: map[string]FieldType{"a": "date"}}, `logs: types["a"]: unknown type "date": want string, int, float or bool`},
+		{Adapter{Files: files, Types: map[string]FieldType{"": Int}}, "logs: types: empty field name"},
+		{Adapter{Files: files, Types: map[string]FieldType{"time": Int}}, `logs: types["time"]: a field of the adapter's is not cast`},
+		{Adapter{Files: files, Drop: []string{"x", "msg"}}, `logs: drop[1]: "msg" cannot be dropped`},
+		{Adapter{Files: files, Drop: []string{"parse_error"}}, `logs: drop[0]: "parse_error" cannot be dropped`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -67,11 +67,11 @@ func TestLogsValidation(t *testing.T) {
 		})
 	}
 	_, err := Adapter{Stdin: true}.Container("")
-	assert.EqualError(t, err, "adapter: logs: name: required")
+	assert.EqualError(t, err, "logs: name: required")
 	_, err = Adapter{FromContainer: "adapter"}.Container("adapter")
-	assert.EqualError(t, err, `adapter: logs: fromContainer: "adapter" is the adapter itself`)
+	assert.EqualError(t, err, `logs: fromContainer: "adapter" is the adapter itself`)
 	err = Adapter{FromContainer: "app", Output: &bytes.Buffer{}}.Run(t.Context())
-	assert.EqualError(t, err, "adapter: logs: fromContainer: not running as an in-process container of a pod (pod.FromContext)")
+	assert.EqualError(t, err, "logs: fromContainer: not running as an in-process container of a pod (pod.FromContext)")
 }
 
 func TestLogsContainer(t *testing.T) {
@@ -132,13 +132,13 @@ func TestParseLogsConfig(t *testing.T) {
 		Types: map[string]FieldType{"n": Float}}, l)
 
 	for _, bad := range []struct{ config, want string }{
-		{`{"stdin":true,"fromat":"json"}`, `adapter: logs: config: json: unknown field "fromat"`},
-		{`{"files":{"patterns":["a"],"poll":"1s"}}`, `adapter: logs: config: files: json: unknown field "poll"`},
-		{`{"files":{"patterns":["a"],"pollInterval":"soon"}}`, `adapter: logs: config: files: duration: time: invalid duration "soon"`},
-		{`{"stdin":true,"multiline":{"indented":true,"flushAfter":true}}`, `adapter: logs: config: multiline: duration: true: want a string`},
-		{`{"stdin":true} {}`, "adapter: logs: config: data after the JSON object"},
-		{`{"stdin":true,"format":"yaml"}`, `adapter: logs: format: unknown format "yaml"`},
-		{`[]`, "adapter: logs: config: json: cannot unmarshal array"},
+		{`{"stdin":true,"fromat":"json"}`, `logs: config: json: unknown field "fromat"`},
+		{`{"files":{"patterns":["a"],"poll":"1s"}}`, `logs: config: files: json: unknown field "poll"`},
+		{`{"files":{"patterns":["a"],"pollInterval":"soon"}}`, `logs: config: files: duration: time: invalid duration "soon"`},
+		{`{"stdin":true,"multiline":{"indented":true,"flushAfter":true}}`, `logs: config: multiline: duration true: a string such as`},
+		{`{"stdin":true} {}`, "logs: config: data after the JSON value"},
+		{`{"stdin":true,"format":"yaml"}`, `logs: format: unknown format "yaml"`},
+		{`[]`, "logs: config: json: cannot unmarshal array"},
 	} {
 		_, err := Parse([]byte(bad.config))
 		require.Error(t, err, bad.config)

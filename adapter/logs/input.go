@@ -54,9 +54,9 @@ func logRun(ctx context.Context, l Adapter, p *Parser, sink logSink) error {
 	<-done
 	switch {
 	case sinkErr != nil:
-		return fmt.Errorf("adapter: logs: output: %w", sinkErr)
+		return fmt.Errorf("logs: output: %w", sinkErr)
 	case inErr != nil:
-		return fmt.Errorf("adapter: logs: %w", inErr)
+		return fmt.Errorf("logs: %w", inErr)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/podkit/podkit/adapter/internal/config"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -295,11 +295,11 @@ const (
 // application, so that it adapts the application's last lines too.
 func (l Adapter) Container(name string) (pod.Container, error) {
 	if name == "" {
-		return pod.Container{}, errors.New("adapter: logs: name: required")
+		return pod.Container{}, errors.New("logs: name: required")
 	}
 	if name == l.FromContainer {
 		// It would adapt its own records, forever.
-		return pod.Container{}, fmt.Errorf("adapter: logs: fromContainer: %q is the adapter itself", name)
+		return pod.Container{}, fmt.Errorf("logs: fromContainer: %q is the adapter itself", name)
 	}
 	if err := l.validate(); err != nil {
 		return pod.Container{}, err
@@ -309,7 +309,7 @@ func (l Adapter) Container(name string) (pod.Container, error) {
 	if l.exportable() {
 		cfg, err := logCompactJSON(l)
 		if err != nil {
-			return pod.Container{}, fmt.Errorf("adapter: logs: %w", err)
+			return pod.Container{}, fmt.Errorf("logs: %w", err)
 		}
 		c.ExportArgs = []string{"adapter", "logs", "--config", string(cfg)}
 	}
@@ -320,13 +320,8 @@ func (l Adapter) Container(name string) (pod.Container, error) {
 // rejecting unknown fields, and checks it.
 func Parse(data []byte) (Adapter, error) {
 	var l Adapter
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return Adapter{}, fmt.Errorf("adapter: logs: config: %w", err)
-	}
-	if dec.More() {
-		return Adapter{}, errors.New("adapter: logs: config: data after the JSON object")
+	if err := config.DecodeStrict(data, &l); err != nil {
+		return Adapter{}, fmt.Errorf("logs: config: %w", err)
 	}
 	if err := l.validate(); err != nil {
 		return Adapter{}, err
@@ -380,22 +375,22 @@ func (l Adapter) validate() error {
 		}
 	}
 	if inputs != 1 {
-		return errors.New("adapter: logs: input: exactly one of fromContainer, files, stdin and reader is required")
+		return errors.New("logs: input: exactly one of fromContainer, files, stdin and reader is required")
 	}
 	if f := l.Files; f != nil {
 		if len(f.Patterns) == 0 {
-			return errors.New("adapter: logs: files.patterns: at least one is required")
+			return errors.New("logs: files.patterns: at least one is required")
 		}
 		for i, p := range f.Patterns {
 			if _, err := filepath.Match(p, ""); err != nil || p == "" {
-				return fmt.Errorf("adapter: logs: files.patterns[%d]: invalid pattern %q", i, p)
+				return fmt.Errorf("logs: files.patterns[%d]: invalid pattern %q", i, p)
 			}
 			if f.Volume != "" && filepath.IsAbs(p) {
-				return fmt.Errorf("adapter: logs: files.patterns[%d]: %q must be relative to volume %q", i, p, f.Volume)
+				return fmt.Errorf("logs: files.patterns[%d]: %q must be relative to volume %q", i, p, f.Volume)
 			}
 		}
 		if f.PollInterval < 0 {
-			return fmt.Errorf("adapter: logs: files.pollInterval: %s is negative", f.PollInterval)
+			return fmt.Errorf("logs: files.pollInterval: %s is negative", f.PollInterval)
 		}
 	}
 	outputs := 0
@@ -405,14 +400,14 @@ func (l Adapter) validate() error {
 		}
 	}
 	if outputs > 1 {
-		return errors.New("adapter: logs: output: at most one of output, outputFile and zapCore")
+		return errors.New("logs: output: at most one of output, outputFile and zapCore")
 	}
 	if l.OutputVolume != "" {
 		if l.OutputFile == "" {
-			return errors.New("adapter: logs: outputVolume: needs outputFile")
+			return errors.New("logs: outputVolume: needs outputFile")
 		}
 		if filepath.IsAbs(l.OutputFile) {
-			return fmt.Errorf("adapter: logs: outputFile: %q must be relative to volume %q", l.OutputFile, l.OutputVolume)
+			return fmt.Errorf("logs: outputFile: %q must be relative to volume %q", l.OutputFile, l.OutputVolume)
 		}
 	}
 	_, err := l.compile()
@@ -463,34 +458,34 @@ func (l Adapter) compile() (*logConfig, error) {
 		c.format = FormatAuto
 	}
 	if !logKnownFormat(c.format) {
-		return nil, fmt.Errorf("adapter: logs: format: unknown format %q", l.Format)
+		return nil, fmt.Errorf("logs: format: unknown format %q", l.Format)
 	}
 	switch {
 	case c.format == FormatCRI && c.inner == "":
 		c.inner = FormatText
 	case c.format == FormatCRI && (c.inner == FormatCRI || !logKnownFormat(c.inner)):
-		return nil, fmt.Errorf("adapter: logs: inner: %q is not a format of the text of a CRI line", l.Inner)
+		return nil, fmt.Errorf("logs: inner: %q is not a format of the text of a CRI line", l.Inner)
 	case c.format != FormatCRI && c.inner != "":
-		return nil, fmt.Errorf("adapter: logs: inner: only with format cri, not %s", c.format)
+		return nil, fmt.Errorf("logs: inner: only with format cri, not %s", c.format)
 	}
 	if c.format == FormatRegex || c.inner == FormatRegex {
 		if l.Regex == "" {
-			return nil, errors.New("adapter: logs: regex: required with format regex")
+			return nil, errors.New("logs: regex: required with format regex")
 		}
 		re, err := regexp.Compile(l.Regex)
 		if err != nil {
-			return nil, fmt.Errorf("adapter: logs: regex: %w", err)
+			return nil, fmt.Errorf("logs: regex: %w", err)
 		}
 		if !slices.ContainsFunc(re.SubexpNames(), func(n string) bool { return n != "" }) {
-			return nil, fmt.Errorf("adapter: logs: regex: %q has no named group (?P<name>...)", l.Regex)
+			return nil, fmt.Errorf("logs: regex: %q has no named group (?P<name>...)", l.Regex)
 		}
 		c.re = re
 	} else if l.Regex != "" {
-		return nil, fmt.Errorf("adapter: logs: regex: only with format regex, not %s", c.format)
+		return nil, fmt.Errorf("logs: regex: only with format regex, not %s", c.format)
 	}
 	switch {
 	case c.maxLine < 0:
-		return nil, fmt.Errorf("adapter: logs: maxLineBytes: %d is negative", c.maxLine)
+		return nil, fmt.Errorf("logs: maxLineBytes: %d is negative", c.maxLine)
 	case c.maxLine == 0:
 		c.maxLine = logsDefaultMaxLine
 	}
@@ -512,14 +507,14 @@ func (l Adapter) compile() (*logConfig, error) {
 	for i, s := range l.TimeLayouts {
 		lay, err := logParseLayout(s)
 		if err != nil {
-			return nil, fmt.Errorf("adapter: logs: timeLayouts[%d]: %w", i, err)
+			return nil, fmt.Errorf("logs: timeLayouts[%d]: %w", i, err)
 		}
 		c.layouts = append(c.layouts, lay)
 	}
 	if l.TimeZone != "" {
 		loc, err := time.LoadLocation(l.TimeZone)
 		if err != nil {
-			return nil, fmt.Errorf("adapter: logs: timeZone: %w", err)
+			return nil, fmt.Errorf("logs: timeZone: %w", err)
 		}
 		c.loc = loc
 	}
@@ -535,29 +530,29 @@ func (l Adapter) compile() (*logConfig, error) {
 		v := l.Rename[k]
 		switch {
 		case k == "":
-			return nil, errors.New("adapter: logs: rename: empty field name")
+			return nil, errors.New("logs: rename: empty field name")
 		case v == "":
-			return nil, fmt.Errorf("adapter: logs: rename[%q]: empty new name", k)
+			return nil, fmt.Errorf("logs: rename[%q]: empty new name", k)
 		case logIsReserved(v):
-			return nil, fmt.Errorf("adapter: logs: rename[%q]: %q is a field of the adapter's", k, v)
+			return nil, fmt.Errorf("logs: rename[%q]: %q is a field of the adapter's", k, v)
 		}
 	}
 	c.rename = l.Rename
 	for _, k := range logSortedKeys(l.Types) {
 		switch t := l.Types[k]; {
 		case k == "":
-			return nil, errors.New("adapter: logs: types: empty field name")
+			return nil, errors.New("logs: types: empty field name")
 		case logIsReserved(k):
-			return nil, fmt.Errorf("adapter: logs: types[%q]: a field of the adapter's is not cast", k)
+			return nil, fmt.Errorf("logs: types[%q]: a field of the adapter's is not cast", k)
 		case t != String && t != Int && t != Float && t != Bool:
-			return nil, fmt.Errorf("adapter: logs: types[%q]: unknown type %q: want string, int, float or bool", k, t)
+			return nil, fmt.Errorf("logs: types[%q]: unknown type %q: want string, int, float or bool", k, t)
 		}
 	}
 	c.types = l.Types
 	c.drop = make(map[string]bool, len(l.Drop))
 	for i, d := range l.Drop {
 		if d == "" || d == "msg" || d == "parse_error" || d == "truncated" || d == "warnings" {
-			return nil, fmt.Errorf("adapter: logs: drop[%d]: %q cannot be dropped", i, d)
+			return nil, fmt.Errorf("logs: drop[%d]: %q cannot be dropped", i, d)
 		}
 		c.drop[d] = true
 	}
@@ -572,7 +567,7 @@ func (m *Multiline) compile() (*logMultiline, error) {
 		set++
 		re, err := regexp.Compile(m.StartPattern)
 		if err != nil {
-			return nil, fmt.Errorf("adapter: logs: multiline.startPattern: %w", err)
+			return nil, fmt.Errorf("logs: multiline.startPattern: %w", err)
 		}
 		ml.start = re
 	}
@@ -580,7 +575,7 @@ func (m *Multiline) compile() (*logMultiline, error) {
 		set++
 		re, err := regexp.Compile(m.ContinuePattern)
 		if err != nil {
-			return nil, fmt.Errorf("adapter: logs: multiline.continuePattern: %w", err)
+			return nil, fmt.Errorf("logs: multiline.continuePattern: %w", err)
 		}
 		ml.cont = re
 	}
@@ -589,15 +584,15 @@ func (m *Multiline) compile() (*logMultiline, error) {
 		ml.cont = logsIndented
 	}
 	if set != 1 {
-		return nil, errors.New("adapter: logs: multiline: exactly one of startPattern, continuePattern and indented is required")
+		return nil, errors.New("logs: multiline: exactly one of startPattern, continuePattern and indented is required")
 	}
 	switch {
 	case m.MaxLines < 0:
-		return nil, fmt.Errorf("adapter: logs: multiline.maxLines: %d is negative", m.MaxLines)
+		return nil, fmt.Errorf("logs: multiline.maxLines: %d is negative", m.MaxLines)
 	case m.MaxBytes < 0:
-		return nil, fmt.Errorf("adapter: logs: multiline.maxBytes: %d is negative", m.MaxBytes)
+		return nil, fmt.Errorf("logs: multiline.maxBytes: %d is negative", m.MaxBytes)
 	case m.FlushAfter < 0:
-		return nil, fmt.Errorf("adapter: logs: multiline.flushAfter: %s is negative", m.FlushAfter)
+		return nil, fmt.Errorf("logs: multiline.flushAfter: %s is negative", m.FlushAfter)
 	}
 	if ml.maxLines == 0 {
 		ml.maxLines = logsDefaultMLLines
@@ -665,7 +660,7 @@ func (l Adapter) Run(ctx context.Context) error {
 	if l.Registerer != nil {
 		m := newLogMetrics(name)
 		if err := m.register(l.Registerer); err != nil {
-			return fmt.Errorf("adapter: logs: metrics: %w", err)
+			return fmt.Errorf("logs: metrics: %w", err)
 		}
 		defer m.unregister(l.Registerer)
 		p.metrics = m
@@ -676,65 +671,39 @@ func (l Adapter) Run(ctx context.Context) error {
 	}
 	err = logRun(ctx, l, p, sink)
 	if cerr := sink.close(); cerr != nil && err == nil {
-		err = fmt.Errorf("adapter: logs: output: %w", cerr)
+		err = fmt.Errorf("logs: output: %w", cerr)
 	}
 	return err
-}
-
-// logDuration is a time.Duration that reads and writes itself in JSON as
-// a string ("500ms"); it also reads a number of nanoseconds.
-type logDuration time.Duration
-
-func (d logDuration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-func (d *logDuration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("duration: %s: want a string such as \"500ms\"", b)
-		}
-		*d = logDuration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	*d = logDuration(v)
-	return nil
 }
 
 // The JSON forms of Files and Multiline write durations as strings.
 type (
 	logFilesJSON struct {
-		Volume       string      `json:"volume,omitempty"`
-		Patterns     []string    `json:"patterns"`
-		FromStart    bool        `json:"fromStart,omitempty"`
-		PollInterval logDuration `json:"pollInterval,omitempty"`
+		Volume       string          `json:"volume,omitempty"`
+		Patterns     []string        `json:"patterns"`
+		FromStart    bool            `json:"fromStart,omitempty"`
+		PollInterval config.Duration `json:"pollInterval,omitempty"`
 	}
 	logMultilineJSON struct {
-		StartPattern    string      `json:"startPattern,omitempty"`
-		ContinuePattern string      `json:"continuePattern,omitempty"`
-		Indented        bool        `json:"indented,omitempty"`
-		MaxLines        int         `json:"maxLines,omitempty"`
-		MaxBytes        int         `json:"maxBytes,omitempty"`
-		FlushAfter      logDuration `json:"flushAfter,omitempty"`
+		StartPattern    string          `json:"startPattern,omitempty"`
+		ContinuePattern string          `json:"continuePattern,omitempty"`
+		Indented        bool            `json:"indented,omitempty"`
+		MaxLines        int             `json:"maxLines,omitempty"`
+		MaxBytes        int             `json:"maxBytes,omitempty"`
+		FlushAfter      config.Duration `json:"flushAfter,omitempty"`
 	}
 )
 
 // MarshalJSON writes f with PollInterval as a duration string.
 func (f Files) MarshalJSON() ([]byte, error) {
-	return json.Marshal(logFilesJSON{f.Volume, f.Patterns, f.FromStart, logDuration(f.PollInterval)})
+	return json.Marshal(logFilesJSON{f.Volume, f.Patterns, f.FromStart, config.Duration(f.PollInterval)})
 }
 
 // UnmarshalJSON reads f, PollInterval as a duration string or nanoseconds,
 // rejecting unknown fields.
 func (f *Files) UnmarshalJSON(b []byte) error {
 	var j logFilesJSON
-	if err := logStrictJSON(b, &j); err != nil {
+	if err := config.DecodeStrict(b, &j); err != nil {
 		return fmt.Errorf("files: %w", err)
 	}
 	*f = Files{j.Volume, j.Patterns, j.FromStart, time.Duration(j.PollInterval)}
@@ -744,24 +713,18 @@ func (f *Files) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes m with FlushAfter as a duration string.
 func (m Multiline) MarshalJSON() ([]byte, error) {
 	return json.Marshal(logMultilineJSON{m.StartPattern, m.ContinuePattern, m.Indented, m.MaxLines, m.MaxBytes,
-		logDuration(m.FlushAfter)})
+		config.Duration(m.FlushAfter)})
 }
 
 // UnmarshalJSON reads m, FlushAfter as a duration string or nanoseconds,
 // rejecting unknown fields.
 func (m *Multiline) UnmarshalJSON(b []byte) error {
 	var j logMultilineJSON
-	if err := logStrictJSON(b, &j); err != nil {
+	if err := config.DecodeStrict(b, &j); err != nil {
 		return fmt.Errorf("multiline: %w", err)
 	}
 	*m = Multiline{j.StartPattern, j.ContinuePattern, j.Indented, j.MaxLines, j.MaxBytes, time.Duration(j.FlushAfter)}
 	return nil
-}
-
-func logStrictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 // logTrimReason bounds an error text put into a record.

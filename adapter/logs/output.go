@@ -344,17 +344,17 @@ func (l Adapter) openSink(ctx context.Context) (logSink, error) {
 			if inPod {
 				var err error
 				if dir, err = self.Pod.VolumePath(l.OutputVolume); err != nil {
-					return nil, fmt.Errorf("adapter: logs: outputVolume: %w", err)
+					return nil, fmt.Errorf("logs: outputVolume: %w", err)
 				}
 			}
 			path = filepath.Join(dir, path)
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("adapter: logs: outputFile: %w", err)
+			return nil, fmt.Errorf("logs: outputFile: %w", err)
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("adapter: logs: outputFile: %w", err)
+			return nil, fmt.Errorf("logs: outputFile: %w", err)
 		}
 		return newBufferedSink(f, f), nil
 	case inPod:

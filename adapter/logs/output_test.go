@@ -86,7 +86,7 @@ podkit_adapter_log_sanitized_total{adapter="logs",kind="truncated"} 1
 	require.NoError(t, reg.Register(prometheus.NewCounter(prometheus.CounterOpts{Name: "podkit_adapter_log_records_total", Help: "Records written.",
 		ConstLabels: prometheus.Labels{"adapter": "logs"}})))
 	err = Adapter{Reader: strings.NewReader(""), Registerer: reg, Output: io.Discard}.Run(t.Context())
-	assert.ErrorContains(t, err, "adapter: logs: metrics: ")
+	assert.ErrorContains(t, err, "logs: metrics: ")
 }
 
 func TestLogsRunToFile(t *testing.T) {
@@ -101,7 +101,7 @@ func TestLogsRunToFile(t *testing.T) {
 	assert.Equal(t, "two", logsDecode(t, lines[1])["msg"])
 
 	err = Adapter{Reader: strings.NewReader(""), OutputFile: filepath.Join(path, "not-a-dir", "x")}.Run(t.Context())
-	assert.ErrorContains(t, err, "adapter: logs: outputFile: ")
+	assert.ErrorContains(t, err, "logs: outputFile: ")
 
 	// Outside a pod, the process form finds its volumes where an exported
 	// pod mounts them.
@@ -166,7 +166,7 @@ func (w *logsFailingWriter) Write(p []byte) (int, error) {
 func TestLogsOutputFailure(t *testing.T) {
 	in := strings.Repeat("line\n", 10000)
 	err := Adapter{Reader: strings.NewReader(in), Format: FormatText, Output: &logsFailingWriter{n: 3}}.Run(t.Context())
-	assert.EqualError(t, err, "adapter: logs: output: disk full")
+	assert.EqualError(t, err, "logs: output: disk full")
 }
 
 func TestLogsReaderStops(t *testing.T) {

@@ -204,8 +204,8 @@ func TestLogsInPodErrors(t *testing.T) {
 		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
 	}, pod.WithBackoff(pod.Backoff{Initial: time.Hour, Max: time.Hour}))
 	for name, want := range map[string]string{
-		"unknown": `adapter: logs: fromContainer: pod "logs-errors": logs: no such container: "nope"`,
-		"stdin":   "adapter: logs: stdin: only in the process form, not in-process",
+		"unknown": `logs: fromContainer: pod "logs-errors": logs: no such container: "nope"`,
+		"stdin":   "logs: stdin: only in the process form, not in-process",
 	} {
 		var c pod.ContainerStatus
 		require.Eventually(t, func() bool {

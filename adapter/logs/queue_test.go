@@ -164,7 +164,7 @@ func TestLogsReaderError(t *testing.T) {
 	var out logsSyncBuffer
 	r := &logsChunkReader{data: "one\ntwo\nthr", rng: rand.New(rand.NewPCG(5, 0)), err: errors.New("boom")}
 	err := Adapter{Reader: r, Format: FormatText, Output: &out}.Run(t.Context())
-	require.EqualError(t, err, "adapter: logs: input: boom")
+	require.EqualError(t, err, "logs: input: boom")
 	var msgs []any
 	for _, line := range logsLines(out.String()) {
 		msgs = append(msgs, logsDecode(t, line)["msg"])

@@ -199,7 +199,7 @@ func FuzzMetricsConfig(f *testing.F) {
 			return
 		}
 		if _, err := m.compile(true); err != nil {
-			if !strings.HasPrefix(err.Error(), "adapter: metrics: ") {
+			if !strings.HasPrefix(err.Error(), "metrics: ") {
 				t.Fatalf("error without the prefix: %v", err)
 			}
 			return

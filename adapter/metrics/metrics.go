@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
+	"github.com/podkit/podkit/adapter/internal/config"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -115,6 +116,21 @@ const (
 	DefaultMaxResponse   = 4 << 20
 )
 
+// Parse reads an Adapter from its JSON form (the --config of "podkit
+// adapter metrics", as Container's ExportArgs write it): unknown fields are
+// an error, and durations are strings ("5s") or numbers of nanoseconds. It
+// checks the result as Run does, and names the first bad field.
+func Parse(data []byte) (Adapter, error) {
+	var m Adapter
+	if err := config.DecodeStrict(data, &m); err != nil {
+		return Adapter{}, fmt.Errorf("metrics: config: %w", err)
+	}
+	if _, err := m.compile(true); err != nil {
+		return Adapter{}, err
+	}
+	return m, nil
+}
+
 // Container returns an in-process sidecar named name that runs m, whose
 // startup probe passes once m listens (on /metrics and for StatsD), so that
 // the containers declared after it start when their StatsD packets are
@@ -123,7 +139,7 @@ const (
 // container; m's Pod and Logger are not exported.
 func (m Adapter) Container(name string) (pod.Container, error) {
 	if name == "" {
-		return pod.Container{}, errors.New("adapter: metrics: name: required")
+		return pod.Container{}, errors.New("metrics: name: required")
 	}
 	cfg, err := m.compile(true)
 	if err != nil {
@@ -131,7 +147,7 @@ func (m Adapter) Container(name string) (pod.Container, error) {
 	}
 	config, err := json.Marshal(m)
 	if err != nil {
-		return pod.Container{}, fmt.Errorf("adapter: metrics: %w", err)
+		return pod.Container{}, fmt.Errorf("metrics: %w", err)
 	}
 	r := &metricsRun{cfg: cfg}
 	return pod.Container{
@@ -157,7 +173,7 @@ func (r *metricsRun) run(ctx context.Context) error {
 
 func (r *metricsRun) listening(context.Context) error {
 	if !r.started.Load() {
-		return errors.New("adapter: metrics: not listening yet")
+		return errors.New("metrics: not listening yet")
 	}
 	return nil
 }
@@ -256,7 +272,7 @@ type metricsSourceConfig struct {
 
 // metricsErrorf returns an error of the adapter, naming a field.
 func metricsErrorf(field, format string, args ...any) error {
-	return fmt.Errorf("adapter: metrics: %s: %s", field, fmt.Sprintf(format, args...))
+	return fmt.Errorf("metrics: %s: %s", field, fmt.Sprintf(format, args...))
 }
 
 // compile checks m and returns its configuration; serving says whether
@@ -265,11 +281,8 @@ func (m Adapter) compile(serving bool) (*metricsConfig, error) {
 	cfg := &metricsConfig{listen: m.Listen, path: m.Path, timeout: m.ScrapeTimeout, maxSeries: m.MaxSeries,
 		maxBytes: m.MaxResponseBytes, pod: m.Pod, logger: m.Logger}
 	if serving {
-		if m.Listen == "" {
-			return nil, metricsErrorf("listen", "required")
-		}
-		if _, _, err := net.SplitHostPort(m.Listen); err != nil {
-			return nil, metricsErrorf("listen", "%q: %v", m.Listen, err)
+		if err := config.CheckAddress(m.Listen, true); err != nil {
+			return nil, metricsErrorf("listen", "%v", err)
 		}
 		if cfg.path == "" {
 			cfg.path = DefaultPath
@@ -366,7 +379,7 @@ func (cfg *metricsConfig) run(ctx context.Context, started func()) error {
 	// runs, even in-process, not in the pod.
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.listen)
 	if err != nil {
-		return fmt.Errorf("adapter: metrics: listen: %w", err)
+		return fmt.Errorf("metrics: listen: %w", err)
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != cfg.path {
@@ -387,7 +400,7 @@ func (cfg *metricsConfig) run(ctx context.Context, started func()) error {
 	}
 	select {
 	case err := <-served:
-		return fmt.Errorf("adapter: metrics: serve: %w", err)
+		return fmt.Errorf("metrics: serve: %w", err)
 	case <-ctx.Done():
 	}
 	drainCtx, cancel := context.WithCancel(context.Background())
@@ -423,7 +436,7 @@ func (cfg *metricsConfig) start(ctx context.Context) (*Handler, error) {
 			src, err := statsdStart(ctx, env, s.name, s.statsd, cfg.maxSeries, stats)
 			if err != nil {
 				h.Close()
-				return nil, fmt.Errorf("adapter: metrics: source %q: %w", s.name, err)
+				return nil, fmt.Errorf("metrics: source %q: %w", s.name, err)
 			}
 			h.statsd = append(h.statsd, src)
 			c = src
@@ -445,7 +458,7 @@ func (cfg *metricsConfig) start(ctx context.Context) (*Handler, error) {
 		}
 		if err := h.registry.Register(c); err != nil {
 			h.Close()
-			return nil, fmt.Errorf("adapter: metrics: source %q: %w", s.name, err)
+			return nil, fmt.Errorf("metrics: source %q: %w", s.name, err)
 		}
 	}
 	h.handler = promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{
@@ -514,8 +527,8 @@ func (m Adapter) MarshalJSON() ([]byte, error) {
 	type plain Adapter
 	return json.Marshal(struct {
 		plain
-		ScrapeTimeout metricsDuration `json:"scrapeTimeout,omitempty"`
-	}{plain(m), metricsDuration(m.ScrapeTimeout)})
+		ScrapeTimeout config.Duration `json:"scrapeTimeout,omitempty"`
+	}{plain(m), config.Duration(m.ScrapeTimeout)})
 }
 
 // UnmarshalJSON reads m's JSON form: durations are strings ("5s") or
@@ -524,51 +537,11 @@ func (m *Adapter) UnmarshalJSON(data []byte) error {
 	type plain Adapter
 	v := struct {
 		*plain
-		ScrapeTimeout metricsDuration `json:"scrapeTimeout,omitempty"`
+		ScrapeTimeout config.Duration `json:"scrapeTimeout,omitempty"`
 	}{plain: (*plain)(m)}
-	if err := metricsDecodeStrict(data, &v); err != nil {
+	if err := config.DecodeStrict(data, &v); err != nil {
 		return err
 	}
 	m.ScrapeTimeout = time.Duration(v.ScrapeTimeout)
-	return nil
-}
-
-// metricsDecodeStrict decodes data into v, refusing unknown fields and
-// trailing data.
-func metricsDecodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("adapter: metrics: trailing data after the configuration")
-	}
-	return nil
-}
-
-// metricsDuration is a time.Duration written in JSON as a Go duration
-// string.
-type metricsDuration time.Duration
-
-func (d metricsDuration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-func (d *metricsDuration) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		var n int64
-		if json.Unmarshal(data, &n) != nil {
-			return fmt.Errorf("duration %s: a string such as \"5s\" or a number of nanoseconds is required", data)
-		}
-		*d = metricsDuration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = metricsDuration(v)
 	return nil
 }

@@ -55,10 +55,10 @@ func TestMetricsConfigErrors(t *testing.T) {
 	} {
 		_, err := tc.m.Container("metrics")
 		require.Error(t, err, tc.want)
-		assert.Contains(t, err.Error(), "adapter: metrics: "+tc.want)
+		assert.Contains(t, err.Error(), "metrics: "+tc.want)
 	}
 	_, err := Adapter{Listen: ":9102", Sources: []Source{{Name: "a", JSON: jsonSrc}}}.Container("")
-	assert.EqualError(t, err, "adapter: metrics: name: required")
+	assert.EqualError(t, err, "metrics: name: required")
 }
 
 // The container's export is the JSON configuration, which reads back into
@@ -100,6 +100,23 @@ func TestMetricsExportArgs(t *testing.T) {
 	assert.ErrorContains(t, json.Unmarshal([]byte(`{"sources":[{"name":"a","statsd":{"listen":":1","tll":"1s"}}]}`), &back),
 		`unknown field "tll"`)
 	assert.Error(t, json.Unmarshal([]byte(`{"scrapeTimeout":"soon"}`), &back))
+
+	// Parse reads the same form, and checks it.
+	parsed, err := Parse([]byte(config))
+	require.NoError(t, err)
+	assert.Equal(t, m, parsed)
+	for _, tc := range []struct{ config, err string }{
+		{`{"listen":":1","sauces":[]}`, `metrics: config: json: unknown field "sauces"`},
+		{`{"listen":":1","scrapeTimeout":"soon","sources":[]}`, `metrics: config: duration: time: invalid duration "soon"`},
+		{`{"listen":":1","scrapeTimeout":true,"sources":[]}`,
+			`metrics: config: duration true: a string such as "5s" or a number of nanoseconds is required`},
+		{`{"listen":"9102","sources":[]}`, `metrics: listen: "9102": address 9102: missing port in address`},
+		{`{"listen":":1","sources":[]}`, `metrics: sources: at least one is required`},
+		{`{"listen":":1","sources":[{"name":"a","statsd":{"listen":":1"}}]} {}`, `metrics: config: data after the JSON value`},
+	} {
+		_, err := Parse([]byte(tc.config))
+		assert.EqualError(t, err, tc.err, tc.config)
+	}
 }
 
 // metricsApp is an application with a JSON and a text endpoint, and a
@@ -329,7 +346,7 @@ func TestMetricsRun(t *testing.T) {
 
 	// A second adapter on the same address fails at once.
 	err = m.Run(context.Background())
-	assert.ErrorContains(t, err, "adapter: metrics: ")
+	assert.ErrorContains(t, err, "metrics: ")
 
 	cancel()
 	select {

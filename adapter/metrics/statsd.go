@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podkit/podkit/adapter/internal/config"
 )
 
 // StatsDSource receives StatsD metrics the application pushes over UDP,
@@ -248,8 +250,8 @@ func (s StatsDSource) MarshalJSON() ([]byte, error) {
 	type plain StatsDSource
 	return json.Marshal(struct {
 		plain
-		TTL metricsDuration `json:"ttl,omitempty"`
-	}{plain(s), metricsDuration(s.TTL)})
+		TTL config.Duration `json:"ttl,omitempty"`
+	}{plain(s), config.Duration(s.TTL)})
 }
 
 // UnmarshalJSON reads s from JSON: the TTL is a string ("1m") or a number
@@ -258,9 +260,9 @@ func (s *StatsDSource) UnmarshalJSON(data []byte) error {
 	type plain StatsDSource
 	v := struct {
 		*plain
-		TTL metricsDuration `json:"ttl,omitempty"`
+		TTL config.Duration `json:"ttl,omitempty"`
 	}{plain: (*plain)(s)}
-	if err := metricsDecodeStrict(data, &v); err != nil {
+	if err := config.DecodeStrict(data, &v); err != nil {
 		return err
 	}
 	s.TTL = time.Duration(v.TTL)

@@ -200,6 +200,6 @@ func TestStatsDConfig(t *testing.T) {
 	} {
 		_, err := tc.src.compile("statsd")
 		require.Error(t, err, tc.want)
-		assert.Contains(t, err.Error(), "adapter: metrics: "+tc.want)
+		assert.Contains(t, err.Error(), "metrics: "+tc.want)
 	}
 }

@@ -82,7 +82,7 @@ func TestMetricsTextRules(t *testing.T) {
 	assert.Equal(t, uint64(1), stats.dropped[metricsDropDuplicate].Load(), "connected_clients twice")
 
 	_, err = (&TextRules{Prefix: "a-b"}).compile("text", "test")
-	assert.ErrorContains(t, err, "adapter: metrics: text.prefix:")
+	assert.ErrorContains(t, err, "metrics: text.prefix:")
 	_, err = (&TextRules{Mappings: []TextMapping{{Match: "a", Name: "b", Type: Histogram}}}).compile("text", "test")
-	assert.ErrorContains(t, err, "adapter: metrics: text.mappings[0].type:")
+	assert.ErrorContains(t, err, "metrics: text.mappings[0].type:")
 }

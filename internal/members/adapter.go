@@ -2,8 +2,6 @@ package members
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/spf13/pflag"
 
@@ -50,9 +48,9 @@ func parseMetricsAdapter(name string, args []string) (pod.Container, func(contex
 	if err != nil {
 		return pod.Container{}, nil, err
 	}
-	var m metrics.Adapter
-	if err := json.Unmarshal([]byte(config), &m); err != nil {
-		return pod.Container{}, nil, fmt.Errorf("adapter: metrics: --config: %w", err)
+	m, err := metrics.Parse([]byte(config))
+	if err != nil {
+		return pod.Container{}, nil, err
 	}
 	c, err := m.Container(name)
 	return c, m.Run, err

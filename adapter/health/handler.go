@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/podkit/podkit/internal/promreg"
 )
 
 // healthChecker runs the checks of a Adapter adapter and serves its
@@ -341,18 +343,11 @@ func newHealthMetrics(name string) *healthMetrics {
 	}
 }
 
-func (m *healthMetrics) register(r prometheus.Registerer) error {
-	if err := r.Register(m.up); err != nil {
+// register registers m's collectors with g, which unregisters them.
+func (m *healthMetrics) register(g *promreg.Registration) (err error) {
+	if m.up, err = promreg.Register(g, m.up); err != nil {
 		return err
 	}
-	if err := r.Register(m.duration); err != nil {
-		r.Unregister(m.up)
-		return err
-	}
-	return nil
-}
-
-func (m *healthMetrics) unregister(r prometheus.Registerer) {
-	r.Unregister(m.up)
-	r.Unregister(m.duration)
+	m.duration, err = promreg.Register(g, m.duration)
+	return err
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/podkit/podkit/adapter/internal/config"
 	"github.com/podkit/podkit/pod"
+
+	"github.com/podkit/podkit/internal/promreg"
 )
 
 // Adapter is a health adapter: it turns application-specific checks (a
@@ -80,7 +82,9 @@ type Adapter struct {
 	// Run runs, labelled adapter=<container name>:
 	// podkit_adapter_health_check_up{check} (1 when the last run passed,
 	// 0 when it failed) and podkit_adapter_health_check_duration_seconds
-	// {check} (a histogram of the runs' durations).
+	// {check} (a histogram of the runs' durations). Metrics already
+	// registered under the same names and labels (by another adapter of
+	// the same name) are shared, and left registered when Run returns.
 	Registerer prometheus.Registerer `json:"-"`
 	// Logger, when set, is told each change of a check's result (failed,
 	// with its reason, then passed again). Nil means Run writes those
@@ -286,11 +290,12 @@ func (h Adapter) Run(ctx context.Context) error {
 		lns = append(lns, ln)
 	}
 	if h.Registerer != nil {
-		if err := hc.metrics.register(h.Registerer); err != nil {
+		reg := promreg.New(h.Registerer)
+		defer reg.Unregister()
+		if err := hc.metrics.register(reg); err != nil {
 			closeAll()
 			return fmt.Errorf("health: metrics: %w", err)
 		}
-		defer hc.metrics.unregister(h.Registerer)
 	} else {
 		hc.metrics = nil
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/podkit/podkit/adapter/internal/config"
 	"github.com/podkit/podkit/pod"
+
+	"github.com/podkit/podkit/internal/promreg"
 )
 
 // Adapter is a log adapter: it reads an application's log lines as the
@@ -168,7 +170,9 @@ type Adapter struct {
 	// podkit_adapter_log_parse_errors_total{format},
 	// podkit_adapter_log_dropped_bytes_total (cut off long lines) and
 	// podkit_adapter_log_sanitized_total{kind} (kind truncated,
-	// invalid_utf8, nul, field_error or empty).
+	// invalid_utf8, nul, field_error or empty). Metrics already registered
+	// under the same names and labels (by another adapter of the same
+	// name) are shared, and left registered when Run returns.
 	Registerer prometheus.Registerer `json:"-"`
 }
 
@@ -659,10 +663,11 @@ func (l Adapter) Run(ctx context.Context) error {
 	p.setEnrich(ctx)
 	if l.Registerer != nil {
 		m := newLogMetrics(name)
-		if err := m.register(l.Registerer); err != nil {
+		reg := promreg.New(l.Registerer)
+		defer reg.Unregister()
+		if err := m.register(reg); err != nil {
 			return fmt.Errorf("logs: metrics: %w", err)
 		}
-		defer m.unregister(l.Registerer)
 		p.metrics = m
 	}
 	sink, err := l.openSink(ctx)

@@ -26,6 +26,8 @@ import (
 
 	"github.com/podkit/podkit/internal/exported"
 	"github.com/podkit/podkit/pod"
+
+	"github.com/podkit/podkit/internal/promreg"
 )
 
 // AppendJSON appends r as a JSON object, without a newline: "time",
@@ -893,27 +895,19 @@ func newLogMetrics(name string) *logMetrics {
 	}
 }
 
-func (m *logMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.records, m.parseErrors, m.droppedBytes, m.sanitizedVec}
-}
-
-func (m *logMetrics) register(r prometheus.Registerer) error {
-	cs := m.collectors()
-	for i, c := range cs {
-		if err := r.Register(c); err != nil {
-			for _, done := range cs[:i] {
-				r.Unregister(done)
-			}
-			return err
-		}
+// register registers m's collectors with g, which unregisters them.
+func (m *logMetrics) register(g *promreg.Registration) (err error) {
+	if m.records, err = promreg.Register(g, m.records); err != nil {
+		return err
 	}
-	return nil
-}
-
-func (m *logMetrics) unregister(r prometheus.Registerer) {
-	for _, c := range m.collectors() {
-		r.Unregister(c)
+	if m.parseErrors, err = promreg.Register(g, m.parseErrors); err != nil {
+		return err
 	}
+	if m.droppedBytes, err = promreg.Register(g, m.droppedBytes); err != nil {
+		return err
+	}
+	m.sanitizedVec, err = promreg.Register(g, m.sanitizedVec)
+	return err
 }
 
 func (m *logMetrics) recorded(n int) {

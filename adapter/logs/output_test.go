@@ -81,10 +81,19 @@ podkit_adapter_log_sanitized_total{adapter="logs",kind="truncated"} 1
 	require.NoError(t, pw.Close())
 	require.NoError(t, <-done)
 
-	// A second adapter of the same name cannot register its metrics while
-	// the first runs.
-	require.NoError(t, reg.Register(prometheus.NewCounter(prometheus.CounterOpts{Name: "podkit_adapter_log_records_total", Help: "Records written.",
-		ConstLabels: prometheus.Labels{"adapter": "logs"}})))
+	// An adapter of the same name as one that runs counts in the
+	// registered counter, and leaves it registered for its owner.
+	records := prometheus.NewCounter(prometheus.CounterOpts{Name: "podkit_adapter_log_records_total", Help: "Records written.",
+		ConstLabels: prometheus.Labels{"adapter": "logs"}})
+	require.NoError(t, reg.Register(records))
+	require.NoError(t, Adapter{Reader: strings.NewReader("a\n"), Registerer: reg, Output: io.Discard}.Run(t.Context()))
+	assert.Equal(t, 1.0, testutil.ToFloat64(records))
+	assert.False(t, reg.Register(records) == nil, "still registered")
+
+	// A collector of the same name that is not equal is an error.
+	reg = prometheus.NewRegistry()
+	require.NoError(t, reg.Register(prometheus.NewCounter(prometheus.CounterOpts{Name: "podkit_adapter_log_records_total",
+		Help: "Other help.", ConstLabels: prometheus.Labels{"adapter": "logs"}})))
 	err = Adapter{Reader: strings.NewReader(""), Registerer: reg, Output: io.Discard}.Run(t.Context())
 	assert.ErrorContains(t, err, "logs: metrics: ")
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/internal/promreg"
 )
 
 // logsCheck checks the invariants of records: valid JSON on one line, valid
@@ -34,7 +36,7 @@ func logsCheck(t testing.TB, rs []Record) {
 func logsTestMetrics(t testing.TB, p *Parser) *logMetrics {
 	t.Helper()
 	m := newLogMetrics("test")
-	require.NoError(t, m.register(prometheus.NewRegistry()))
+	require.NoError(t, m.register(promreg.New(prometheus.NewRegistry())))
 	p.metrics = m
 	return m
 }

@@ -25,7 +25,9 @@ func ExampleAdapter_Handler() {
 			{Name: "cache", Readiness: true, TCP: &health.TCP{Address: "127.0.0.1:1"}},
 		},
 	}
-	handler, err := h.Handler(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // stops the checks the handler started
+	handler, err := h.Handler(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return

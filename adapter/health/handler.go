@@ -17,7 +17,7 @@ import (
 	"github.com/podkit/podkit/internal/promreg"
 )
 
-// healthChecker runs the checks of a Adapter adapter and serves its
+// healthChecker runs the checks of an Adapter adapter and serves its
 // endpoints. A check runs at most once at a time: the requests that need
 // it while it runs share that run's result.
 type healthChecker struct {
@@ -325,7 +325,7 @@ func healthReason(err error) string {
 	return s
 }
 
-// healthMetrics are a Adapter adapter's metrics.
+// healthMetrics are an Adapter adapter's metrics.
 type healthMetrics struct {
 	up       *prometheus.GaugeVec
 	duration *prometheus.HistogramVec

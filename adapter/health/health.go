@@ -44,7 +44,8 @@ import (
 // says which one it belongs to (Check.Liveness and Readiness); /healthz
 // has all of them.
 //
-// A Adapter is configuration; Container, Run and Handler do not change it.
+// An Adapter is configuration; Container, Run and Handler do not change
+// it.
 // Its JSON form (the one ExportArgs and Parse use) writes durations
 // as strings ("1.5s").
 type Adapter struct {
@@ -93,7 +94,7 @@ type Adapter struct {
 	Logger *zap.Logger `json:"-"`
 }
 
-// Check is one check of a Adapter adapter. Exactly one of Command,
+// Check is one check of an Adapter adapter. Exactly one of Command,
 // TCP, Redis and HTTP is set.
 type Check struct {
 	// Name identifies the check in the endpoints' output and paths
@@ -183,7 +184,7 @@ type HTTP struct {
 	OKValues []string `json:"okValues,omitempty"`
 }
 
-// Defaults of a Adapter adapter.
+// Defaults of an Adapter adapter.
 const (
 	// DefaultTimeout bounds a check's run when Adapter.Timeout is 0.
 	DefaultTimeout = time.Second
@@ -195,7 +196,7 @@ const (
 // pass when it sets none: those of common health formats.
 var DefaultOKValues = []string{"ok", "UP", "up", "healthy", "pass"}
 
-// Parse reads a Adapter from its JSON form (the form ExportArgs
+// Parse reads an Adapter from its JSON form (the form ExportArgs
 // carries after --config): unknown fields are an error, and durations are
 // strings ("1.5s") or numbers of nanoseconds. It checks the result as Run
 // does outside a pod, and names the first bad field.
@@ -340,19 +341,39 @@ func (h Adapter) Run(ctx context.Context) error {
 }
 
 // Handler returns the endpoints of h as an http.Handler, for a program
-// that serves them itself (or a test). p is the pod the checks run in, as
-// for an in-process Run; nil means outside a pod. The handler records no
-// metrics (Run does), and logs the changes of the checks' results only to
-// h.Logger. It may be used from any number of goroutines. A request runs
+// that serves them in a server of its own (or a test). The pod is the one
+// of pod.FromContext(ctx), as for Run: the checks run in it, and the
+// metrics are labelled with its container's name; without a pod they run
+// where the program runs. The handler logs the changes of the checks'
+// results only to h.Logger, and records metrics to h.Registerer.
+//
+// The handler may be used from any number of goroutines. A request runs
 // the checks it needs, each bounded by Timeout, and returns once they are
 // done or its context is; a check's run, shared by the requests that wait
-// for it, ends within Timeout even when they all have gone.
-func (h Adapter) Handler(p *pod.Pod) (http.Handler, error) {
-	hc, err := h.compile("health", p, p != nil)
+// for it, ends within Timeout even when they all have gone. When ctx is
+// done the checks in progress are cancelled, the metrics unregistered,
+// and the handler must serve no more requests.
+func (h Adapter) Handler(ctx context.Context) (http.Handler, error) {
+	name, p := "health", (*pod.Pod)(nil)
+	self, inPod := pod.FromContext(ctx)
+	if inPod {
+		name, p = self.Container, self.Pod
+	}
+	hc, err := h.compile(name, p, inPod)
 	if err != nil {
 		return nil, err
 	}
-	hc.metrics = nil
+	reg := promreg.New(h.Registerer)
+	if h.Registerer == nil {
+		hc.metrics = nil
+	} else if err := hc.metrics.register(reg); err != nil {
+		reg.Unregister()
+		return nil, fmt.Errorf("health: metrics: %w", err)
+	}
+	context.AfterFunc(ctx, func() {
+		hc.close()
+		reg.Unregister()
+	})
 	return hc, nil
 }
 

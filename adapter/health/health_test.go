@@ -105,7 +105,7 @@ func TestHealthEndpoints(t *testing.T) {
 
 	// Only GET and HEAD.
 	handler, err := health.Adapter{Listen: ":1", Checks: []health.Check{
-		{Name: "db", TCP: &health.TCP{Address: db}}}}.Handler(nil)
+		{Name: "db", TCP: &health.TCP{Address: db}}}}.Handler(t.Context())
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", strings.NewReader("x")))
@@ -355,11 +355,14 @@ func TestHealthRunOutsideAPod(t *testing.T) {
 	assert.Equal(t, []string{"health check failed app", "health check passes again app"}, msgs, "changes only")
 	assert.Contains(t, logs.All()[0].ContextMap()["reason"], `status is "starting"`)
 
-	// A second adapter cannot take the address, nor the metrics.
+	// A second adapter cannot take the address. One of the same name
+	// shares the metrics, and leaves them registered for the first.
 	err = health.Adapter{Listen: h.Listen, Checks: h.Checks}.Run(ctx)
 	assert.ErrorContains(t, err, "health: listen: ")
-	err = health.Adapter{Listen: healthFreeAddr(t), Checks: h.Checks, Registerer: reg}.Run(ctx)
-	assert.ErrorContains(t, err, "health: metrics: ")
+	briefly, stop := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer stop()
+	require.NoError(t, health.Adapter{Listen: healthFreeAddr(t), Checks: h.Checks, Registerer: reg}.Run(briefly))
+	assert.Equal(t, 1.0, healthGauge(t, reg, "app"), "still registered")
 
 	cancel()
 	select {
@@ -455,7 +458,7 @@ func TestHealthValidation(t *testing.T) {
 			`health: checks[0].http.jsonField: "a..b" has an empty part`},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
-			_, err := tc.h.Handler(nil)
+			_, err := tc.h.Handler(t.Context())
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			_, err = tc.h.Container("health")
@@ -471,7 +474,7 @@ func TestHealthValidation(t *testing.T) {
 	h.Checks = []health.Check{{Name: "c", Command: &health.Command{Command: []string{"true"}}}}
 	_, err = h.Container("health")
 	assert.EqualError(t, err, "health: checks[0].command.container: required in a pod")
-	_, err = h.Handler(nil)
+	_, err = h.Handler(t.Context())
 	assert.NoError(t, err, "outside a pod, commands run here")
 }
 

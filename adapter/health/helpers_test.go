@@ -86,7 +86,7 @@ func healthTryGet(client *http.Client, url string) string {
 // request function for its endpoints.
 func healthServe(t *testing.T, h health.Adapter) func(path string) (int, string) {
 	t.Helper()
-	handler, err := h.Handler(nil)
+	handler, err := h.Handler(t.Context())
 	require.NoError(t, err)
 	return func(path string) (int, string) {
 		rec := httptest.NewRecorder()

@@ -27,7 +27,7 @@ func BenchmarkScrape(b *testing.B) {
 			{Path: "requests", Name: "app_requests", Type: Counter},
 			{Path: "uptime_ms", Name: "app_uptime", Unit: "ms"},
 			{Path: "queues.*.depth", Name: "app_queue_depth", Labels: map[string]string{"queue": "$1"}},
-		}}}}}.Start(context.Background())
+		}}}}}.start(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,12 +14,15 @@ import (
 )
 
 // An application's JSON stats presented as Prometheus metrics, the
-// adapter embedded in a server of the caller's.
-func ExampleAdapter_Start() {
+// adapter's handler mounted in a server of the caller's. The adapter stops
+// when the context given to Handler is done.
+func ExampleAdapter_Handler() {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"requests": 1234, "latency_ms": 12.5, "queues": {"mail": {"depth": 3}}}`)
 	}))
 	defer app.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 
 	h, err := metrics.Adapter{Sources: []metrics.Source{{
 		Name: "app",
@@ -28,12 +31,11 @@ func ExampleAdapter_Start() {
 			{Path: "latency_ms", Name: "app_latency", Unit: "ms", Help: "Latency of the last request."},
 			{Path: "queues.*.depth", Name: "app_queue_depth", Labels: map[string]string{"queue": "$1"}, Help: "Queue depth."},
 		}},
-	}}}.Start(context.Background())
+	}}}.Handler(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
 	"github.com/podkit/podkit/adapter/internal/config"
@@ -35,13 +34,14 @@ import (
 // scrape it. Outside a pod, the process form of a pod exported to
 // Kubernetes, everything happens where the adapter runs.
 //
-// A Adapter is configuration; Container, Run and Start do not change it.
+// An Adapter is configuration; Container, Run and Handler do not change
+// it.
 // Its JSON form (the --config of "podkit adapter metrics") writes durations
 // as Go duration strings ("5s"), and its decoding rejects unknown fields.
 type Adapter struct {
 	// Listen is the TCP address /metrics is served on: "127.0.0.1:9102",
 	// or ":9102" for every interface. In-process it is the host's, not the
-	// pod's. Required by Run; Start ignores it.
+	// pod's. Required by Run; Handler ignores it.
 	Listen string `json:"listen"`
 	// Path is the URL path of the metrics. Empty means "/metrics".
 	Path string `json:"path,omitempty"`
@@ -63,11 +63,6 @@ type Adapter struct {
 	// scrape of the source. Zero means 4 MiB.
 	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
 
-	// Pod, when set, is the pod whose network namespace and containers the
-	// sources are reached in, for an adapter embedded in the program that
-	// runs the pod (see Start). Nil means the pod of the context given to
-	// Run or Start (pod.FromContext), if any.
-	Pod *pod.Pod `json:"-"`
 	// Logger logs the sources that start or stop failing, once per change;
 	// nil means no logging.
 	Logger *zap.Logger `json:"-"`
@@ -136,7 +131,7 @@ func Parse(data []byte) (Adapter, error) {
 // the containers declared after it start when their StatsD packets are
 // received. It checks m, and names the first bad field. The container can be
 // exported to Kubernetes, as a "podkit adapter metrics --config <JSON>"
-// container; m's Pod and Logger are not exported.
+// container; m's Logger is not exported.
 func (m Adapter) Container(name string) (pod.Container, error) {
 	if name == "" {
 		return pod.Container{}, errors.New("metrics: name: required")
@@ -193,26 +188,36 @@ func (m Adapter) Run(ctx context.Context) error {
 	return cfg.run(ctx, nil)
 }
 
-// Start starts m's sources without serving them, for an adapter embedded
-// in a server of the caller's: the StatsD sources listen as Start returns,
-// and the Handler reads the others at each scrape. ctx gives the pod
-// (unless m.Pod is set) and bounds the start only; Close stops the
-// adapter. Start ignores Listen and Path.
-func (m Adapter) Start(ctx context.Context) (*Handler, error) {
+// Handler starts m's sources without serving them, for a program that
+// mounts the metrics in an HTTP server of its own: the StatsD sources
+// listen as Handler returns, and the handler reads the others at each
+// request, in the Prometheus text format 0.0.4 or OpenMetrics 1.0 as the
+// request's Accept header asks (whatever the request's path), each source
+// bounded by ScrapeTimeout; concurrent requests share one reading. The
+// handler may be used from any number of goroutines.
+//
+// The pod is pod.FromContext(ctx)'s, as for Run. When ctx is done the
+// adapter stops: the scrapes in flight are cancelled (their sources report
+// 0), later requests find no source, and the StatsD sockets close; the
+// goroutines of the adapter end soon after. Handler ignores Listen and
+// Path. It returns an error, leaving nothing behind, if m is invalid or a
+// StatsD source cannot listen.
+func (m Adapter) Handler(ctx context.Context) (http.Handler, error) {
 	cfg, err := m.compile(false)
 	if err != nil {
 		return nil, err
 	}
-	return cfg.start(ctx)
+	h, err := cfg.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, h.close)
+	return h, nil
 }
 
-// Handler is a started metrics adapter (see Adapter.Start). It is
-// an http.Handler that serves the metrics, in the Prometheus text format
-// 0.0.4 or OpenMetrics 1.0 as the request's Accept header asks, and a
-// prometheus.Gatherer. Both read the scrape-time sources, each bounded by
-// ScrapeTimeout; concurrent requests share one reading. It is safe for
-// concurrent use.
-type Handler struct {
+// handler is a started adapter: it serves the metrics and reads the
+// sources until close.
+type handler struct {
 	registry *prometheus.Registry
 	handler  http.Handler
 	scrapes  *metricsScrapes
@@ -223,20 +228,14 @@ type Handler struct {
 
 // ServeHTTP serves the metrics. The answer's status is 200 even when
 // sources fail; they show as podkit_adapter_source_up 0.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.handler.ServeHTTP(w, r)
 }
 
-// Gather reads the sources, as a scrape does, and returns the metrics.
-func (h *Handler) Gather() ([]*dto.MetricFamily, error) {
-	return h.registry.Gather()
-}
-
-// Close stops the adapter: scrapes in flight are cancelled (their sources
-// report 0), later ones find no source, the StatsD sockets are closed, and
-// Close returns once every goroutine of the adapter has ended. It returns
-// nil, also when called again.
-func (h *Handler) Close() error {
+// close stops the adapter: scrapes in flight are cancelled, later ones
+// find no source, the StatsD sockets are closed, and close returns once
+// every goroutine of the adapter has ended. A second call does nothing.
+func (h *handler) close() {
 	h.once.Do(func() {
 		h.scrapes.close()
 		for _, s := range h.statsd {
@@ -246,7 +245,6 @@ func (h *Handler) Close() error {
 			c()
 		}
 	})
-	return nil
 }
 
 // metricsConfig is a checked Adapter, with its own copies of everything.
@@ -255,7 +253,6 @@ type metricsConfig struct {
 	timeout      time.Duration
 	maxSeries    int
 	maxBytes     int64
-	pod          *pod.Pod
 	logger       *zap.Logger
 	sources      []metricsSourceConfig
 }
@@ -279,7 +276,7 @@ func metricsErrorf(field, format string, args ...any) error {
 // Listen and Path are used.
 func (m Adapter) compile(serving bool) (*metricsConfig, error) {
 	cfg := &metricsConfig{listen: m.Listen, path: m.Path, timeout: m.ScrapeTimeout, maxSeries: m.MaxSeries,
-		maxBytes: m.MaxResponseBytes, pod: m.Pod, logger: m.Logger}
+		maxBytes: m.MaxResponseBytes, logger: m.Logger}
 	if serving {
 		if err := config.CheckAddress(m.Listen, true); err != nil {
 			return nil, metricsErrorf("listen", "%v", err)
@@ -374,7 +371,7 @@ func (cfg *metricsConfig) run(ctx context.Context, started func()) error {
 	if err != nil {
 		return err
 	}
-	defer h.Close()
+	defer h.close()
 	// /metrics is for the monitors outside: it listens where this program
 	// runs, even in-process, not in the pod.
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.listen)
@@ -419,15 +416,13 @@ func (cfg *metricsConfig) run(ctx context.Context, started func()) error {
 	return nil
 }
 
-// start starts the sources; see Start.
-func (cfg *metricsConfig) start(ctx context.Context) (*Handler, error) {
-	env := metricsEnv{pod: cfg.pod}
-	if env.pod == nil {
-		if self, ok := pod.FromContext(ctx); ok {
-			env.pod = self.Pod
-		}
+// start starts the sources; see Handler. ctx gives the pod.
+func (cfg *metricsConfig) start(ctx context.Context) (*handler, error) {
+	var env metricsEnv
+	if self, ok := pod.FromContext(ctx); ok {
+		env.pod = self.Pod
 	}
-	h := &Handler{registry: prometheus.NewRegistry(), scrapes: &metricsScrapes{}}
+	h := &handler{registry: prometheus.NewRegistry(), scrapes: &metricsScrapes{}}
 	for _, s := range cfg.sources {
 		stats := &metricsStats{}
 		var c prometheus.Collector
@@ -435,7 +430,7 @@ func (cfg *metricsConfig) start(ctx context.Context) (*Handler, error) {
 		case s.statsd != nil:
 			src, err := statsdStart(ctx, env, s.name, s.statsd, cfg.maxSeries, stats)
 			if err != nil {
-				h.Close()
+				h.close()
 				return nil, fmt.Errorf("metrics: source %q: %w", s.name, err)
 			}
 			h.statsd = append(h.statsd, src)
@@ -457,7 +452,7 @@ func (cfg *metricsConfig) start(ctx context.Context) (*Handler, error) {
 			c = sc
 		}
 		if err := h.registry.Register(c); err != nil {
-			h.Close()
+			h.close()
 			return nil, fmt.Errorf("metrics: source %q: %w", s.name, err)
 		}
 	}
@@ -474,7 +469,7 @@ func (cfg *metricsConfig) start(ctx context.Context) (*Handler, error) {
 	return h, nil
 }
 
-// metricsScrapes tracks the scrapes in flight, so that Close cancels them
+// metricsScrapes tracks the scrapes in flight, so that close cancels them
 // and waits for them.
 type metricsScrapes struct {
 	mu      sync.Mutex

@@ -186,7 +186,7 @@ func metricsTestConfig(app string) Adapter {
 // failed sources as 0, and both formats.
 func TestMetricsAdapter(t *testing.T) {
 	app := metricsApp(t)
-	h, err := metricsTestConfig(app.Listener.Addr().String()).Start(context.Background())
+	h, err := metricsTestConfig(app.Listener.Addr().String()).start(context.Background())
 	require.NoError(t, err)
 	defer h.Close()
 
@@ -274,7 +274,7 @@ func TestMetricsScrapeTime(t *testing.T) {
 	}))
 	defer srv.Close()
 	h, err := Adapter{Sources: []Source{{Name: "app", JSON: &JSONSource{Address: srv.Listener.Addr().String(),
-		Mappings: []JSONMapping{{Path: "n", Name: "hits"}}}}}}.Start(context.Background())
+		Mappings: []JSONMapping{{Path: "n", Name: "hits"}}}}}}.start(context.Background())
 	require.NoError(t, err)
 	defer h.Close()
 	time.Sleep(100 * time.Millisecond)
@@ -303,7 +303,7 @@ func TestMetricsEscapingAndCap(t *testing.T) {
 		Mappings: []JSONMapping{
 			{Path: "weird.*", Name: "weird", Labels: map[string]string{"key": "$1"}},
 			{Path: "users.*", Name: "user_value", Labels: map[string]string{"user": "$1"}},
-		}}}}}.Start(context.Background())
+		}}}}}.start(context.Background())
 	require.NoError(t, err)
 	defer h.Close()
 	web := httptest.NewServer(h)
@@ -370,7 +370,8 @@ func metricsFreePort(t *testing.T) string {
 }
 
 // An adapter that scraped every kind of source leaves no file descriptor
-// open once closed (goroutines are checked by TestMain).
+// open once its Handler's context is done (goroutines are checked by
+// TestMain).
 func TestMetricsNoFDLeak(t *testing.T) {
 	app := metricsApp(t)
 	count := func() int {
@@ -379,13 +380,23 @@ func TestMetricsNoFDLeak(t *testing.T) {
 		return len(fds)
 	}
 	before := count()
-	h, err := metricsTestConfig(app.Listener.Addr().String()).Start(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	h, err := metricsTestConfig(app.Listener.Addr().String()).Handler(ctx)
 	require.NoError(t, err)
 	for range 3 {
-		_, err := h.Gather()
-		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.Contains(t, rec.Body.String(), `podkit_adapter_source_up{source="json"} 1`)
 	}
-	require.NoError(t, h.Close())
+	// The end of Handler's context stops the adapter: its sources are
+	// gone from later answers, and its sockets are closed.
+	cancel()
+	assert.Eventually(t, func() bool {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return !strings.Contains(rec.Body.String(), `podkit_adapter_source_up{source="json"} 1`)
+	}, 5*time.Second, 10*time.Millisecond)
 	app.CloseClientConnections()
 	assert.Eventually(t, func() bool { return count() <= before }, 5*time.Second, 10*time.Millisecond,
 		"%d file descriptors before, %d after", before, count())

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -141,4 +142,22 @@ func metricsWrite(t *testing.T, m prometheus.Metric) *dto.Metric {
 	var pb dto.Metric
 	require.NoError(t, m.Write(&pb))
 	return &pb
+}
+
+// start starts m as Handler does, for a test that stops it with Close.
+func (m Adapter) start(ctx context.Context) (*handler, error) {
+	cfg, err := m.compile(false)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.start(ctx)
+}
+
+// Gather reads the sources, as a scrape does.
+func (h *handler) Gather() ([]*dto.MetricFamily, error) { return h.registry.Gather() }
+
+// Close stops the adapter, as the end of Handler's context does.
+func (h *handler) Close() error {
+	h.close()
+	return nil
 }

@@ -2,9 +2,7 @@ package logs
 
 import (
 	"bufio"
-	"encoding/json"
 	"flag"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,51 +255,4 @@ func logsReadLines(t testing.TB, name string) []string {
 	}
 	require.NoError(t, sc.Err())
 	return lines
-}
-
-// TestLogScanJSON checks the one-pass JSON scanner against encoding/json on
-// lines made of JSON's pieces, valid or nearly: it accepts what
-// encoding/json accepts, and reads the same fields.
-func TestLogScanJSON(t *testing.T) {
-	pieces := []string{`{`, `}`, `[`, `]`, `"k"`, `"v"`, `"`, `:`, `,`, ` `, "\t", "\n", `0`, `1`, `-`, `.`, `e`, `E`,
-		`+`, `12`, `01`, `-0.5e+3`, `true`, `false`, `null`, `nul`, `tru`, `\`, `\"`, `\n`, `\u00e9`, `\u00G0`, `\ud800`,
-		`\x`, `é`, "\xff", "\x01", "\x7f", `"a\"b"`, `"\\"`, "\"a\x01b\"", "\"\t\"", `"\q"`, `"\u12"`, `"\u00e9\ud83d\ude00"`, "\"\xff\"", `{"x":[1,{"y":null}]}`, `[[]]`, `{}`, `"k":1`, `"k":"v",`}
-	rng := rand.New(rand.NewPCG(3, 4))
-	valid := 0
-	for range 200000 {
-		var b strings.Builder
-		if rng.IntN(3) > 0 {
-			b.WriteString(`{`)
-		}
-		for range rng.IntN(12) {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		if rng.IntN(3) > 0 {
-			b.WriteString(`}`)
-		}
-		line := b.String()
-		var obj map[string]json.RawMessage
-		want := json.Unmarshal([]byte(line), &obj) == nil && obj != nil
-		fields := logFieldList{fields: []Field{}}
-		if got := logScanJSON(line, &fields); got != want {
-			t.Fatalf("%q: scanned as valid %v, encoding/json says %v", line, got, want)
-		}
-		if !want {
-			continue
-		}
-		valid++
-		slow, err := logParseJSONSlow(line)
-		require.NoError(t, err)
-		require.Equal(t, slow, fields.fields, "%q", line)
-	}
-	assert.Greater(t, valid, 1000, "lines that are valid")
-
-	// Nesting: as deep as encoding/json allows, and no deeper.
-	for _, depth := range []int{logsJSONMaxDepth - 1, logsJSONMaxDepth, logsJSONMaxDepth + 1} {
-		line := `{"a":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`
-		var obj map[string]json.RawMessage
-		want := json.Unmarshal([]byte(line), &obj) == nil
-		assert.Equal(t, want, logScanJSON(line, &logFieldList{}), "depth %d", depth)
-		assert.Equal(t, depth <= logsJSONMaxDepth, want)
-	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/podkit/podkit/adapter/internal/config"
+	"github.com/podkit/podkit/adapter/internal/jsonenc"
 	"github.com/podkit/podkit/pod"
 
 	"github.com/podkit/podkit/internal/promreg"
@@ -44,7 +45,7 @@ import (
 // UTF-8 is replaced (U+FFFD) and NUL bytes escaped, so every record is valid
 // JSON. Only blank records are skipped (and counted).
 //
-// A Adapter is configuration; Container and Run do not change it. Its JSON
+// An Adapter is configuration; Container and Run do not change it. Its JSON
 // form (the struct tags) is the configuration of the process form,
 // "podkit adapter logs --config JSON".
 type Adapter struct {
@@ -54,7 +55,7 @@ type Adapter struct {
 	// streams) is adapted, followed across its restarts with
 	// Pod.FollowLogs: what the container printed before the adapter
 	// started first, then every new line. In-process only (the process
-	// form cannot read another container's output), so a Adapter with
+	// form cannot read another container's output), so an Adapter with
 	// FromContainer has no ExportArgs. The records carry "stream".
 	FromContainer string `json:"fromContainer,omitempty"`
 	// Files are log files, typically in a volume the application writes
@@ -311,7 +312,7 @@ func (l Adapter) Container(name string) (pod.Container, error) {
 	l = l.clone()
 	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: l.Run}
 	if l.exportable() {
-		cfg, err := logCompactJSON(l)
+		cfg, err := jsonenc.Compact(l)
 		if err != nil {
 			return pod.Container{}, fmt.Errorf("logs: %w", err)
 		}
@@ -320,7 +321,7 @@ func (l Adapter) Container(name string) (pod.Container, error) {
 	return c, nil
 }
 
-// Parse reads the JSON form of a Adapter, as in its ExportArgs,
+// Parse reads the JSON form of an Adapter, as in its ExportArgs,
 // rejecting unknown fields, and checks it.
 func Parse(data []byte) (Adapter, error) {
 	var l Adapter
@@ -418,7 +419,7 @@ func (l Adapter) validate() error {
 	return err
 }
 
-// logConfig is a Adapter compiled for parsing.
+// logConfig is an Adapter compiled for parsing.
 type logConfig struct {
 	format  Format // never empty
 	inner   Format // with FormatCRI

@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/podkit/podkit/adapter/internal/jsonenc"
 )
 
 // normalize makes into r the record of a parsed line: time, level and
@@ -134,11 +135,11 @@ func logText(v any) string {
 	case float64:
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	case time.Time:
-		return v.UTC().Format(logsTimeLayout)
+		return v.UTC().Format(jsonenc.TimeLayout)
 	case nil:
 		return "null"
 	}
-	return string(logAppendValue(nil, v))
+	return string(jsonenc.AppendValue(nil, v))
 }
 
 // logsLevels maps the level names and numbers in use to the six levels.
@@ -184,10 +185,6 @@ func logLevelOf(v any) string {
 	}
 	return ""
 }
-
-// logsTimeLayout is the records' time: RFC 3339 in UTC with nine digits of
-// fraction, so that records sort as text.
-const logsTimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // logLayout is one of Adapter.TimeLayouts: a Go layout, or a unit of a
 // number (ns per unit) when unit is set.
@@ -450,15 +447,4 @@ func logQuoteShort(s string) string {
 		s = s[:logCut(s, 64)] + "..."
 	}
 	return strconv.Quote(s)
-}
-
-// logCompactJSON is v as compact JSON, without HTML escapes.
-func logCompactJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/adapter/internal/jsonenc"
 )
 
 func TestLogQueue(t *testing.T) {
@@ -274,7 +276,7 @@ func TestLogsRunMatchesParse(t *testing.T) {
 			require.NoError(t, l.Run(t.Context()))
 			got := logsLines(out.String())
 			require.Len(t, got, len(want))
-			ref := logsRef.Format(logsTimeLayout)
+			ref := logsRef.Format(jsonenc.TimeLayout)
 			for i := range want {
 				w, g := logsDecode(t, want[i]), logsDecode(t, got[i])
 				if w["time"] == ref { // the time it was read

@@ -11,13 +11,10 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-
-	"github.com/podkit/podkit/internal/promreg"
 )
 
-// healthChecker runs the checks of an Adapter adapter and serves its
+// healthChecker runs the checks of a health adapter and serves its
 // endpoints. A check runs at most once at a time: the requests that need
 // it while it runs share that run's result.
 type healthChecker struct {
@@ -323,31 +320,4 @@ func healthReason(err error) string {
 		s = strings.ToValidUTF8(s[:healthMaxReason], "") + "..."
 	}
 	return s
-}
-
-// healthMetrics are an Adapter adapter's metrics.
-type healthMetrics struct {
-	up       *prometheus.GaugeVec
-	duration *prometheus.HistogramVec
-}
-
-func newHealthMetrics(name string) *healthMetrics {
-	labels := prometheus.Labels{"adapter": name}
-	return &healthMetrics{
-		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "podkit_adapter_health_check_up", Help: "Whether the last run of a health check passed (1) or failed (0).",
-			ConstLabels: labels}, []string{"check"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "podkit_adapter_health_check_duration_seconds", Help: "Duration of the runs of a health check.",
-			ConstLabels: labels, Buckets: prometheus.DefBuckets}, []string{"check"}),
-	}
-}
-
-// register registers m's collectors with g, which unregisters them.
-func (m *healthMetrics) register(g *promreg.Registration) (err error) {
-	if m.up, err = promreg.Register(g, m.up); err != nil {
-		return err
-	}
-	m.duration, err = promreg.Register(g, m.duration)
-	return err
 }

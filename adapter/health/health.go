@@ -94,7 +94,7 @@ type Adapter struct {
 	Logger *zap.Logger `json:"-"`
 }
 
-// Check is one check of an Adapter adapter. Exactly one of Command,
+// Check is one check of a health adapter. Exactly one of Command,
 // TCP, Redis and HTTP is set.
 type Check struct {
 	// Name identifies the check in the endpoints' output and paths
@@ -184,7 +184,7 @@ type HTTP struct {
 	OKValues []string `json:"okValues,omitempty"`
 }
 
-// Defaults of an Adapter adapter.
+// Defaults of a health adapter.
 const (
 	// DefaultTimeout bounds a check's run when Adapter.Timeout is 0.
 	DefaultTimeout = time.Second

@@ -28,8 +28,8 @@ type logParsed struct {
 
 // parse reads text in format into out; ref is when the line was written
 // or read, which completes the times that lack a year. The fields of json,
-// logfmt and regex are appended to dst. (out is the caller's: a logParsed
-// returned by value was copied twice, a tenth of a passthrough record.)
+// logfmt and regex are appended to dst. out is the caller's, so that a
+// logParsed is not copied on the way back.
 func (p *Parser) parse(out *logParsed, dst []Field, format Format, text string, ref time.Time) error {
 	var err error
 	switch format {

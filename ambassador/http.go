@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/podkit/podkit/pod"
+
+	"github.com/podkit/podkit/internal/promreg"
 )
 
 // HTTP is an HTTP ambassador: a reverse proxy (net/http/httputil) that the
@@ -47,7 +49,9 @@ type HTTP struct {
 	// Timeout bounds an upstream's answer (headers). Zero means 30s.
 	Timeout time.Duration `json:"timeout,omitempty" help:"bound of an upstream's answer (default 30s)"`
 	// Registerer, when set, receives the ambassador's metrics
-	// (podkit_ambassador_http_...), labelled with the container's name.
+	// (podkit_ambassador_http_...), labelled with the container's name,
+	// for as long as Run runs. Metrics already registered under the same
+	// names and labels are shared, and left registered.
 	Registerer prometheus.Registerer `json:"-"`
 	// Logger logs proxy errors; nil means none.
 	Logger *zap.Logger `json:"-"`
@@ -139,11 +143,12 @@ func (h HTTP) Run(ctx context.Context) error {
 		return fmt.Errorf("ambassador: http: %w", err)
 	}
 	if hp.metrics != nil {
-		if err := hp.metrics.register(h.Registerer); err != nil {
+		reg := promreg.New(h.Registerer)
+		defer reg.Unregister()
+		if err := hp.metrics.register(reg); err != nil {
 			ln.Close()
 			return fmt.Errorf("ambassador: http: metrics: %w", err)
 		}
-		defer hp.metrics.unregister(h.Registerer)
 	}
 	srv := &http.Server{Handler: hp, ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
@@ -443,18 +448,11 @@ func newHTTPMetrics(name string) *httpMetrics {
 	}
 }
 
-func (m *httpMetrics) register(r prometheus.Registerer) error {
-	if err := r.Register(m.requests); err != nil {
+// register registers m's collectors with g, which unregisters them.
+func (m *httpMetrics) register(g *promreg.Registration) (err error) {
+	if m.requests, err = promreg.Register(g, m.requests); err != nil {
 		return err
 	}
-	if err := r.Register(m.mirrored); err != nil {
-		r.Unregister(m.requests)
-		return err
-	}
-	return nil
-}
-
-func (m *httpMetrics) unregister(r prometheus.Registerer) {
-	r.Unregister(m.requests)
-	r.Unregister(m.mirrored)
+	m.mirrored, err = promreg.Register(g, m.mirrored)
+	return err
 }

@@ -14,46 +14,55 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/metrics"
 )
 
 // startStatsD starts a metrics adapter with one StatsD source on a free
 // loopback port, and returns it with the port's address.
-func startStatsD(ctx context.Context) (*adapter.MetricsHandler, string, error) {
+func startStatsD(ctx context.Context) (http.Handler, string, error) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
 	}
 	addr := pc.LocalAddr().String()
 	pc.Close()
-	h, err := adapter.Metrics{
-		Sources:   []adapter.MetricsSource{{Name: "app", StatsD: &adapter.StatsDSource{Listen: addr}}},
+	h, err := metrics.Adapter{
+		Sources:   []metrics.Source{{Name: "app", StatsD: &metrics.StatsDSource{Listen: addr}}},
 		MaxSeries: 20000,
-	}.Start(ctx)
+	}.Handler(ctx)
 	return h, addr, err
 }
 
+// gather scrapes h, as Prometheus does, and returns its metric families.
+func gather(h http.Handler) (map[string]*dto.MetricFamily, error) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("scrape: status %d: %s", rec.Code, rec.Body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(rec.Body)
+}
+
 // received is the source's podkit_adapter_statsd_packets_total.
-func received(h *adapter.MetricsHandler) (int64, error) {
-	mfs, err := h.Gather()
+func received(h http.Handler) (int64, error) {
+	mfs, err := gather(h)
 	if err != nil {
 		return 0, err
 	}
-	for _, mf := range mfs {
-		if mf.GetName() == "podkit_adapter_statsd_packets_total" {
-			var n float64
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-			return int64(n), nil
-		}
+	var n float64
+	for _, m := range mfs["podkit_adapter_statsd_packets_total"].GetMetric() {
+		n += m.GetCounter().GetValue()
 	}
-	return 0, nil
+	return int64(n), nil
 }
 
 // settle waits until the received count stops moving.
-func settle(h *adapter.MetricsHandler) (int64, error) {
+func settle(h http.Handler) (int64, error) {
 	last := int64(-1)
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		n, err := received(h)
@@ -97,11 +106,12 @@ func benchStatsD(ctx context.Context, o options, logw io.Writer) (statsdResult, 
 	if o.short {
 		rates, passes, res.stepDuration = []float64{5e3, 20e3}, 1, 200*time.Millisecond
 	}
-	h, addr, err := startStatsD(ctx)
+	adapterCtx, stop := context.WithCancel(ctx) // stops the adapter
+	defer stop()
+	h, addr, err := startStatsD(adapterCtx)
 	if err != nil {
 		return res, err
 	}
-	defer h.Close()
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		return res, err
@@ -215,11 +225,12 @@ func benchScrape(ctx context.Context, o options, logw io.Writer) ([]scrapeRow, e
 	if o.short {
 		n = 5
 	}
-	h, addr, err := startStatsD(ctx)
+	adapterCtx, stop := context.WithCancel(ctx) // stops the adapter
+	defer stop()
+	h, addr, err := startStatsD(adapterCtx)
 	if err != nil {
 		return nil, err
 	}
-	defer h.Close()
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		return nil, err
@@ -317,8 +328,8 @@ func benchScrape(ctx context.Context, o options, logw io.Writer) ([]scrapeRow, e
 }
 
 // countSeries counts the series of the source, its own metrics aside.
-func countSeries(h *adapter.MetricsHandler) (int, error) {
-	mfs, err := h.Gather()
+func countSeries(h http.Handler) (int, error) {
+	mfs, err := gather(h)
 	if err != nil {
 		return 0, err
 	}

@@ -24,7 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/health"
+	"github.com/podkit/podkit/adapter/metrics"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -82,12 +83,12 @@ func app(ctx context.Context) error {
 	return nil
 }
 
-func run(ctx context.Context, metrics, health string, w io.Writer) error {
+func run(ctx context.Context, metricsAddr, healthAddr string, w io.Writer) error {
 	out := &lockedWriter{w: w} // the app's output and this program's share it
-	m, err := adapter.Metrics{Listen: metrics, Sources: []adapter.MetricsSource{{
+	m, err := metrics.Adapter{Listen: metricsAddr, Sources: []metrics.Source{{
 		Name: "app",
-		JSON: &adapter.JSONSource{Address: "127.0.0.1:8080", Path: "/stats", Mappings: []adapter.JSONMapping{
-			{Path: "requests", Name: "app_requests", Type: adapter.MetricCounter, Help: "Requests served."},
+		JSON: &metrics.JSONSource{Address: "127.0.0.1:8080", Path: "/stats", Mappings: []metrics.JSONMapping{
+			{Path: "requests", Name: "app_requests", Type: metrics.Counter, Help: "Requests served."},
 			{Path: "queues.*.depth", Name: "app_queue_depth", Labels: map[string]string{"queue": "$1"}, Help: "Messages waiting."},
 			{Path: "uptime_ms", Name: "app_uptime", Unit: "milliseconds", Help: "Time since the app started."},
 		}},
@@ -95,9 +96,9 @@ func run(ctx context.Context, metrics, health string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h, err := adapter.Health{Listen: health, Checks: []adapter.HealthCheck{
-		{Name: "app", HTTP: &adapter.HealthHTTP{URL: "http://127.0.0.1:8080/status", JSONField: "status"}},
-		{Name: "port", TCP: &adapter.HealthTCP{Address: "127.0.0.1:8080"}},
+	h, err := health.Adapter{Listen: healthAddr, Checks: []health.Check{
+		{Name: "app", HTTP: &health.HTTP{URL: "http://127.0.0.1:8080/status", JSONField: "status"}},
+		{Name: "port", TCP: &health.TCP{Address: "127.0.0.1:8080"}},
 	}}.Container("health")
 	if err != nil {
 		return err
@@ -119,7 +120,7 @@ func run(ctx context.Context, metrics, health string, w io.Writer) error {
 	}
 	for ev := range events {
 		if ev.Reason == pod.EventReady && ev.Container == "" && ev.Ready {
-			fmt.Fprintf(out, "try: curl http://%s/metrics\n     curl http://%s/healthz?verbose\n", metrics, health)
+			fmt.Fprintf(out, "try: curl http://%s/metrics\n     curl http://%s/healthz?verbose\n", metricsAddr, healthAddr)
 			break
 		}
 	}

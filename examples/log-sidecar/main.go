@@ -19,7 +19,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/logs"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -45,9 +45,9 @@ func main() {
 
 func run(ctx context.Context, w io.Writer) error {
 	out := &lockedWriter{w: w}
-	logs, err := adapter.Logs{
-		Files:  &adapter.LogFiles{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
-		Format: adapter.LogLogfmt, Enrich: true,
+	logs, err := logs.Adapter{
+		Files:  &logs.Files{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
+		Format: logs.FormatLogfmt, Enrich: true,
 		Output: out,
 	}.Container("log-adapter")
 	if err != nil {

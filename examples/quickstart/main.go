@@ -25,7 +25,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/health"
+	"github.com/podkit/podkit/adapter/metrics"
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/pod"
 	"github.com/podkit/podkit/podapi"
@@ -160,15 +161,15 @@ func run(ctx context.Context, a addrs, runDir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	metrics, err := adapter.Metrics{Listen: a.metrics, Sources: []adapter.MetricsSource{{Name: "web",
-		JSON: &adapter.JSONSource{Address: "127.0.0.1:8080", Path: "/stats",
-			Mappings: []adapter.JSONMapping{{Path: "requests", Name: "web_requests", Type: adapter.MetricCounter, Help: "Requests served."}}}}}}.Container("metrics")
+	metrics, err := metrics.Adapter{Listen: a.metrics, Sources: []metrics.Source{{Name: "web",
+		JSON: &metrics.JSONSource{Address: "127.0.0.1:8080", Path: "/stats",
+			Mappings: []metrics.JSONMapping{{Path: "requests", Name: "web_requests", Type: metrics.Counter, Help: "Requests served."}}}}}}.Container("metrics")
 	if err != nil {
 		return err
 	}
-	health, err := adapter.Health{Listen: a.health, Checks: []adapter.HealthCheck{
-		{Name: "web", HTTP: &adapter.HealthHTTP{URL: "http://127.0.0.1:8080/status", JSONField: "status"}},
-		{Name: "backend", TCP: &adapter.HealthTCP{Address: "127.0.0.1:9000"}},
+	health, err := health.Adapter{Listen: a.health, Checks: []health.Check{
+		{Name: "web", HTTP: &health.HTTP{URL: "http://127.0.0.1:8080/status", JSONField: "status"}},
+		{Name: "backend", TCP: &health.TCP{Address: "127.0.0.1:9000"}},
 	}}.Container("health")
 	if err != nil {
 		return err

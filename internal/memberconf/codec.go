@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"sort"
@@ -12,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
+	"sigs.k8s.io/yaml"
 )
 
 var (
@@ -254,17 +257,29 @@ func Decode(doc []byte, cfg any) error {
 	return decodeDocument(doc, v.Elem(), "")
 }
 
-// decodeDocument reads a JSON or YAML document into v; path names v in
-// errors.
+// decodeDocument reads one JSON or YAML document into v; path names v in
+// errors. A second document, or anything after the first one's value, is
+// an error, and so is a key given twice.
 func decodeDocument(doc []byte, v reflect.Value, path string) error {
-	js, err := yamlToJSON(doc)
+	dec := yamlv3.NewDecoder(bytes.NewReader(doc))
+	var first, second yamlv3.Node
+	if err := dec.Decode(&first); err != nil && err != io.EOF {
+		return fmt.Errorf("%s: %w", orDocument(path), err)
+	}
+	if err := dec.Decode(&second); err != io.EOF {
+		if err == nil {
+			return fmt.Errorf("%s: one document, not several", orDocument(path))
+		}
+		return fmt.Errorf("%s: after the document: %w", orDocument(path), err)
+	}
+	js, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
 		return fmt.Errorf("%s: %w", orDocument(path), err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
+	jdec := json.NewDecoder(bytes.NewReader(js))
+	jdec.UseNumber()
 	var data any
-	if err := dec.Decode(&data); err != nil {
+	if err := jdec.Decode(&data); err != nil {
 		return fmt.Errorf("%s: %w", orDocument(path), err)
 	}
 	return decodeValue(data, v, path)

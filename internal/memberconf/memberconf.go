@@ -13,7 +13,6 @@ import (
 	"unicode"
 
 	"github.com/spf13/pflag"
-	"sigs.k8s.io/yaml"
 )
 
 // A Set parses a member's command line into its configuration. It is not
@@ -503,8 +502,3 @@ var (
 	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
-
-// yamlToJSON reads a document in JSON or YAML.
-func yamlToJSON(doc []byte) ([]byte, error) {
-	return yaml.YAMLToJSON(doc)
-}

@@ -186,6 +186,9 @@ func TestErrorsNameTheFieldAndValue(t *testing.T) {
 		{[]string{"--config", "nested: {url: 1}"}, `m: configuration: nested.url: want a string, got the number 1`},
 		// YAML reads an unquoted yes as true: the error says so.
 		{[]string{"--config", "patterns: [yes]"}, `m: configuration: patterns[0]: want a string, got true`},
+		{[]string{"--config", `{"listen": ":1"} {}`}, `m: configuration: document: after the document: yaml: did not find expected <document start>`},
+		{[]string{"--config", "listen: a\n---\nlisten: b\n"}, `m: configuration: document: one document, not several`},
+		{[]string{"--config", "listen: a\nlisten: b\n"}, `m: configuration: document:`},
 		{[]string{"--config", "x: 1", "--config-file", "f"}, `m: --config and --config-file: give one`},
 		{[]string{"--config-file", big}, "larger than"},
 		{[]string{"--nope"}, "m: unknown flag: --nope"},

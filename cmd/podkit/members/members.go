@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/health"
+	"github.com/podkit/podkit/adapter/logs"
+	"github.com/podkit/podkit/adapter/metrics"
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/initcontainer"
 	"github.com/podkit/podkit/internal/memberconf"
@@ -85,11 +87,11 @@ var Ambassadors = []Member{
 // Adapters are the members of "podkit adapter".
 var Adapters = []Member{
 	{"adapter", "health", "serve /livez, /readyz and /healthz from an application's own checks",
-		func() Config { return &adapter.Health{} }},
+		func() Config { return &health.Adapter{} }},
 	{"adapter", "metrics", "serve an application's own monitoring (JSON, StatsD, text, a command) as Prometheus metrics",
-		func() Config { return &adapter.Metrics{} }},
+		func() Config { return &metrics.Adapter{} }},
 	{"adapter", "logs", "normalize an application's logs (files in a volume, standard input) to JSON lines",
-		func() Config { return &adapter.Logs{} }},
+		func() Config { return &logs.Adapter{} }},
 }
 
 // All lists every member, by group.

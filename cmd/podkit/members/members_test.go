@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/podkit/podkit/adapter"
+	"github.com/podkit/podkit/adapter/health"
+	"github.com/podkit/podkit/adapter/logs"
+	"github.com/podkit/podkit/adapter/metrics"
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/cmd/podkit/members"
 	"github.com/podkit/podkit/initcontainer"
@@ -66,15 +68,15 @@ func TestExportArgsRoundTrip(t *testing.T) {
 			HealthCheck: ambassador.HealthCheck{Interval: time.Second, Timeout: 500 * time.Millisecond, Rise: 2, Fall: 3},
 			EjectAfter:  5, RetryTimeout: 10 * time.Second,
 			TLS: &ambassador.ClientTLS{ServerName: "redis.example", InsecureSkipVerify: true}},
-		"health": &adapter.Health{Listen: "127.0.0.1:8086", PodListen: "127.0.0.1:8086", Timeout: time.Second,
-			Checks: []adapter.HealthCheck{{Name: "db", TCP: &adapter.HealthTCP{Address: "127.0.0.1:5432"}}}},
-		"metrics": &adapter.Metrics{Listen: "127.0.0.1:9102", ScrapeTimeout: 2 * time.Second, Sources: []adapter.MetricsSource{
-			{Name: "app", JSON: &adapter.JSONSource{Address: "127.0.0.1:8080", Path: "/stats",
-				Mappings: []adapter.JSONMapping{{Path: "requests", Name: "app_requests_total", Type: adapter.MetricCounter}}}},
-			{Name: "statsd", StatsD: &adapter.StatsDSource{Listen: "127.0.0.1:8125"}},
+		"health": &health.Adapter{Listen: "127.0.0.1:8086", PodListen: "127.0.0.1:8086", Timeout: time.Second,
+			Checks: []health.Check{{Name: "db", TCP: &health.TCP{Address: "127.0.0.1:5432"}}}},
+		"metrics": &metrics.Adapter{Listen: "127.0.0.1:9102", ScrapeTimeout: 2 * time.Second, Sources: []metrics.Source{
+			{Name: "app", JSON: &metrics.JSONSource{Address: "127.0.0.1:8080", Path: "/stats",
+				Mappings: []metrics.JSONMapping{{Path: "requests", Name: "app_requests_total", Type: metrics.Counter}}}},
+			{Name: "statsd", StatsD: &metrics.StatsDSource{Listen: "127.0.0.1:8125"}},
 		}},
-		"logs": &adapter.Logs{Files: &adapter.LogFiles{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
-			Format: adapter.LogJSON, LevelField: "severity", Enrich: true},
+		"logs": &logs.Adapter{Files: &logs.Files{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
+			Format: logs.FormatJSON, LevelField: "severity", Enrich: true},
 		"web": &ambassador.HTTP{Listen: "127.0.0.1:8080",
 			Upstreams: []ambassador.HTTPUpstream{{URL: "http://a:80", Weight: 9}, {URL: "http://b:80?x=1", Weight: 1}},
 			Routes:    []ambassador.Route{{Header: "X-Canary", Value: "1", Upstream: "http://b:80?x=1"}},

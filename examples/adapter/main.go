@@ -19,10 +19,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/podkit/podkit/pod/console"
 
 	"github.com/podkit/podkit/adapter/health"
 	"github.com/podkit/podkit/adapter/metrics"
@@ -84,7 +85,7 @@ func app(ctx context.Context) error {
 }
 
 func run(ctx context.Context, metricsAddr, healthAddr string, w io.Writer) error {
-	out := &lockedWriter{w: w} // the app's output and this program's share it
+	out := console.New(w) // the app's output and this program's share it
 	m, err := metrics.Adapter{Listen: metricsAddr, Sources: []metrics.Source{{
 		Name: "app",
 		JSON: &metrics.JSONSource{Address: "127.0.0.1:8080", Path: "/stats", Mappings: []metrics.JSONMapping{
@@ -130,16 +131,4 @@ func run(ctx context.Context, metricsAddr, healthAddr string, w io.Writer) error
 		return nil
 	}
 	return err
-}
-
-// lockedWriter serializes writes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podkit/podkit/pod/console"
+
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/pod"
 )
@@ -49,7 +51,7 @@ func main() {
 }
 
 func run(ctx context.Context, duration time.Duration, w io.Writer) error {
-	out := &lockedWriter{w: w}
+	out := console.New(w)
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 
@@ -82,7 +84,7 @@ func run(ctx context.Context, duration time.Duration, w io.Writer) error {
 		TerminationGracePeriod: new(2 * time.Second),
 		InitContainers:         []pod.Container{amb},
 		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", app},
-			Stdout: prefix(out, "app | "), Stderr: prefix(out, "app | ")}},
+			Stdout: out.Writer("app"), Stderr: out.Writer("app")}},
 	})
 	if err != nil {
 		return err
@@ -158,26 +160,3 @@ func (s *redisServer) stop() {
 		_ = s.cmd.Wait()
 	})
 }
-
-// lockedWriter serializes writes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-func prefix(w io.Writer, p string) io.Writer {
-	return writerFunc(func(b []byte) (int, error) {
-		_, err := fmt.Fprintf(w, "%s%s", p, b)
-		return len(b), err
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -17,9 +17,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/podkit/podkit/pod/console"
 
 	"github.com/podkit/podkit/pod"
 )
@@ -56,7 +57,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer) error {
-	out := &lockedWriter{w: w} // the events and the app's output share it
+	out := console.New(w) // the events and the app's output share it
 	exists := func(file string) *pod.ExecAction {
 		return &pod.ExecAction{Command: []string{"test", "-e", file}}
 	}
@@ -71,7 +72,7 @@ func run(ctx context.Context, w io.Writer) error {
 			LivenessProbe: &pod.Probe{Exec: &pod.ExecAction{Command: []string{"sh", "-c",
 				`[ $(( $(date +%s) - $(stat -c %Y /mnt/heartbeat) )) -lt 2 ]`}},
 				InitialDelay: time.Second, Period: 500 * time.Millisecond, FailureThreshold: 2},
-			Stdout: prefix(out, "flaky | "),
+			Stdout: out.Writer("flaky"),
 		}},
 	}, pod.WithBackoff(pod.Backoff{Initial: 500 * time.Millisecond, Max: 4 * time.Second}))
 	if err != nil {
@@ -101,26 +102,3 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	return err
 }
-
-func prefix(w io.Writer, p string) io.Writer {
-	return writerFunc(func(b []byte) (int, error) {
-		_, err := fmt.Fprintf(w, "%s%s", p, b)
-		return len(b), err
-	})
-}
-
-// lockedWriter serializes writes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

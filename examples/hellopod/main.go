@@ -19,9 +19,10 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/podkit/podkit/pod/console"
 
 	"github.com/podkit/podkit/pod"
 )
@@ -51,8 +52,8 @@ func run(duration time.Duration, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex // one writer for events and output
-	prefixed := func(name string) io.Writer { return &prefixWriter{mu: &mu, prefix: name + " | ", w: out} }
+	con := console.New(out, "server", "client", "event") // one writer for events and output
+	prefixed := con.Writer
 	p, err := pod.New("hellopod", pod.Spec{
 		RestartPolicy:          pod.RestartOnFailure,
 		TerminationGracePeriod: new(5 * time.Second),
@@ -67,19 +68,18 @@ func run(duration time.Duration, out io.Writer) error {
 		return err
 	}
 	events := p.Subscribe(context.Background())
+	eventsOut := con.Writer("event")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ev := range events {
-			mu.Lock()
-			fmt.Fprintf(out, "%s event  | %-8s %-7s %s\n", ev.Time.Format("15:04:05.000"), ev.Reason, ev.Role, ev.Message)
-			mu.Unlock()
+			fmt.Fprintf(eventsOut, "%s %-8s %-7s %s\n", ev.Time.Format("15:04:05.000"), ev.Reason, ev.Role, ev.Message)
 		}
 	}()
-	fmt.Fprintln(out, "starting pod hellopod; press Ctrl-C to stop it")
+	con.Printf("starting pod hellopod; press Ctrl-C to stop it")
 	err = p.Run(ctx)
 	<-done
-	fmt.Fprintf(out, "pod hellopod finished: phase %s\n", p.Status().Phase)
+	con.Printf("pod hellopod finished: phase %s", p.Status().Phase)
 	if ctx.Err() != nil {
 		return nil // stopped on request
 	}
@@ -135,18 +135,4 @@ func fetch() int {
 		fmt.Printf("got %q\n", strings.TrimSpace(string(body)))
 	}
 	return 0
-}
-
-// prefixWriter writes each line with a prefix, holding mu.
-type prefixWriter struct {
-	mu     *sync.Mutex
-	prefix string
-	w      io.Writer
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, err := fmt.Fprintf(p.w, "%s %s%s", time.Now().Format("15:04:05.000"), p.prefix, b)
-	return len(b), err
 }

@@ -15,8 +15,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
+
+	"github.com/podkit/podkit/pod/console"
 
 	"github.com/podkit/podkit/pod"
 	"github.com/podkit/podkit/sidecar"
@@ -33,15 +34,10 @@ func main() {
 
 // run runs the pod to its end, printing its lifecycle and the shipped log.
 func run(ctx context.Context, out io.Writer) error {
-	var mu sync.Mutex
-	say := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(out, format, args...)
-	}
+	con := console.New(out, "shipped", "event")
 	shipper, err := sidecar.LogShipper{
 		Volume: "logs", Patterns: []string{"*.log"}, FromStart: true,
-		Output: writerFunc(func(p []byte) (int, error) { say("shipped | %s", p); return len(p), nil }),
+		Output: con.Writer("shipped"),
 	}.Container("log-shipper")
 	if err != nil {
 		return err
@@ -58,21 +54,18 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	events := p.Subscribe(context.Background())
+	eventsOut := con.Writer("event")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ev := range events {
 			if ev.Reason == pod.EventStarted || ev.Reason == pod.EventExited || ev.Reason == pod.EventKilling || ev.Reason == pod.EventPodPhase {
-				say("event   | %-8s %-7s %s\n", ev.Reason, ev.Role, ev.Message)
+				fmt.Fprintf(eventsOut, "%-8s %-7s %s\n", ev.Reason, ev.Role, ev.Message)
 			}
 		}
 	}()
 	err = p.Run(ctx)
 	<-done
-	say("pod job-with-sidecar finished: phase %s\n", p.Status().Phase)
+	con.Printf("pod job-with-sidecar finished: phase %s", p.Status().Phase)
 	return err
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -16,8 +16,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
+
+	"github.com/podkit/podkit/pod/console"
 
 	"github.com/podkit/podkit/adapter/logs"
 	"github.com/podkit/podkit/pod"
@@ -44,7 +45,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer) error {
-	out := &lockedWriter{w: w}
+	out := console.New(w)
 	logs, err := logs.Adapter{
 		Files:  &logs.Files{Volume: "logs", Patterns: []string{"*.log"}, FromStart: true},
 		Format: logs.FormatLogfmt, Enrich: true,
@@ -66,16 +67,4 @@ func run(ctx context.Context, w io.Writer) error {
 	err = p.Run(ctx)
 	fmt.Fprintf(out, "pod log-sidecar finished: phase %s\n", p.Status().Phase)
 	return err
-}
-
-// lockedWriter serializes writes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

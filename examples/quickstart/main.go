@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podkit/podkit/pod/console"
+
 	"github.com/podkit/podkit/adapter/health"
 	"github.com/podkit/podkit/adapter/metrics"
 	"github.com/podkit/podkit/ambassador"
@@ -137,7 +139,7 @@ func web(ctx context.Context) error {
 }
 
 func run(ctx context.Context, a addrs, runDir string, w io.Writer) error {
-	out := &lockedWriter{w: w}
+	out := console.New(w)
 	backendAddr, stopBackend, err := backend()
 	if err != nil {
 		return err
@@ -274,16 +276,4 @@ Ctrl-C stops the pod gracefully.
 func readyPod(p *pod.Pod) bool {
 	c, ok := p.Status().Container("web")
 	return ok && c.Ready
-}
-
-// lockedWriter serializes writes.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
-	"time"
 
 	"github.com/podkit/podkit/internal/memberconf"
 	"github.com/podkit/podkit/pod"
@@ -101,19 +99,6 @@ func listen(ctx context.Context, addr string, cfg *tls.Config) (ln net.Listener,
 		ln = tls.NewListener(ln, cfg)
 	}
 	return ln, killed, nil
-}
-
-// listenProbe is a startup probe that passes once addr accepts
-// connections, so that the containers after an ambassador start once it
-// listens.
-func listenProbe(addr string) *pod.Probe {
-	host, port, _ := net.SplitHostPort(addr)
-	n, _ := strconv.Atoi(port)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	return &pod.Probe{TCPSocket: &pod.TCPSocketAction{Host: host, Port: n},
-		Period: 50 * time.Millisecond, FailureThreshold: 200}
 }
 
 // untilKilled returns a context that ends when killed is closed, or when

@@ -111,7 +111,7 @@ func (h HTTP) Container(name string) (pod.Container, error) {
 		return pod.Container{}, err
 	}
 	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: h.Run, ExportArgs: args}
-	c.StartupProbe = listenProbe(h.Listen)
+	c.StartupProbe = pod.ListenProbe(h.Listen)
 	return c, nil
 }
 

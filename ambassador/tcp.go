@@ -137,7 +137,7 @@ func (t TCP) Container(name string) (pod.Container, error) {
 		return pod.Container{}, err
 	}
 	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: t.Run, ExportArgs: args}
-	c.StartupProbe = listenProbe(t.Listen)
+	c.StartupProbe = pod.ListenProbe(t.Listen)
 	return c, nil
 }
 

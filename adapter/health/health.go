@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/podkit/podkit/internal/memberconf"
@@ -231,7 +230,7 @@ func (h Adapter) Container(name string) (pod.Container, error) {
 	c := pod.Container{Name: name, RestartPolicy: pod.RestartAlways, Func: h.Run,
 		ExportArgs: append([]string{"adapter", "health"}, args...)}
 	if h.PodListen != "" {
-		c.StartupProbe = healthListenProbe(h.PodListen)
+		c.StartupProbe = pod.ListenProbe(h.PodListen)
 	}
 	return c, nil
 }
@@ -375,16 +374,4 @@ func (h Adapter) Handler(ctx context.Context) (http.Handler, error) {
 		reg.Unregister()
 	})
 	return hc, nil
-}
-
-// healthListenProbe is a startup probe that passes once addr, inside the
-// pod, accepts connections.
-func healthListenProbe(addr string) *pod.Probe {
-	host, port, _ := net.SplitHostPort(addr)
-	n, _ := strconv.Atoi(port)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	return &pod.Probe{TCPSocket: &pod.TCPSocketAction{Host: host, Port: n},
-		Period: 50 * time.Millisecond, FailureThreshold: 200}
 }

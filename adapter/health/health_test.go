@@ -23,6 +23,7 @@ import (
 
 	"github.com/podkit/podkit/adapter/health"
 	"github.com/podkit/podkit/internal/memberconf"
+	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -50,7 +51,7 @@ func TestHealthEndpoints(t *testing.T) {
 	app := newHealthApp(t, "UP")
 	flag := filepath.Join(t.TempDir(), "ready")
 	require.NoError(t, os.WriteFile(flag, nil, 0o644))
-	db := healthTCPServer(t, func(net.Conn) {})
+	db := testenv.ServeTCP(t, func(net.Conn) {})
 	get := healthServe(t, health.Adapter{
 		Listen: "127.0.0.1:8086",
 		Checks: []health.Check{
@@ -131,7 +132,7 @@ func TestHealthHTTPCheckBadAnswers(t *testing.T) {
 		t.Cleanup(s.Close)
 		return s.URL
 	}
-	raw := func(serve func(c net.Conn)) string { return "http://" + healthTCPServer(t, serve) + "/health" }
+	raw := func(serve func(c net.Conn)) string { return "http://" + testenv.ServeTCP(t, serve) + "/health" }
 	huge := `{"status":"ok","pad":"` + strings.Repeat("x", 2<<20) + `"}`
 
 	for _, tc := range []struct {

@@ -115,36 +115,6 @@ func healthCheckOnce(t *testing.T, c health.Check, timeout time.Duration) string
 	return reason
 }
 
-// healthTCPServer accepts connections on a local port and hands each to
-// serve, in a goroutine; the test waits for them at its end.
-func healthTCPServer(t *testing.T, serve func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
-
 // healthRedisServer starts redis-server on a free port with args, until the
 // end of the test, and returns its address and a function that kills it.
 func healthRedisServer(t *testing.T, args ...string) (addr string, kill func()) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/podkit/podkit/adapter/health"
+	"github.com/podkit/podkit/internal/testenv"
 )
 
 // A Redis check against a real redis-server: PING, AUTH with a password,
@@ -70,7 +71,7 @@ func TestHealthRedisFakeServers(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	reply := func(replies ...string) string {
-		return healthTCPServer(t, func(c net.Conn) {
+		return testenv.ServeTCP(t, func(c net.Conn) {
 			br := bufio.NewReader(c)
 			var req strings.Builder
 			for _, r := range replies {
@@ -86,7 +87,7 @@ func TestHealthRedisFakeServers(t *testing.T) {
 			mu.Unlock()
 		})
 	}
-	raw := func(serve func(c net.Conn)) string { return healthTCPServer(t, serve) }
+	raw := func(serve func(c net.Conn)) string { return testenv.ServeTCP(t, serve) }
 
 	for _, tc := range []struct {
 		name  string

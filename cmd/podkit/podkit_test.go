@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -376,33 +375,11 @@ func TestBadManifests(t *testing.T) {
 
 // echoServer greets each connection, echoes until EOF and says bye.
 func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
+	return testenv.ServeTCP(t, func(c net.Conn) {
+		fmt.Fprintln(c, "upstream")
+		_, _ = io.Copy(c, c)
+		fmt.Fprintln(c, "bye")
 	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				fmt.Fprintln(c, "upstream")
-				_, _ = io.Copy(c, c)
-				fmt.Fprintln(c, "bye")
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
 
 func TestAmbassadorManifestRunsInProcess(t *testing.T) {

@@ -4,8 +4,10 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -33,4 +35,39 @@ func RequireTool(t testing.TB, name string) {
 		t.Fatalf("%s is missing; the test command installs it", name)
 	}
 	t.Skipf("%s not installed", name)
+}
+
+// ServeTCP listens on a free port of 127.0.0.1 and runs serve for each
+// connection, on a goroutine of its own, closing the connection when serve
+// returns. It returns the listener's address. When t ends, the listener is
+// closed and ServeTCP's cleanup waits for every serve to return, so serve
+// must end once its peer closes the connection.
+func ServeTCP(t testing.TB, serve func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String()
 }

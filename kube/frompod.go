@@ -205,7 +205,9 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 		}
 		pr.others(index(path, "ports", i), p, portRules, "name", "containerPort", "protocol", "hostPort", "hostIP")
 	}
-	if len(c.Ports) > 0 {
+	// A published port (hostPort) is reachable from the host too: the
+	// note is for ports that are not.
+	if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.HostPort == 0 }) {
 		pr.warnf(field(path, "ports"), "informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)")
 	}
 

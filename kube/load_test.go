@@ -561,3 +561,21 @@ func TestFromPodKeepsItsInput(t *testing.T) {
 	require.Equal(t, string(before), string(after))
 	require.False(t, errors.Is(err, kube.ErrInvalid))
 }
+
+// TestPublishedPortNoLoopbackNote: the note that a pod's ports are
+// reachable on its loopback only is not shown for a published port.
+func TestPublishedPortNoLoopbackNote(t *testing.T) {
+	m, err := kube.Load([]byte(`apiVersion: v1
+kind: Pod
+metadata: {name: pub}
+spec:
+  containers:
+  - name: web
+    command: ["sleep", "1"]
+    ports: [{containerPort: 8080, hostPort: 18080}]
+`))
+	require.NoError(t, err)
+	for _, w := range m.Warnings {
+		assert.NotContains(t, w, "loopback only")
+	}
+}

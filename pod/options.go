@@ -27,6 +27,7 @@ type config struct {
 	cgroupParent   string
 	cgroupNested   bool
 	stateDir       string
+	maskedPaths    []string
 	registerer     prometheus.Registerer
 }
 
@@ -74,6 +75,17 @@ func WithCgroupParent(parent string) Option {
 // delegated cgroup.
 func WithNestedCgroup() Option {
 	return optionFunc(func(c *config) { c.cgroupNested = true })
+}
+
+// WithMaskedPaths hides host directories from every container: each is
+// covered by an empty read-only tmpfs in the container's own mount
+// namespace, before its volumes are mounted (a hostPath volume above one
+// shows it empty too). A program that serves a pod's API passes its run
+// directory (podapi's DefaultDir, or its own), so that no container
+// reaches the API sockets. A path that does not exist when a container
+// starts is skipped.
+func WithMaskedPaths(paths ...string) Option {
+	return optionFunc(func(c *config) { c.maskedPaths = append(c.maskedPaths, paths...) })
 }
 
 // WithStateDir sets the directory where podkit keeps pods' emptyDir volumes.

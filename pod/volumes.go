@@ -203,7 +203,7 @@ func unescapeMountinfo(s string) string {
 
 // filesystem returns the mount namespace set-up of m's init.
 func (p *Pod) filesystem(c Container) shim.Filesystem {
-	fs := shim.Filesystem{Rootfs: c.RootFS, Dir: c.WorkingDir}
+	fs := shim.Filesystem{Rootfs: c.RootFS, Dir: c.WorkingDir, Masks: p.cfg.maskedPaths}
 	if c.SecurityContext != nil {
 		fs.ReadOnlyRootfs = c.SecurityContext.ReadOnlyRootFilesystem
 	}
@@ -217,6 +217,11 @@ func (p *Pod) filesystem(c Container) shim.Filesystem {
 func (p *Pod) validateVolumes(errs *fieldErrors) {
 	if p.cfg.stateDir == "" || !filepath.IsAbs(p.cfg.stateDir) {
 		errs.add("stateDir", p.cfg.stateDir, "must be an absolute path")
+	}
+	for i, m := range p.cfg.maskedPaths {
+		if !filepath.IsAbs(m) {
+			errs.add(fmt.Sprintf("maskedPaths[%d]", i), m, "must be an absolute path")
+		}
 	}
 	names := make(map[string]bool)
 	for i, v := range p.spec.Volumes {

@@ -9,12 +9,18 @@
 // # Who may connect
 //
 // The sockets live in one directory (DefaultDir, /run/podkit, unless the
-// caller chooses another), created with mode 0700; each socket has mode
-// 0600. Whatever those modes say, the listener Listen returns checks every
-// connection's peer with SO_PEERCRED and closes, unanswered, a connection
-// from any user other than root and the serving program's effective user.
-// Anyone who may connect may run commands in the pod's containers, as
-// podkit exec does.
+// caller chooses another), which must be owned by the caller (or root) and
+// writable by no one else (ErrUnsafeDir otherwise); each pod's socket is
+// dir/<name>/api.sock, mode 0600, in a directory of mode 0700. Whatever
+// those modes say, the listener Listen returns checks every connection's
+// peer and closes, unanswered, a connection from any user other than root
+// and the serving program's effective user, from a process in another PID
+// or mount namespace (a pod's container), or from one lacking a capability
+// the server holds. A Client checks the server in turn: it must be root or
+// the client's own user. Anyone who may connect may run commands in the
+// pod's containers, as podkit exec does. A program that serves the API
+// passes its run directory to pod.WithMaskedPaths, so that no container
+// sees the sockets.
 //
 // # The protocol
 //

@@ -121,6 +121,7 @@ func TestAPI(t *testing.T) {
 func TestStaleSocketAndNoPod(t *testing.T) {
 	dir := t.TempDir()
 	// A socket nobody serves, as a killed supervisor leaves it.
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "old"), 0o700))
 	ln, err := net.Listen("unix", podapi.SocketPath(dir, "old"))
 	require.NoError(t, err)
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)

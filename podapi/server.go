@@ -26,75 +26,65 @@ import (
 // serves, where the podkit command looks for them.
 const DefaultDir = "/run/podkit"
 
-// SocketPath returns the path of the socket of the pod named name in dir.
-func SocketPath(dir, name string) string { return filepath.Join(dir, name+".sock") }
+// SocketPath returns the path of the socket of the pod named name in dir:
+// dir/name/api.sock. The path may be longer than a socket address holds;
+// Listen and Client reach it through a descriptor of its directory.
+func SocketPath(dir, name string) string { return filepath.Join(dir, name, socketName) }
 
-// Listen creates the socket of the pod named name in dir, creating dir with
-// mode 0700 if needed, and returns its listener, which accepts only root's
-// and this program's effective user's connections (SO_PEERCRED). A socket
-// left by a supervisor that died is replaced; one that answers means a pod
-// of that name runs already, an error. It blocks for at most a second (the
-// check of an existing socket). Server.Serve closes the listener and
-// removes the socket; a caller that does not serve closes it itself.
+// Listen creates the socket of the pod named name in dir, and returns its
+// listener. dir is created with mode 0700 if needed; it must be a
+// directory (not a symbolic link) owned by this program's effective user
+// that no one else may write, below directories no other user may change
+// (ErrUnsafeDir otherwise). The socket is dir/name/api.sock, mode 0600, in
+// a directory of mode 0700. The listener closes, unanswered, every
+// connection whose peer (SO_PEERCRED) is not root or this program's
+// effective user, runs in another PID or mount namespace than this program
+// (in a pod's container, say), or lacks one of this program's effective
+// capabilities. A socket left by a supervisor that died is replaced; one
+// that answers means a pod of that name runs already, an error. It blocks
+// for at most a second (the check of an existing socket). Closing the
+// listener removes the socket and its directory; Server.Serve closes it, a
+// caller that does not serve closes it itself.
 func Listen(dir, name string) (net.Listener, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	srv, err := self()
+	if err != nil {
+		return nil, fmt.Errorf("podapi: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("podapi: %w", err)
 	}
-	path := SocketPath(dir, name)
-	if _, err := os.Lstat(path); err == nil {
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+	if err := checkDir(dir, srv.uid, false); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("podapi: %w", err)
+	}
+	d, err := openPodDir(dir, name, srv.uid, false)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(d.Fd()), socketName, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := dialSocket(ctx, d)
+		cancel()
+		if err == nil {
 			c.Close()
-			return nil, fmt.Errorf("podapi: a pod named %q is running already (%s)", name, path)
+			return nil, fmt.Errorf("podapi: a pod named %q is running already (%s)", name, SocketPath(dir, name))
 		}
-		if err := os.Remove(path); err != nil {
+		if err := unix.Unlinkat(int(d.Fd()), socketName, 0); err != nil {
 			return nil, fmt.Errorf("podapi: removing a stale socket: %w", err)
 		}
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := bindSocket(d)
 	if err != nil {
-		return nil, fmt.Errorf("podapi: %w", err)
+		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("podapi: %w", err)
-	}
-	return &peerListener{Listener: ln}, nil
-}
-
-// peerListener accepts connections from root and from this program's own
-// user only, whatever the socket's permissions say.
-type peerListener struct{ net.Listener }
-
-func (l *peerListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if allowedPeer(c) {
-			return c, nil
-		}
-		c.Close()
-	}
-}
-
-func allowedPeer(c net.Conn) bool {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return false
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil || credErr != nil {
-		return false
-	}
-	return cred.Uid == 0 || int(cred.Uid) == os.Geteuid()
+	return &podListener{Listener: ln, srv: srv, dir: filepath.Join(dir, name), path: SocketPath(dir, name)}, nil
 }
 
 // Server serves one pod's API. It is configuration: Serve does not change
@@ -145,9 +135,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	cancelRequests()
 	err := srv.Shutdown(context.Background())
 	<-done
-	if path := ln.Addr().String(); path != "" {
-		os.Remove(path)
-	}
+	_ = ln.Close() // a listener from Listen removes its socket
 	return err
 }
 
@@ -206,6 +194,10 @@ const (
 	// StreamExit is the last frame: an ExitStatus in JSON.
 	StreamExit = 3
 )
+
+// MaxFrameSize bounds the data of an exec frame: the server splits larger
+// writes, and a client refuses a larger frame rather than allocate it.
+const MaxFrameSize = 1 << 20
 
 // ExitStatus ends an exec response, and is what Client.Exec returns.
 type ExitStatus struct {
@@ -270,16 +262,24 @@ func (f *frameWriter) stream(n byte) io.Writer {
 func (f *frameWriter) write(stream byte, p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var hdr [8]byte
-	hdr[0] = stream
-	binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
-	if _, err := f.w.Write(hdr[:]); err != nil {
-		return 0, err
+	written := 0
+	for {
+		chunk := p[:min(len(p), MaxFrameSize)]
+		var hdr [8]byte
+		hdr[0] = stream
+		binary.BigEndian.PutUint32(hdr[4:], uint32(len(chunk)))
+		if _, err := f.w.Write(hdr[:]); err != nil {
+			return written, err
+		}
+		if _, err := f.w.Write(chunk); err != nil {
+			return written, err
+		}
+		written += len(chunk)
+		if p = p[len(chunk):]; len(p) == 0 {
+			break
+		}
 	}
-	if _, err := f.w.Write(p); err != nil {
-		return 0, err
-	}
-	return len(p), f.flush()
+	return written, f.flush()
 }
 
 type writerFunc func([]byte) (int, error)

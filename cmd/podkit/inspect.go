@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -21,23 +22,45 @@ func psCommand(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "ps",
 		Short: "List the pods that podkit run is running",
-		Args:  cobra.NoArgs,
+		Long: `List the pods that podkit run is running. A pod whose supervisor does not answer
+within ` + podapi.DefaultTimeout.String() + ` (stopped or stuck) is listed as NotResponding.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, err := podapi.List(e.runDir)
 			if err != nil {
 				return err
 			}
+			// Ask every pod at once: one that does not answer costs
+			// one timeout, not one each.
+			type answer struct {
+				st  podapi.Status
+				err error
+			}
+			answers := make([]answer, len(names))
+			var wg sync.WaitGroup
+			for i, name := range names {
+				wg.Go(func() {
+					c := podapi.NewClient(e.runDir, name)
+					defer c.Close()
+					answers[i].st, answers[i].err = c.Status(cmd.Context())
+				})
+			}
+			wg.Wait()
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 3, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tPHASE\tREADY\tRESTARTS\tAGE\tPID")
-			for _, name := range names {
-				c := podapi.NewClient(e.runDir, name)
-				st, err := c.Status(cmd.Context())
-				c.Close()
-				if errors.Is(err, podapi.ErrNoPod) {
+			var failed error
+			for i, name := range names {
+				st, err := answers[i].st, answers[i].err
+				switch {
+				case errors.Is(err, podapi.ErrNoPod):
 					continue // its supervisor died; the next pod of that name removes the socket
-				}
-				if err != nil {
-					return err
+				case errors.Is(err, podapi.ErrNotResponding):
+					fmt.Fprintf(tw, "%s\tNotResponding\t-\t-\t-\t-\n", name)
+					continue
+				case err != nil:
+					fmt.Fprintln(e.stderr, "podkit:", err)
+					failed = exitError{exitFailed}
+					continue
 				}
 				ready, total, restarts := 0, 0, 0
 				for _, cs := range st.Status.Containers {
@@ -55,7 +78,10 @@ func psCommand(e *env) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%d\n", name, st.Status.Phase, ready, total, restarts, age, st.PID)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return failed
 		},
 	}
 }
@@ -224,8 +250,12 @@ func stopCommand(e *env) *cobra.Command {
 			ctx, cancel := context.WithTimeout(ctx, wait)
 			defer cancel()
 			for {
-				if _, err := c.Status(ctx); errors.Is(err, podapi.ErrNoPod) {
+				_, err := c.Status(ctx)
+				if errors.Is(err, podapi.ErrNoPod) {
 					return nil
+				}
+				if errors.Is(err, podapi.ErrNotResponding) {
+					return err
 				}
 				select {
 				case <-ctx.Done():

@@ -229,7 +229,7 @@ func TestInterruptStopsGracefully(t *testing.T) {
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 130, exit.ExitCode())
 	assert.Contains(t, out.String(), "app | bye\n", "the container was not stopped gracefully")
-	_, statErr := os.Stat(filepath.Join(k.runDir, "server.sock"))
+	_, statErr := os.Stat(filepath.Join(k.runDir, "server"))
 	assert.True(t, os.IsNotExist(statErr), "the API socket was left behind")
 }
 

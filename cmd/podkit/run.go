@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -114,18 +115,29 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		names = append(names, c.Name)
 	}
 	prefix := newPrefixer(out, names)
+	// Everything that can fail before the pod starts fails with
+	// exitUsage: nothing ran.
+	usage := func(err error) error {
+		fmt.Fprintln(e.stderr, "podkit:", err)
+		return exitError{exitUsage}
+	}
 	var logs logFiles
 	defer logs.close()
+	if logDir != "" {
+		if err := logs.open(logDir); err != nil {
+			return usage(err)
+		}
+	}
 	i := 0
 	for _, list := range [][]pod.Container{spec.InitContainers, spec.Containers} {
 		for j := range list {
 			c := &list[j]
 			if logDir != "" {
-				if c.Stdout, err = logs.writer(logDir, c.Name, pod.Stdout); err != nil {
-					return err
+				if c.Stdout, err = logs.writer(c.Name, pod.Stdout); err != nil {
+					return usage(err)
 				}
-				if c.Stderr, err = logs.writer(logDir, c.Name, pod.Stderr); err != nil {
-					return err
+				if c.Stderr, err = logs.writer(c.Name, pod.Stderr); err != nil {
+					return usage(err)
 				}
 			} else {
 				c.Stdout = prefix.writer(i, c.Name)
@@ -134,15 +146,26 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 			i++
 		}
 	}
-	p, err := pod.New(m.Name, spec)
+	var svg *os.File
+	if timelineFile != "" {
+		if svg, err = createOutput(timelineFile); err != nil {
+			return usage(fmt.Errorf("--timeline: %w", err))
+		}
+		defer svg.Close()
+	}
+	runDir, err := filepath.Abs(e.runDir)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "podkit:", err)
-		return exitError{exitUsage}
+		return usage(err)
+	}
+	// No container may reach the pods' API sockets.
+	p, err := pod.New(m.Name, spec, pod.WithMaskedPaths(runDir))
+	if err != nil {
+		return usage(err)
 	}
 
-	ln, err := podapi.Listen(e.runDir, m.Name)
+	ln, err := podapi.Listen(runDir, m.Name)
 	if err != nil {
-		return err
+		return usage(err)
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -202,7 +225,7 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 	err = p.Wait()
 	wg.Wait()
 	if rec != nil {
-		if terr := writeTimeline(timelineFile, rec.Events()); terr != nil {
+		if terr := writeTimeline(svg, rec.Events()); terr != nil {
 			fmt.Fprintln(e.stderr, "podkit: timeline:", terr)
 		}
 	}
@@ -222,14 +245,12 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 	return exitError{exitFailed}
 }
 
-// writeTimeline draws events as an SVG timeline in file.
-func writeTimeline(file string, events []pod.Event) error {
-	f, err := os.Create(file)
-	if err != nil {
+// writeTimeline draws events as an SVG timeline in f, from its start.
+func writeTimeline(f *os.File, events []pod.Event) error {
+	if err := f.Truncate(0); err != nil {
 		return err
 	}
 	if err := timeline.Render(f, events); err != nil {
-		f.Close()
 		return err
 	}
 	return f.Close()

@@ -26,11 +26,15 @@ type Filesystem struct {
 	Mounts         []Mount `json:"mounts,omitempty"`
 	// Dir is the working directory inside the container.
 	Dir string `json:"dir,omitempty"`
+	// Masks are host directories hidden under an empty read-only tmpfs
+	// before anything else is mounted, so that no bind mount carries them
+	// either; one that does not exist is skipped.
+	Masks []string `json:"masks,omitempty"`
 }
 
 // Empty reports whether fs changes nothing.
 func (fs Filesystem) Empty() bool {
-	return fs.Rootfs == "" && len(fs.Mounts) == 0 && !fs.ReadOnlyRootfs
+	return fs.Rootfs == "" && len(fs.Mounts) == 0 && !fs.ReadOnlyRootfs && len(fs.Masks) == 0
 }
 
 // devices are bound from the host into a root filesystem's /dev.
@@ -42,6 +46,9 @@ func (fs Filesystem) setup() error {
 	// Nothing done here may reach the host's mount namespace.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
+	}
+	if err := mask(fs.Masks); err != nil {
+		return err
 	}
 	root := fs.Rootfs
 	if root != "" {
@@ -160,6 +167,19 @@ func chdir(dir string) error {
 	}
 	if err := os.Chdir(dir); err != nil {
 		return fmt.Errorf("working directory: %w", err)
+	}
+	return nil
+}
+
+// mask mounts an empty read-only tmpfs on each existing directory of dirs.
+func mask(dirs []string) error {
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0,size=4k,nr_inodes=1"); err != nil {
+			return fmt.Errorf("mask %s: %w", d, err)
+		}
 	}
 	return nil
 }

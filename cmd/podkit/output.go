@@ -23,53 +23,6 @@ func signalName(sig syscall.Signal) string {
 	return fmt.Sprintf("signal %d", int(sig))
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-// colours cycle over the containers, as docker compose does.
-var colours = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
-
-// prefixer writes the lines of several containers to one writer, each line
-// whole and prefixed with its container's name.
-type prefixer struct {
-	mu     sync.Mutex
-	w      io.Writer
-	colour bool
-	width  int
-}
-
-func newPrefixer(w io.Writer, names []string) *prefixer {
-	p := &prefixer{w: w, colour: isTerminal(w)}
-	for _, n := range names {
-		p.width = max(p.width, len(n))
-	}
-	return p
-}
-
-// writer returns the writer of the i-th container, named name. The pod
-// writes it whole lines, each ending in '\n'.
-func (p *prefixer) writer(i int, name string) io.Writer {
-	prefix := fmt.Sprintf("%-*s | ", p.width, name)
-	if p.colour {
-		prefix = "\x1b[" + colours[i%len(colours)] + "m" + prefix + "\x1b[0m"
-	}
-	return writerFunc(func(line []byte) (int, error) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if _, err := io.WriteString(p.w, prefix); err != nil {
-			return 0, err
-		}
-		return p.w.Write(line)
-	})
-}
-
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

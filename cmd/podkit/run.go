@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/podkit/podkit/pod/console"
+
 	"github.com/spf13/cobra"
 
 	"github.com/podkit/podkit/kube"
@@ -114,7 +116,7 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 	for _, c := range append(append([]pod.Container(nil), spec.InitContainers...), spec.Containers...) {
 		names = append(names, c.Name)
 	}
-	prefix := newPrefixer(out, names)
+	prefix := console.New(out, names...)
 	// Everything that can fail before the pod starts fails with
 	// exitUsage: nothing ran.
 	usage := func(err error) error {
@@ -128,7 +130,6 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 			return usage(err)
 		}
 	}
-	i := 0
 	for _, list := range [][]pod.Container{spec.InitContainers, spec.Containers} {
 		for j := range list {
 			c := &list[j]
@@ -140,10 +141,9 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 					return usage(err)
 				}
 			} else {
-				c.Stdout = prefix.writer(i, c.Name)
+				c.Stdout = prefix.Writer(c.Name)
 				c.Stderr = c.Stdout
 			}
-			i++
 		}
 	}
 	var svg *os.File

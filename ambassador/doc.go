@@ -30,6 +30,9 @@
 //     woken by epoll, unless TLS is in the way; half-closes are passed on both
 //     ways; connect and idle timeouts; a connection limit that stops
 //     accepting at the limit (clients wait in the kernel's queue);
+//   - limits by default: at most 1024 connections open (MaxConns), and a
+//     connection that carries no byte either way for an hour closed
+//     (IdleTimeout); a negative value turns either off;
 //   - TLS origination (plaintext from the application, TLS to the upstream,
 //     with a CA and SNI) and termination (TLS from the clients, plaintext to
 //     the upstreams);
@@ -44,7 +47,14 @@
 //
 // HTTP is a reverse proxy (net/http/httputil) that splits requests between
 // upstreams by weight or by header (a canary), and mirrors a share of them
-// to another upstream whose answers are discarded (a shadow).
+// to another upstream whose answers are discarded (a shadow). A request
+// whose body cannot be read (a malformed chunked encoding) is answered 400,
+// not blamed on the upstream. Its server has the bounds of
+// internal/httpserve: headers within ReadHeaderTimeout (10s) and of at most
+// MaxHeaderBytes (64 KiB), a keep-alive connection closed after IdleTimeout
+// (60s) without a request, and at most MaxConns (1024) client connections
+// open, beyond which clients wait in the kernel's accept queue; request
+// bodies have no time bound, as they stream to the upstream.
 //
 // # Process form
 //

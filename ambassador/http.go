@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/podkit/podkit/pod"
 
+	"github.com/podkit/podkit/internal/httpserve"
 	"github.com/podkit/podkit/internal/promreg"
 )
 
@@ -48,6 +50,21 @@ type HTTP struct {
 	TLS *ClientTLS `json:"tls,omitempty" help:"speak TLS to the upstreams: {caFile, serverName, certFile, keyFile, insecureSkipVerify}"`
 	// Timeout bounds an upstream's answer (headers). Zero means 30s.
 	Timeout time.Duration `json:"timeout,omitempty" help:"bound of an upstream's answer (default 30s)"`
+	// ReadHeaderTimeout bounds the reading of a client's request line and
+	// headers: a client that has not sent them all by then is disconnected.
+	// Zero means 10s, negative no bound. Bodies have no bound: they stream
+	// to the upstream as fast as the client sends them.
+	ReadHeaderTimeout time.Duration `json:"readHeaderTimeout,omitempty" help:"disconnect a client that has not sent its headers within (default 10s; negative: no bound)"`
+	// IdleTimeout closes a client's keep-alive connection that sends no new
+	// request for this long. Zero means 60s, negative never.
+	IdleTimeout time.Duration `json:"idleTimeout,omitempty" help:"close a client connection idle this long between requests (default 60s; negative: never)"`
+	// MaxHeaderBytes bounds a request's line and headers (net/http allows
+	// 4 KiB more); a larger request is answered 431. Zero means 64 KiB.
+	MaxHeaderBytes int `json:"maxHeaderBytes,omitempty" help:"largest request line and headers, in bytes (default 65536)"`
+	// MaxConns bounds the client connections open at once; at the limit
+	// the ambassador stops accepting until one closes, and clients wait in
+	// the kernel's accept queue. Zero means 1024, negative no limit.
+	MaxConns int `json:"maxConns,omitempty" help:"stop accepting at this many open client connections (default 1024; negative: no limit)"`
 	// Registerer, when set, receives the ambassador's metrics
 	// (podkit_ambassador_http_...), labelled with the container's name,
 	// for as long as Run runs. Metrics already registered under the same
@@ -150,9 +167,10 @@ func (h HTTP) Run(ctx context.Context) error {
 			return fmt.Errorf("ambassador: http: metrics: %w", err)
 		}
 	}
-	srv := &http.Server{Handler: hp, ReadHeaderTimeout: 30 * time.Second}
+	lim := h.limits()
+	srv := httpserve.Server(hp, lim)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(httpserve.Listen(ln, lim)) }()
 	select {
 	case err := <-served:
 		hp.waitMirrors()
@@ -195,8 +213,16 @@ type compiledMirror struct {
 	client   *http.Client
 }
 
-// upstreamKey is the context key of the upstream a request goes to.
-type upstreamKey struct{}
+// stateKey is the context key of a request's *requestState.
+type stateKey struct{}
+
+// requestState is what the proxy's hooks learn of a request from
+// ServeHTTP: the upstream it goes to, and its body, which tells a client's
+// malformed body from an upstream's failure.
+type requestState struct {
+	target *url.URL
+	body   *bodyReader // nil without a body
+}
 
 func (h HTTP) compile(name string) (*httpProxy, error) {
 	if _, _, err := net.SplitHostPort(h.Listen); err != nil {
@@ -207,6 +233,9 @@ func (h HTTP) compile(name string) (*httpProxy, error) {
 	}
 	if h.Timeout < 0 {
 		return nil, fmt.Errorf("ambassador: http: timeout: %s is negative", h.Timeout)
+	}
+	if err := h.limits().Check(); err != nil {
+		return nil, fmt.Errorf("ambassador: http: %w", err)
 	}
 	tlsConfig, err := h.TLS.config()
 	if err != nil {
@@ -272,18 +301,30 @@ func (h HTTP) compile(name string) (*httpProxy, error) {
 	}
 	hp.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			target := pr.In.Context().Value(upstreamKey{}).(*url.URL)
+			target := pr.In.Context().Value(stateKey{}).(*requestState).target
 			pr.SetURL(target)
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
 		Transport: hp.transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if st, _ := r.Context().Value(stateKey{}).(*requestState); st != nil && st.body.failed() {
+				// The client's body, not the upstream, is at fault.
+				logger.Debug("bad request body", zap.Error(err))
+				http.Error(w, "bad request body", http.StatusBadRequest)
+				return
+			}
 			logger.Warn("upstream failed", zap.String("upstream", r.URL.Host), zap.Error(err))
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
 	return hp, nil
+}
+
+// limits are the bounds of h's server.
+func (h HTTP) limits() httpserve.Limits {
+	return httpserve.Limits{ReadHeaderTimeout: h.ReadHeaderTimeout, IdleTimeout: h.IdleTimeout,
+		MaxHeaderBytes: h.MaxHeaderBytes, MaxConns: h.MaxConns}
 }
 
 func cmpOr[T comparable](v, def T) T {
@@ -328,8 +369,13 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hp.mirror != nil {
 		r = hp.mirrorRequest(r)
 	}
+	st := &requestState{target: target}
+	if r.Body != nil && r.Body != http.NoBody {
+		st.body = &bodyReader{ReadCloser: r.Body}
+		r.Body = st.body
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	hp.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), upstreamKey{}, target)))
+	hp.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 	if hp.metrics != nil {
 		hp.metrics.requests.WithLabelValues(target.Host, strconv.Itoa(rec.status)).Inc()
 	}
@@ -411,6 +457,26 @@ func singleJoin(a, b string) string {
 	}
 	return a + b
 }
+
+// bodyReader is a client's request body that remembers whether reading it
+// failed (a malformed chunked encoding, a client gone mid-body). The
+// transport reads it in a goroutine of its own while the handler's error
+// hook asks.
+type bodyReader struct {
+	io.ReadCloser
+	err atomic.Bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err.Store(true)
+	}
+	return n, err
+}
+
+// failed reports whether a read of b failed; a nil b did not.
+func (b *bodyReader) failed() bool { return b != nil && b.err.Load() }
 
 type readCloser struct {
 	io.Reader

@@ -34,12 +34,12 @@ type TCP struct {
 	// ConnectTimeout bounds a connection to an upstream. Zero means 5s.
 	ConnectTimeout time.Duration `json:"connectTimeout,omitempty" help:"bound of a connect to an upstream (default 5s)"`
 	// IdleTimeout closes a connection with no bytes either way for this
-	// long. Zero means never.
-	IdleTimeout time.Duration `json:"idleTimeout,omitempty" help:"close a connection idle this long (default never)"`
+	// long. Zero means 1h, negative never.
+	IdleTimeout time.Duration `json:"idleTimeout,omitempty" help:"close a connection idle this long (default 1h; negative: never)"`
 	// MaxConns bounds the open connections; at the limit the ambassador
 	// stops accepting until one ends, and clients wait in the kernel's
-	// accept queue. Zero means no limit.
-	MaxConns int `json:"maxConns,omitempty" help:"stop accepting at this many open connections (default no limit)"`
+	// accept queue. Zero means 1024, negative no limit.
+	MaxConns int `json:"maxConns,omitempty" help:"stop accepting at this many open connections (default 1024; negative: no limit)"`
 	// Retries is how many times a failed connect moves on to the next
 	// healthy upstream. Zero means 2.
 	Retries int `json:"retries,omitempty" help:"connect retries on the next upstream (default 2)"`

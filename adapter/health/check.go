@@ -68,6 +68,9 @@ func (h Adapter) compile(name string, p *pod.Pod, inPod bool) (*healthChecker, e
 	if h.CacheFor < 0 {
 		return nil, fmt.Errorf("health: cacheFor: %s is negative", h.CacheFor)
 	}
+	if err := h.limits().Check(); err != nil {
+		return nil, fmt.Errorf("health: %w", err)
+	}
 	if len(h.Checks) == 0 {
 		return nil, errors.New("health: checks: at least one is required")
 	}

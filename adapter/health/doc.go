@@ -38,6 +38,18 @@
 // and commands run inside it. Without a pod they run where the adapter
 // runs.
 //
+// # Limits
+//
+// Run serves with bounds that a hostile or careless client cannot outlast
+// (internal/httpserve): a request's headers within ReadHeaderTimeout (10s)
+// and all of it within ReadTimeout (30s), an answer within Timeout plus
+// 10s, a keep-alive connection closed after IdleTimeout (60s) without a
+// request, headers of at most MaxHeaderBytes (64 KiB), and at most
+// MaxConns (1024) connections open on each address, beyond which clients
+// wait in the kernel's accept queue. Each is a field of Adapter (and a
+// flag of "podkit adapter health"); zero means the default, a negative
+// timeout or MaxConns none.
+//
 // Kubernetes' counterpart is an application's /healthz handler and the
 // kubelet's probes; the adapter provides them without changing the
 // application.

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/podkit/podkit/internal/httpserve"
 	"github.com/podkit/podkit/internal/memberconf"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,6 +80,24 @@ type Adapter struct {
 	// that a request arriving while a check runs shares that run's result:
 	// a check never runs twice at the same time.
 	CacheFor time.Duration `json:"cacheFor,omitempty"`
+	// ReadHeaderTimeout bounds the reading of a request's line and headers:
+	// a client that has not sent them by then is disconnected. Zero means
+	// 10s, negative no bound.
+	ReadHeaderTimeout time.Duration `json:"readHeaderTimeout,omitempty" help:"disconnect a client that has not sent its headers within (default 10s; negative: no bound)"`
+	// ReadTimeout bounds the reading of a whole request, body included (the
+	// endpoints take none). Zero means 30s, negative no bound.
+	ReadTimeout time.Duration `json:"readTimeout,omitempty" help:"disconnect a client that has not sent its whole request within (default 30s; negative: no bound)"`
+	// IdleTimeout closes a keep-alive connection that sends no new request
+	// for this long. Zero means 60s, negative never.
+	IdleTimeout time.Duration `json:"idleTimeout,omitempty" help:"close a connection idle this long between requests (default 60s; negative: never)"`
+	// MaxHeaderBytes bounds a request's line and headers (net/http allows
+	// 4 KiB more); a larger request is answered 431. Zero means 64 KiB.
+	MaxHeaderBytes int `json:"maxHeaderBytes,omitempty" help:"largest request line and headers, in bytes (default 65536)"`
+	// MaxConns bounds the connections open at once on each of Listen and
+	// PodListen; at the limit the adapter stops accepting there until one
+	// closes, and clients wait in the kernel's accept queue. Zero means
+	// 1024, negative no limit.
+	MaxConns int `json:"maxConns,omitempty" help:"stop accepting at this many open connections, per address (default 1024; negative: no limit)"`
 	// Registerer, when set, receives the adapter's metrics for as long as
 	// Run runs, labelled adapter=<container name>:
 	// podkit_adapter_health_check_up{check} (1 when the last run passed,
@@ -189,6 +209,9 @@ const (
 	DefaultTimeout = time.Second
 	// MaxBody bounds the body an HTTP check reads.
 	MaxBody = 1 << 20
+	// DefaultReadTimeout bounds the reading of a request when
+	// Adapter.ReadTimeout is 0.
+	DefaultReadTimeout = 30 * time.Second
 )
 
 // DefaultOKValues are the values of an HTTP check's JSON field that
@@ -301,11 +324,13 @@ func (h Adapter) Run(ctx context.Context) error {
 	}
 	defer hc.close()
 
-	srv := &http.Server{Handler: hc, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
-		WriteTimeout: hc.timeout + 10*time.Second, MaxHeaderBytes: 64 << 10}
+	// A request's checks end within Timeout: its answer has 10s more.
+	lim := h.limits()
+	lim.WriteTimeout = hc.timeout + 10*time.Second
+	srv := httpserve.Server(hc, lim)
 	served := make(chan error, len(lns))
 	for _, ln := range lns {
-		go func() { served <- srv.Serve(ln) }()
+		go func() { served <- srv.Serve(httpserve.Listen(ln, lim)) }()
 	}
 	var serveErr error
 	select {
@@ -374,4 +399,10 @@ func (h Adapter) Handler(ctx context.Context) (http.Handler, error) {
 		reg.Unregister()
 	})
 	return hc, nil
+}
+
+// limits are the bounds of h's server, but its write timeout.
+func (h Adapter) limits() httpserve.Limits {
+	return httpserve.Limits{ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: cmp.Or(h.ReadTimeout, DefaultReadTimeout),
+		IdleTimeout: h.IdleTimeout, MaxHeaderBytes: h.MaxHeaderBytes, MaxConns: h.MaxConns}
 }

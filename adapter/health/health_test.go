@@ -426,6 +426,7 @@ func TestHealthValidation(t *testing.T) {
 		{health.Adapter{Listen: ":http", Checks: ok}, `health: listen: ":http": port "http" is not a port number`},
 		{health.Adapter{Listen: ":1", PodListen: "127.0.0.1:99999", Checks: ok}, `health: podListen: "127.0.0.1:99999": port`},
 		{health.Adapter{Listen: ":1", Checks: ok, Timeout: -time.Second}, "health: timeout: -1s is negative"},
+		{health.Adapter{Listen: ":1", Checks: ok, MaxHeaderBytes: -1}, "health: maxHeaderBytes: -1 is negative"},
 		{health.Adapter{Listen: ":1", Checks: ok, CacheFor: -time.Second}, "health: cacheFor: -1s is negative"},
 		{health.Adapter{Listen: ":1"}, "health: checks: at least one is required"},
 		{health.Adapter{Listen: ":1", Checks: []health.Check{{TCP: tcp}}}, "health: checks[0].name: required"},

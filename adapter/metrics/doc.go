@@ -43,6 +43,17 @@
 // the host, where monitors scrape it. Without a pod everything happens
 // where the adapter runs.
 //
+// # Limits
+//
+// /metrics is served with bounds that a hostile or careless client cannot
+// outlast (internal/httpserve): a request's headers within
+// ReadHeaderTimeout (10s) and all of it within ReadTimeout (30s), a
+// keep-alive connection closed after IdleTimeout (60s) without a request,
+// headers of at most MaxHeaderBytes (64 KiB), and at most MaxConns (1024)
+// connections open, beyond which clients wait in the kernel's accept
+// queue. Each is a field of Adapter (and a flag of "podkit adapter
+// metrics"); zero means the default, a negative timeout or MaxConns none.
+//
 // Kubernetes' counterpart is an exporter container beside the application
 // (statsd_exporter, json_exporter), scraped through the pod's port.
 package metrics

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/podkit/podkit/internal/httpserve"
 	"github.com/podkit/podkit/internal/memberconf"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,6 +65,24 @@ type Adapter struct {
 	// scrape of the source. Zero means 4 MiB.
 	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
 
+	// ReadHeaderTimeout bounds the reading of a scrape's request line and
+	// headers: a client that has not sent them by then is disconnected.
+	// Zero means 10s, negative no bound.
+	ReadHeaderTimeout time.Duration `json:"readHeaderTimeout,omitempty" help:"disconnect a client that has not sent its headers within (default 10s; negative: no bound)"`
+	// ReadTimeout bounds the reading of a whole request, body included (a
+	// scrape has none). Zero means 30s, negative no bound.
+	ReadTimeout time.Duration `json:"readTimeout,omitempty" help:"disconnect a client that has not sent its whole request within (default 30s; negative: no bound)"`
+	// IdleTimeout closes a keep-alive connection that sends no new request
+	// for this long. Zero means 60s, negative never.
+	IdleTimeout time.Duration `json:"idleTimeout,omitempty" help:"close a connection idle this long between requests (default 60s; negative: never)"`
+	// MaxHeaderBytes bounds a request's line and headers (net/http allows
+	// 4 KiB more); a larger request is answered 431. Zero means 64 KiB.
+	MaxHeaderBytes int `json:"maxHeaderBytes,omitempty" help:"largest request line and headers, in bytes (default 65536)"`
+	// MaxConns bounds the connections open at once on Listen; at the limit
+	// the adapter stops accepting until one closes, and clients wait in the
+	// kernel's accept queue. Zero means 1024, negative no limit.
+	MaxConns int `json:"maxConns,omitempty" help:"stop accepting at this many open connections (default 1024; negative: no limit)"`
+
 	// Logger logs the sources that start or stop failing, once per change;
 	// nil means no logging.
 	Logger *zap.Logger `json:"-"`
@@ -110,6 +129,7 @@ const (
 	DefaultScrapeTimeout = 5 * time.Second
 	DefaultMaxSeries     = 10000
 	DefaultMaxResponse   = 4 << 20
+	DefaultReadTimeout   = 30 * time.Second
 )
 
 // Parse reads an Adapter from its configuration document, JSON or YAML
@@ -256,6 +276,7 @@ type metricsConfig struct {
 	maxBytes     int64
 	logger       *zap.Logger
 	sources      []metricsSourceConfig
+	limits       httpserve.Limits
 }
 
 // metricsSourceConfig is a checked source: exactly one of the pointers is
@@ -306,6 +327,14 @@ func (m Adapter) compile(serving bool) (*metricsConfig, error) {
 		return nil, metricsErrorf("maxResponseBytes", "%d is negative", m.MaxResponseBytes)
 	case m.MaxResponseBytes == 0:
 		cfg.maxBytes = DefaultMaxResponse
+	}
+	cfg.limits = httpserve.Limits{ReadHeaderTimeout: m.ReadHeaderTimeout, ReadTimeout: m.ReadTimeout,
+		IdleTimeout: m.IdleTimeout, MaxHeaderBytes: m.MaxHeaderBytes, MaxConns: m.MaxConns}
+	if cfg.limits.ReadTimeout == 0 {
+		cfg.limits.ReadTimeout = DefaultReadTimeout
+	}
+	if err := cfg.limits.Check(); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	if cfg.logger == nil {
 		cfg.logger = zap.NewNop()
@@ -386,9 +415,10 @@ func (cfg *metricsConfig) run(ctx context.Context, started func()) error {
 		}
 		h.ServeHTTP(w, r)
 	})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(cfg.logger)}
+	srv := httpserve.Server(handler, cfg.limits)
+	srv.ErrorLog = zap.NewStdLog(cfg.logger)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(httpserve.Listen(ln, cfg.limits)) }()
 	if started != nil {
 		started()
 	}

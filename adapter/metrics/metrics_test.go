@@ -31,6 +31,7 @@ func TestMetricsConfigErrors(t *testing.T) {
 		{Adapter{Listen: ":9102", ScrapeTimeout: -1, Sources: []Source{{Name: "a", JSON: jsonSrc}}}, "scrapeTimeout: -1ns is negative"},
 		{Adapter{Listen: ":9102", MaxSeries: -1, Sources: []Source{{Name: "a", JSON: jsonSrc}}}, "maxSeries: -1 is negative"},
 		{Adapter{Listen: ":9102", MaxResponseBytes: -1, Sources: []Source{{Name: "a", JSON: jsonSrc}}}, "maxResponseBytes: -1 is negative"},
+		{Adapter{Listen: ":9102", MaxHeaderBytes: -1, Sources: []Source{{Name: "a", JSON: jsonSrc}}}, "maxHeaderBytes: -1 is negative"},
 		{Adapter{Listen: ":9102", Sources: []Source{{JSON: jsonSrc}}}, "sources[0].name: required"},
 		{Adapter{Listen: ":9102", Sources: []Source{{Name: "\xff", JSON: jsonSrc}}}, "sources[0].name: \"\\xff\" is not valid UTF-8"},
 		{Adapter{Listen: ":9102", Sources: []Source{{Name: "a", JSON: jsonSrc}, {Name: "a", JSON: jsonSrc}}}, `sources[1].name: "a" is not unique`},

@@ -64,12 +64,15 @@ func (p *Proxy) configure(cfg Config) error {
 	case cfg.ConnectTimeout == 0:
 		p.connectTimeout = defaultConnectTimeout
 	}
-	if cfg.IdleTimeout < 0 {
-		return fmt.Errorf("proxy: idleTimeout: negative (%v)", cfg.IdleTimeout)
+	switch {
+	case cfg.IdleTimeout < 0:
+		p.idleTimeout = 0 // never
+	case cfg.IdleTimeout == 0:
+		p.idleTimeout = DefaultIdleTimeout
 	}
 	switch {
-	case cfg.MaxConns < 0:
-		return fmt.Errorf("proxy: maxConns: negative (%d)", cfg.MaxConns)
+	case cfg.MaxConns == 0:
+		p.sem = make(chan struct{}, DefaultMaxConns)
 	case cfg.MaxConns > 0:
 		p.sem = make(chan struct{}, cfg.MaxConns)
 	}

@@ -65,9 +65,14 @@
 //
 // # Limits
 //
-// MaxConns bounds the connections open at once; at the bound the proxy
-// stops calling Accept, so new clients wait in the kernel's listen backlog
-// rather than in the proxy, and proceed as connections end.
+// MaxConns bounds the connections open at once (DefaultMaxConns unless
+// set; negative for no bound); at the bound the proxy stops calling
+// Accept, so new clients wait in the kernel's listen backlog rather than
+// in the proxy, and proceed as connections end. IdleTimeout
+// (DefaultIdleTimeout unless set; negative for never) closes a connection
+// that carries no byte either way, so that silent clients do not hold
+// the slots for ever. Both apply to every caller that leaves them zero:
+// ambassadors and published ports alike.
 //
 // # Health
 //

@@ -80,15 +80,16 @@ type Config struct {
 	// included; zero means 5s.
 	ConnectTimeout time.Duration
 	// IdleTimeout closes a connection that moved no byte in either direction
-	// for this long; zero means never. Activity is checked every
+	// for this long; zero means DefaultIdleTimeout, negative never. Activity is checked every
 	// IdleTimeout/4, so an idle connection is closed between IdleTimeout and
 	// 1.25×IdleTimeout after its last byte, later if the proxy's process
 	// stalls (a check that runs late re-arms instead of closing). A client
 	// that reads, however slowly, is not idle.
 	IdleTimeout time.Duration
-	// MaxConns caps the connections open at once; zero means unlimited. At
-	// the cap the proxy stops accepting, so new clients wait in the kernel's
-	// listen backlog (back-pressure) until a connection ends.
+	// MaxConns caps the connections open at once; zero means
+	// DefaultMaxConns, negative no cap. At the cap the proxy stops
+	// accepting, so new clients wait in the kernel's listen backlog
+	// (back-pressure) until a connection ends.
 	MaxConns int
 	// Retries is how many times a failed connect is retried, each time on
 	// another available upstream; zero means 2, negative means never. It is
@@ -160,7 +161,7 @@ type Proxy struct {
 
 	ups        []*upstream
 	bal        balancer
-	sem        chan struct{} // one token per open connection when MaxConns > 0
+	sem        chan struct{} // one token per open connection; nil without a cap
 	bufs       sync.Pool     // *[]byte of copyBufSize for copies outside the event loops
 	loops      loops
 	registerer prometheus.Registerer
@@ -230,6 +231,18 @@ type UpstreamStats struct {
 	// ConnectErrors counts failed connects (and TLS handshakes).
 	ConnectErrors uint64
 }
+
+// Defaults of Config's zero IdleTimeout and MaxConns: every listener a
+// proxy serves (an ambassador's, a published port's) has a bound on its
+// open connections, and a connection that carries nothing is closed in
+// the end. The idle timeout is Envoy's TCP proxy's, long enough for the
+// pooled connections of databases and caches; the connection cap keeps
+// the supervising program well inside a common descriptor limit, at
+// about three descriptors a connection.
+const (
+	DefaultIdleTimeout = time.Hour
+	DefaultMaxConns    = 1024
+)
 
 const (
 	defaultConnectTimeout = 5 * time.Second

@@ -38,8 +38,6 @@ func TestNewValidation(t *testing.T) {
 		{"huge weight", Config{Upstreams: []Upstream{{Addr: "a:1", Weight: 2_000_000}}}, "proxy: upstreams[0].weight: 2000000"},
 		{"balance", Config{Upstreams: one, Balance: "random"}, "proxy: balance: unknown \"random\""},
 		{"connect timeout", Config{Upstreams: one, ConnectTimeout: -1}, "proxy: connectTimeout: negative"},
-		{"idle timeout", Config{Upstreams: one, IdleTimeout: -time.Second}, "proxy: idleTimeout: negative"},
-		{"max conns", Config{Upstreams: one, MaxConns: -1}, "proxy: maxConns: negative"},
 		{"check interval", Config{Upstreams: one, HealthCheck: HealthCheck{Interval: -1}}, "proxy: healthCheck.interval: negative"},
 		{"check timeout", Config{Upstreams: one, HealthCheck: HealthCheck{Timeout: -1}}, "proxy: healthCheck.timeout: negative"},
 		{"check rise", Config{Upstreams: one, HealthCheck: HealthCheck{Rise: -1}}, "proxy: healthCheck.rise: negative"},
@@ -80,7 +78,8 @@ func TestNewValidation(t *testing.T) {
 		require.Equal(t, defaultRetryTimeout, p.retryTimeout)
 		require.Equal(t, HealthCheck{Timeout: time.Second, Rise: 2, Fall: 3}, p.health)
 		require.IsType(t, &roundRobin{}, p.bal)
-		require.Nil(t, p.sem)
+		require.Equal(t, DefaultMaxConns, cap(p.sem))
+		require.Equal(t, DefaultIdleTimeout, p.idleTimeout)
 		s := p.Stats()
 		require.Equal(t, []UpstreamStats{{Addr: "a:1", Weight: 1, Healthy: true}, {Addr: "b:2", Weight: 3, Healthy: true}}, s.Upstreams)
 
@@ -89,6 +88,14 @@ func TestNewValidation(t *testing.T) {
 		defer p2.Close()
 		require.Equal(t, 0, p2.retries)
 		require.Equal(t, -1, p2.ejectAfter)
+		require.Equal(t, 100*time.Millisecond, p2.idleTimeout)
+
+		// Negative MaxConns and IdleTimeout: no cap, never idle.
+		p3, err := New(Config{Upstreams: one, MaxConns: -1, IdleTimeout: -1})
+		require.NoError(t, err)
+		defer p3.Close()
+		require.Nil(t, p3.sem)
+		require.Zero(t, p3.idleTimeout)
 	})
 }
 

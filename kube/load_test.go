@@ -215,6 +215,29 @@ func TestLoadErrors(t *testing.T) {
 			want:     []string{`pod "p"`, "spec.containers[0].imagePullPolicyy: unknown field", "spec.volumes[0].emptyDir.sizeLimitt: unknown field"},
 		},
 		{
+			// Issue 14: seconds that overflowed a time.Duration into 290 ms
+			// or into "-1s".
+			name: "seconds out of range",
+			data: string(manifest(`  activeDeadlineSeconds: 18446744074
+  terminationGracePeriodSeconds: 9223372036854775807
+  containers:
+  - name: c
+    command: ["true"]
+    lifecycle:
+      preStop: {sleep: {seconds: 9223372036854775807}}
+    livenessProbe:
+      exec: {command: ["true"]}
+      terminationGracePeriodSeconds: 18446744074
+`)),
+			sentinel: kube.ErrInvalid,
+			want: []string{
+				"spec.activeDeadlineSeconds: 18446744074 is out of range (1 to 3153600000 seconds)",
+				"spec.terminationGracePeriodSeconds: 9223372036854775807 is out of range (0 to 3153600000 seconds)",
+				"spec.containers[0].lifecycle.preStop.sleep.seconds: 9223372036854775807 is out of range (0 to 3153600000 seconds)",
+				"spec.containers[0].livenessProbe.terminationGracePeriodSeconds: 18446744074 is out of range (1 to 3153600000 seconds)",
+			},
+		},
+		{
 			name:     "field in the wrong case",
 			data:     string(manifest("  containers:\n  - name: c\n    Command: [\"true\"]\n")),
 			sentinel: kube.ErrInvalid,

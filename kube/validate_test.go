@@ -65,7 +65,7 @@ func TestValidate(t *testing.T) {
 		{"request over limit", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources = resources("2", "1")
 		}, "spec.containers[0].resources.requests.cpu: 2: must not exceed the limit (1)"},
-		{"active deadline", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(0)) }, "spec.activeDeadlineSeconds: 0: must be at least 1"},
+		{"active deadline", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(0)) }, "spec.activeDeadlineSeconds: 0 is out of range (1 to 3153600000 seconds)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := valid()

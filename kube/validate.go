@@ -17,7 +17,8 @@ import (
 // that concern what this package reads and writes: DNS-1123 names for the
 // pod, its containers and volumes, container names unique across
 // containers and initContainers, an image for every container, ports from
-// 1 to 65535 and valid port names, one handler per probe and hook, probe
+// 1 to 65535 and valid port names, a hostPort equal to its containerPort
+// with hostNetwork, one handler per probe and hook, probe
 // timings and thresholds (a success threshold of 1 for liveness and startup
 // probes), every count of seconds within its range (at most
 // pod.MaxDuration, so that none overflows a time.Duration), volume mounts that name a volume of the pod, restart policies and
@@ -41,6 +42,7 @@ func validate(p *corev1.Pod, requireImage bool) []string {
 
 type validator struct {
 	requireImage bool
+	hostNetwork  bool // the pod's spec.hostNetwork
 	errs         []string
 }
 
@@ -117,6 +119,7 @@ func (v *validator) podSpec(path string, s *corev1.PodSpec) {
 		}
 	}
 
+	v.hostNetwork = s.HostNetwork
 	names := make(map[string]bool)
 	for i := range s.InitContainers {
 		c := &s.InitContainers[i]
@@ -151,6 +154,10 @@ func (v *validator) container(path string, c *corev1.Container, names, volumes m
 		}
 		if p.HostPort < 0 || p.HostPort > 65535 {
 			v.add(field(pp, "hostPort"), "%d: must be a port number (0-65535)", p.HostPort)
+		} else if v.hostNetwork && p.HostPort != 0 && p.HostPort != p.ContainerPort {
+			// As in Kubernetes: on the host's network nothing translates
+			// ports, the container binds the host port itself.
+			v.add(field(pp, "hostPort"), "%d: must match containerPort (%d) when hostNetwork is true", p.HostPort, p.ContainerPort)
 		}
 		if p.Name != "" {
 			for _, msg := range validation.IsValidPortName(p.Name) {

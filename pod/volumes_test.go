@@ -194,3 +194,67 @@ func TestHostPath(t *testing.T) {
 	assert.Equal(t, "back\n", string(data))
 	assert.DirExists(t, host, "a hostPath volume is the host's: it stays")
 }
+
+// TestMountTargetsStayInRootfs is issue 14's root filesystem holding
+// "data -> /tmp/escape" and a relative "../../.." variant: mount paths
+// /data/sub created /tmp/escape/sub on the host, and the pod Succeeded with
+// its volume missing. Every component is now resolved inside the root
+// filesystem, and a mount that cannot be placed there (a link to a
+// directory the root filesystem lacks, a file on the path) fails its
+// container with the reason.
+func TestMountTargetsStayInRootfs(t *testing.T) {
+	root := busyboxRootfs(t)
+	escape := fmt.Sprintf("/tmp/podkit-escape-%d", time.Now().UnixNano())
+	escapeRel, gone := escape+"-rel", escape+"-gone"
+	for _, d := range []string{escape, escapeRel, gone} {
+		// The host has the links' targets; the first two the root
+		// filesystem has too.
+		require.NoError(t, os.Mkdir(d, 0o755))
+		t.Cleanup(func() { os.RemoveAll(d) })
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(root, escape), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, escapeRel), 0o755))
+	require.NoError(t, os.Symlink(escape, filepath.Join(root, "data")))
+	require.NoError(t, os.Symlink("../../../../../../.."+escapeRel, filepath.Join(root, "rel")))
+	require.NoError(t, os.Symlink(gone, filepath.Join(root, "gone")))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o644))
+
+	p, rec, _ := startPod(t, "mount-links", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Volumes:       []pod.Volume{{Name: "v", EmptyDir: &pod.EmptyDirVolume{}}},
+		Containers: []pod.Container{
+			{Name: "c", RootFS: root, Command: []string{"sh", "-c", "echo inside > /data/sub/f && cat /rel/sub/f"},
+				VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/data/sub"}, {Name: "v", MountPath: "/rel/sub"}}},
+			{Name: "dangling", RootFS: root, Command: []string{"echo"},
+				VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/gone/sub"}}},
+			{Name: "blocked", RootFS: root, Command: []string{"echo"},
+				VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/file/sub"}}},
+		},
+	})
+	rec.until("c done", isReason(pod.EventExited, "c"))
+	require.Error(t, p.Wait(), "a container whose mount cannot be placed fails the pod")
+	assert.Equal(t, []string{"inside"}, logText(t, p, "c", pod.LogOptions{}), "both mounts are the volume")
+	for _, d := range []string{escape, escapeRel, gone} {
+		entries, err := os.ReadDir(d)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "a mount path followed a link out of the root filesystem to %s", d)
+	}
+	assert.DirExists(t, filepath.Join(root, escape, "sub"), "the link is resolved inside the root filesystem")
+	assert.DirExists(t, filepath.Join(root, escapeRel, "sub"), "the link is resolved inside the root filesystem")
+
+	st := p.Status()
+	assert.Equal(t, pod.PhaseFailed, st.Phase)
+	want := map[string]string{
+		"dangling": "mount /gone/sub: cannot place it inside the root filesystem",
+		"blocked":  "mount /file/sub: cannot place it inside the root filesystem",
+	}
+	for _, cs := range st.Containers {
+		require.NotNil(t, cs.State.Terminated, cs.Name)
+		if msg, ok := want[cs.Name]; ok {
+			assert.Equal(t, pod.ReasonStartError, cs.State.Terminated.Reason, cs.Name)
+			assert.Contains(t, cs.State.Terminated.Message, msg)
+		} else {
+			assert.Equal(t, 0, cs.State.Terminated.ExitCode, cs.Name)
+		}
+	}
+}

@@ -584,3 +584,25 @@ func TestFromPodKeepsItsInput(t *testing.T) {
 	require.Equal(t, string(before), string(after))
 	require.False(t, errors.Is(err, kube.ErrInvalid))
 }
+
+// TestPublishedPortNoLoopbackWarning: a port with a hostPort is published
+// on the host, so the warning that ports are reachable on the pod's
+// loopback only is not given for it.
+func TestPublishedPortNoLoopbackWarning(t *testing.T) {
+	m, err := kube.Load(manifest(`  containers:
+  - name: c
+    command: ["true"]
+    ports: [{containerPort: 8080, hostPort: 18080}]
+`))
+	require.NoError(t, err)
+	for _, w := range m.Warnings {
+		assert.NotContains(t, w, "loopback only")
+	}
+	m, err = kube.Load(manifest(`  containers:
+  - name: c
+    command: ["true"]
+    ports: [{containerPort: 8080, hostPort: 18080}, {containerPort: 9090}]
+`))
+	require.NoError(t, err)
+	assert.Contains(t, m.Warnings, "spec.containers[0].ports: informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)")
+}

@@ -58,7 +58,6 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	}
 	infraFD, err1 := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
 	pidFD, err2 := unix.FcntlInt(uintptr(target.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
-	containerPID := target.Pid()
 	p.execs.Add(1)
 	p.mu.Unlock()
 	defer p.execs.Done()
@@ -116,7 +115,7 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	case cmd.Err != nil:
 		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, cmd.Err)
 	}
-	helper, err := p.execHelper(cmd, setup, containerPID, ownMounts)
+	helper, err := p.execHelper(cmd, setup, pidFD, ownMounts)
 	if err != nil {
 		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, err)
 	}
@@ -161,9 +160,10 @@ type execHelper struct {
 	toClose []*os.File
 }
 
-// execHelper returns the helper for cmd in the container whose process is
-// containerPID; joinMounts says whether it has a mount namespace of its own.
-func (p *Pod) execHelper(cmd *exec.Cmd, setup shim.Setup, containerPID int, joinMounts bool) (*execHelper, error) {
+// execHelper returns the helper for cmd in the container whose process
+// pidFD refers to; joinMounts says whether it has a mount namespace of its
+// own.
+func (p *Pod) execHelper(cmd *exec.Cmd, setup shim.Setup, pidFD int, joinMounts bool) (*execHelper, error) {
 	h := &execHelper{}
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
@@ -173,13 +173,14 @@ func (p *Pod) execHelper(cmd *exec.Cmd, setup shim.Setup, containerPID int, join
 	extra := []*os.File{statusW}
 	setup.Exec, setup.Dir = true, cmd.Dir
 	if joinMounts {
-		// The descriptor names the namespace itself: it stays the
-		// container's even if its PID is reused meanwhile.
-		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", containerPID))
+		// A pidfd names the process itself, never one that reuses its
+		// PID; setns takes it as it takes a namespace file.
+		fd, err := unix.FcntlInt(uintptr(pidFD), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			h.close()
 			return nil, err
 		}
+		ns := os.NewFile(uintptr(fd), "pidfd")
 		h.toClose = append(h.toClose, ns)
 		extra = append(extra, ns)
 		setup.MountNS = 3 + 1 // ExtraFiles[1]

@@ -36,9 +36,9 @@ type Setup struct {
 	Caps *[]string `json:"caps,omitempty"`
 	// FS is the container's filesystem, set up in a new mount namespace.
 	FS Filesystem `json:"fs,omitempty"`
-	// MountNS, with Exec, is the descriptor (in the init) of a running
-	// container's mount namespace (its /proc/PID/ns/mnt), which the
-	// command joins: how an exec enters the container's root filesystem,
+	// MountNS, with Exec, is a descriptor (in the init) of a running
+	// container's mount namespace, or a pidfd of one of its processes,
+	// whose mount namespace the command joins: how an exec enters the container's root filesystem,
 	// volumes and read-only root, as kubectl exec does. Dir is then the
 	// working directory inside it; "" means "/".
 	MountNS int    `json:"mountNS,omitempty"`

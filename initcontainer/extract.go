@@ -27,7 +27,10 @@ import (
 // files, directories and symbolic links are extracted, with their
 // permission bits; other entry types (devices, FIFOs, hard links) are an
 // error. Ownership is not restored: files belong to the supervising
-// program's user.
+// program's user, and setuid, setgid and sticky bits are not kept. An entry
+// naming the destination itself (".") leaves the destination's mode as it
+// is. MaxBytes and MaxEntries bound what an archive can write, so that a
+// small compressed archive cannot fill the disk.
 //
 // An Extract is configuration; Container and Run do not change it.
 type Extract struct {
@@ -38,7 +41,20 @@ type Extract struct {
 	// the host. The directory is created if needed.
 	Volume string `json:"volume,omitempty" help:"volume to unpack into"`
 	Dir    string `json:"dir,omitempty" help:"directory (inside the volume) to unpack into"`
+	// MaxBytes bounds the total size of the regular files extracted; an
+	// archive holding more fails the step before the first byte over the
+	// bound is written. Zero means DefaultMaxBytes.
+	MaxBytes int64 `json:"maxBytes,omitempty" help:"most bytes of file content to extract (default 1 GiB)"`
+	// MaxEntries bounds the number of entries extracted. Zero means
+	// DefaultMaxEntries.
+	MaxEntries int `json:"maxEntries,omitempty" help:"most archive entries to extract (default 100000)"`
 }
+
+// Defaults of Extract's bounds.
+const (
+	DefaultMaxBytes   = 1 << 30
+	DefaultMaxEntries = 100000
+)
 
 // Container returns an in-process init container named name that runs e. It
 // checks e, and names the first bad field.
@@ -63,8 +79,30 @@ func (e Extract) validate() error {
 		return errors.New("initcontainer: extract: dir: one of volume and dir is required")
 	case e.Volume != "" && e.Dir != "" && !filepath.IsLocal(e.Dir):
 		return fmt.Errorf("initcontainer: extract: dir: %q must be a relative path inside volume %q", e.Dir, e.Volume)
+	case e.MaxBytes < 0:
+		return fmt.Errorf("initcontainer: extract: maxBytes: %d is negative", e.MaxBytes)
+	case e.MaxEntries < 0:
+		return fmt.Errorf("initcontainer: extract: maxEntries: %d is negative", e.MaxEntries)
 	}
 	return nil
+}
+
+// limits returns e's bounds, defaults applied.
+func (e Extract) limits() limits {
+	l := limits{bytes: e.MaxBytes, entries: e.MaxEntries}
+	if l.bytes == 0 {
+		l.bytes = DefaultMaxBytes
+	}
+	if l.entries == 0 {
+		l.entries = DefaultMaxEntries
+	}
+	return l
+}
+
+// limits bound what extractTar writes.
+type limits struct {
+	bytes   int64
+	entries int
 }
 
 // Run extracts the archive and returns nil, or the first error; what was
@@ -90,7 +128,7 @@ func (e Extract) Run(ctx context.Context) error {
 		return fmt.Errorf("initcontainer: extract: %w", err)
 	}
 	defer f.Close()
-	n, err := extractTar(ctx, f, dest)
+	n, err := extractTar(ctx, f, dest, e.limits())
 	if err != nil {
 		return fmt.Errorf("initcontainer: extract %s: %w", e.Archive, err)
 	}
@@ -102,8 +140,9 @@ func (e Extract) Run(ctx context.Context) error {
 
 // extractTar writes the entries of the tar stream r, gzip-compressed or
 // not, into dest, and returns how many it wrote. os.Root confines every
-// operation to dest, symbolic links included.
-func extractTar(ctx context.Context, r io.Reader, dest string) (int, error) {
+// operation to dest, symbolic links included. An archive over lim fails
+// before anything over it is written.
+func extractTar(ctx context.Context, r io.Reader, dest string, lim limits) (int, error) {
 	br := bufio.NewReader(r)
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
@@ -125,6 +164,7 @@ func extractTar(ctx context.Context, r io.Reader, dest string) (int, error) {
 	defer root.Close()
 	tr := tar.NewReader(r)
 	n := 0
+	var written int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, context.Cause(ctx)
@@ -139,6 +179,15 @@ func extractTar(ctx context.Context, r io.Reader, dest string) (int, error) {
 		name := filepath.Clean(h.Name)
 		if !filepath.IsLocal(name) {
 			return n, fmt.Errorf("entry %q: path leaves the destination", h.Name)
+		}
+		if n >= lim.entries {
+			return n, fmt.Errorf("entry %q: the archive has more than %d entries (maxEntries)", h.Name, lim.entries)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if h.Size < 0 || h.Size > lim.bytes-written {
+				return n, fmt.Errorf("entry %q: %d bytes would take the archive over %d bytes (maxBytes)", h.Name, h.Size, lim.bytes)
+			}
+			written += h.Size
 		}
 		if err := extractEntry(root, tr, h, name); err != nil {
 			return n, fmt.Errorf("entry %q: %w", h.Name, err)
@@ -156,6 +205,11 @@ func extractEntry(root *os.Root, tr *tar.Reader, h *tar.Header, name string) err
 	}
 	switch h.Typeflag {
 	case tar.TypeDir:
+		if name == "." {
+			// The destination itself: its mode is its owner's, not the
+			// archive's.
+			return nil
+		}
 		if err := root.MkdirAll(name, 0o755); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -213,6 +214,13 @@ func TestExtractRefusesEscapes(t *testing.T) {
 			{Name: "link/evil", Typeflag: tar.TypeReg, Mode: 0o644},
 		}, `entry "link/evil"`},
 		{"device", []*tar.Header{{Name: "null", Typeflag: tar.TypeChar, Mode: 0o644}}, `entry "null": unsupported entry type`},
+		{"hardlink", []*tar.Header{{Name: "passwd", Typeflag: tar.TypeLink, Linkname: "/etc/passwd"}}, `entry "passwd": unsupported entry type`},
+		{"fifo", []*tar.Header{{Name: "p", Typeflag: tar.TypeFifo, Mode: 0o644}}, `entry "p": unsupported entry type`},
+		{"dotdot-inside", []*tar.Header{{Name: "a/../../evil", Typeflag: tar.TypeReg, Mode: 0o644}}, `entry "a/../../evil": path leaves the destination`},
+		{"relative-symlink", []*tar.Header{
+			{Name: "up", Typeflag: tar.TypeSymlink, Linkname: "../../../../../../tmp"},
+			{Name: "up/evil", Typeflag: tar.TypeReg, Mode: 0o644},
+		}, `entry "up/evil"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,6 +230,96 @@ func TestExtractRefusesEscapes(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 			_, statErr := os.Stat("/tmp/evil")
 			assert.True(t, os.IsNotExist(statErr), "an entry was written outside the destination")
+		})
+	}
+}
+
+func TestExtractStripsSetuid(t *testing.T) {
+	dest := t.TempDir()
+	err := initcontainer.Extract{Archive: archive(t,
+		&tar.Header{Name: "suid", Typeflag: tar.TypeReg, Mode: 0o4755},
+		&tar.Header{Name: "sgid-dir", Typeflag: tar.TypeDir, Mode: 0o2775},
+	), Dir: dest}.Run(context.Background())
+	require.NoError(t, err)
+	for name, want := range map[string]os.FileMode{"suid": 0o755, "sgid-dir": os.ModeDir | 0o775} {
+		fi, err := os.Stat(filepath.Join(dest, name))
+		require.NoError(t, err)
+		assert.Equal(t, want, fi.Mode(), name)
+	}
+}
+
+// TestExtractKeepsDestinationMode is issue 14's archive whose only entry is
+// "." with mode 0777.
+func TestExtractKeepsDestinationMode(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "dest")
+	require.NoError(t, os.Mkdir(dest, 0o755))
+	err := initcontainer.Extract{Archive: archive(t,
+		&tar.Header{Name: ".", Typeflag: tar.TypeDir, Mode: 0o777},
+		&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o777},
+	), Dir: dest}.Run(context.Background())
+	require.NoError(t, err)
+	fi, err := os.Stat(dest)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeDir|0o755, fi.Mode())
+}
+
+// bomb writes a gzip-compressed tar with one file of size zero bytes and
+// entries empty files.
+func bomb(t *testing.T, size int64, entries int) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	if size > 0 {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}))
+		zeros := make([]byte, 1<<20)
+		for left := size; left > 0; left -= int64(len(zeros)) {
+			_, err := tw.Write(zeros[:min(left, int64(len(zeros)))])
+			require.NoError(t, err)
+		}
+	}
+	for i := range entries {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("f%d", i), Typeflag: tar.TypeReg, Mode: 0o644}))
+	}
+	require.NoError(t, tw.Close())
+	require.NoError(t, zw.Close())
+	path := filepath.Join(t.TempDir(), "bomb.tar.gz")
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	return path
+}
+
+// TestExtractBounds runs a gzip bomb as an init container: the pod fails
+// with the bound named, and nothing over it reached the volume.
+func TestExtractBounds(t *testing.T) {
+	tests := []struct {
+		name    string
+		extract initcontainer.Extract
+		want    string
+	}{
+		{"bytes", initcontainer.Extract{Archive: bomb(t, 64<<20, 0), MaxBytes: 1 << 20},
+			`entry "big": 67108864 bytes would take the archive over 1048576 bytes (maxBytes)`},
+		{"entries", initcontainer.Extract{Archive: bomb(t, 0, 50), MaxEntries: 10},
+			`entry "f10": the archive has more than 10 entries (maxEntries)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.extract.Volume = "www"
+			unpack, err := tt.extract.Container("unpack")
+			require.NoError(t, err)
+			p := newPod(t, "bomb-"+tt.name, pod.Spec{
+				RestartPolicy:  pod.RestartNever,
+				Volumes:        []pod.Volume{{Name: "www", EmptyDir: &pod.EmptyDirVolume{}}},
+				InitContainers: []pod.Container{unpack},
+				Containers:     []pod.Container{{Name: "web", Command: []string{"true"}}},
+			})
+			require.Error(t, p.Run(context.Background()))
+			var msg string
+			for _, cs := range p.Status().Containers {
+				if cs.Name == "unpack" && cs.State.Terminated != nil {
+					msg = cs.State.Terminated.Message
+				}
+			}
+			assert.Contains(t, msg, tt.want)
 		})
 	}
 }
@@ -243,6 +341,12 @@ func TestValidation(t *testing.T) {
 		{func() (pod.Container, error) {
 			return initcontainer.Extract{Archive: "a.tar", Volume: "v", Dir: "../up"}.Container("x")
 		}, `initcontainer: extract: dir: "../up" must be a relative path inside volume "v"`},
+		{func() (pod.Container, error) {
+			return initcontainer.Extract{Archive: "a.tar", Dir: "/srv", MaxBytes: -1}.Container("x")
+		}, "initcontainer: extract: maxBytes: -1 is negative"},
+		{func() (pod.Container, error) {
+			return initcontainer.Extract{Archive: "a.tar", Dir: "/srv", MaxEntries: -1}.Container("x")
+		}, "initcontainer: extract: maxEntries: -1 is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -151,7 +151,13 @@
 // A pod on the host's network (NetworkHost) exports as hostNetwork: true,
 // an isolated one as Kubernetes' default, a pod on the cluster's network.
 // A bridged pod is refused: Kubernetes has no such mode, and Load could
-// not give it back.
+// not give it back. With hostNetwork: true a hostPort must equal its
+// containerPort, as in Kubernetes: the container binds the host port.
+//
+// Load checks every count of seconds (grace periods, active deadline,
+// sleeps) against a range before converting it, up to pod.MaxDuration, and
+// says so in seconds: "spec.activeDeadlineSeconds: 18446744074 is out of
+// range (1 to 3153600000 seconds)".
 //
 // Kubernetes counts probe timings, grace periods, deadlines and sleeps in
 // whole seconds. Export refuses a duration that is not a whole number of

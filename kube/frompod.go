@@ -198,16 +198,16 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 	}
 
 	ports := make(map[string]int)
+	unpublished := false
 	for i := range c.Ports {
 		p := &c.Ports[i]
 		if p.Name != "" {
 			ports[p.Name] = int(p.ContainerPort)
 		}
+		unpublished = unpublished || p.HostPort == 0
 		pr.others(index(path, "ports", i), p, portRules, "name", "containerPort", "protocol", "hostPort", "hostIP")
 	}
-	// A published port (hostPort) is reachable from the host too: the
-	// note is for ports that are not.
-	if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.HostPort == 0 }) {
+	if unpublished {
 		pr.warnf(field(path, "ports"), "informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)")
 	}
 

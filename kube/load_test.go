@@ -215,6 +215,29 @@ func TestLoadErrors(t *testing.T) {
 			want:     []string{`pod "p"`, "spec.containers[0].imagePullPolicyy: unknown field", "spec.volumes[0].emptyDir.sizeLimitt: unknown field"},
 		},
 		{
+			// Issue 14: seconds that overflowed a time.Duration into 290 ms
+			// or into "-1s".
+			name: "seconds out of range",
+			data: string(manifest(`  activeDeadlineSeconds: 18446744074
+  terminationGracePeriodSeconds: 9223372036854775807
+  containers:
+  - name: c
+    command: ["true"]
+    lifecycle:
+      preStop: {sleep: {seconds: 9223372036854775807}}
+    livenessProbe:
+      exec: {command: ["true"]}
+      terminationGracePeriodSeconds: 18446744074
+`)),
+			sentinel: kube.ErrInvalid,
+			want: []string{
+				"spec.activeDeadlineSeconds: 18446744074 is out of range (1 to 3153600000 seconds)",
+				"spec.terminationGracePeriodSeconds: 9223372036854775807 is out of range (0 to 3153600000 seconds)",
+				"spec.containers[0].lifecycle.preStop.sleep.seconds: 9223372036854775807 is out of range (0 to 3153600000 seconds)",
+				"spec.containers[0].livenessProbe.terminationGracePeriodSeconds: 18446744074 is out of range (1 to 3153600000 seconds)",
+			},
+		},
+		{
 			name:     "field in the wrong case",
 			data:     string(manifest("  containers:\n  - name: c\n    Command: [\"true\"]\n")),
 			sentinel: kube.ErrInvalid,
@@ -562,20 +585,24 @@ func TestFromPodKeepsItsInput(t *testing.T) {
 	require.False(t, errors.Is(err, kube.ErrInvalid))
 }
 
-// TestPublishedPortNoLoopbackNote: the note that a pod's ports are
-// reachable on its loopback only is not shown for a published port.
-func TestPublishedPortNoLoopbackNote(t *testing.T) {
-	m, err := kube.Load([]byte(`apiVersion: v1
-kind: Pod
-metadata: {name: pub}
-spec:
-  containers:
-  - name: web
-    command: ["sleep", "1"]
+// TestPublishedPortNoLoopbackWarning: a port with a hostPort is published
+// on the host, so the warning that ports are reachable on the pod's
+// loopback only is not given for it.
+func TestPublishedPortNoLoopbackWarning(t *testing.T) {
+	m, err := kube.Load(manifest(`  containers:
+  - name: c
+    command: ["true"]
     ports: [{containerPort: 8080, hostPort: 18080}]
 `))
 	require.NoError(t, err)
 	for _, w := range m.Warnings {
 		assert.NotContains(t, w, "loopback only")
 	}
+	m, err = kube.Load(manifest(`  containers:
+  - name: c
+    command: ["true"]
+    ports: [{containerPort: 8080, hostPort: 18080}, {containerPort: 9090}]
+`))
+	require.NoError(t, err)
+	assert.Contains(t, m.Warnings, "spec.containers[0].ports: informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)")
 }

@@ -69,7 +69,7 @@ func richSpec() pod.Spec {
 		ShareProcessNamespace:  true,
 		Resources:              pod.Resources{CPULimit: 1500, CPURequest: 100, MemoryLimit: 512 << 20},
 		Network:                pod.Network{Mode: pod.NetworkHost},
-		Ports:                  []pod.Port{{ContainerPort: 8080, HostPort: 18080}, {ContainerPort: 9090, HostPort: 19090, HostIP: "0.0.0.0"}},
+		Ports:                  []pod.Port{{ContainerPort: 8080, HostPort: 8080}, {ContainerPort: 9090, HostPort: 9090, HostIP: "0.0.0.0"}},
 		Volumes: []pod.Volume{
 			{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{}},
 			{Name: "shm", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory, SizeLimit: 16 << 20}},

@@ -4,19 +4,24 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/podkit/podkit/pod"
 )
 
 // Validate checks a Pod against the rules of Kubernetes' API validation
 // that concern what this package reads and writes: DNS-1123 names for the
 // pod, its containers and volumes, container names unique across
 // containers and initContainers, an image for every container, ports from
-// 1 to 65535 and valid port names, one handler per probe and hook, probe
+// 1 to 65535 and valid port names, a hostPort equal to its containerPort
+// with hostNetwork, one handler per probe and hook, probe
 // timings and thresholds (a success threshold of 1 for liveness and startup
-// probes), volume mounts that name a volume of the pod, restart policies and
+// probes), every count of seconds within its range (at most
+// pod.MaxDuration, so that none overflows a time.Duration), volume mounts that name a volume of the pod, restart policies and
 // rules, requests within limits. It is not the API server's whole
 // validation. The error wraps ErrInvalid and names every bad field.
 //
@@ -37,11 +42,25 @@ func validate(p *corev1.Pod, requireImage bool) []string {
 
 type validator struct {
 	requireImage bool
+	hostNetwork  bool // the pod's spec.hostNetwork
 	errs         []string
 }
 
 func (v *validator) add(path, format string, args ...any) {
 	v.errs = append(v.errs, path+": "+fmt.Sprintf(format, args...))
+}
+
+// maxSeconds is pod.MaxDuration in seconds: the largest count of seconds a
+// manifest may give, checked before it is converted to a time.Duration,
+// where a larger one would overflow.
+const maxSeconds = int64(pod.MaxDuration / time.Second)
+
+// seconds checks that a field counting seconds is between least and
+// maxSeconds, and says so in seconds.
+func (v *validator) seconds(path string, n, least int64) {
+	if n < least || n > maxSeconds {
+		v.add(path, "%d is out of range (%d to %d seconds)", n, least, maxSeconds)
+	}
 }
 
 func (v *validator) dnsSubdomain(path, s string) {
@@ -73,11 +92,11 @@ func (v *validator) podSpec(path string, s *corev1.PodSpec) {
 	default:
 		v.add(field(path, "restartPolicy"), "%q: must be Always, OnFailure or Never", s.RestartPolicy)
 	}
-	if t := s.TerminationGracePeriodSeconds; t != nil && *t < 0 {
-		v.add(field(path, "terminationGracePeriodSeconds"), "%d: must not be negative", *t)
+	if t := s.TerminationGracePeriodSeconds; t != nil {
+		v.seconds(field(path, "terminationGracePeriodSeconds"), *t, 0)
 	}
-	if t := s.ActiveDeadlineSeconds; t != nil && *t < 1 {
-		v.add(field(path, "activeDeadlineSeconds"), "%d: must be at least 1", *t)
+	if t := s.ActiveDeadlineSeconds; t != nil {
+		v.seconds(field(path, "activeDeadlineSeconds"), *t, 1)
 	}
 	if s.Hostname != "" {
 		v.dnsLabel(field(path, "hostname"), s.Hostname)
@@ -100,6 +119,7 @@ func (v *validator) podSpec(path string, s *corev1.PodSpec) {
 		}
 	}
 
+	v.hostNetwork = s.HostNetwork
 	names := make(map[string]bool)
 	for i := range s.InitContainers {
 		c := &s.InitContainers[i]
@@ -134,6 +154,10 @@ func (v *validator) container(path string, c *corev1.Container, names, volumes m
 		}
 		if p.HostPort < 0 || p.HostPort > 65535 {
 			v.add(field(pp, "hostPort"), "%d: must be a port number (0-65535)", p.HostPort)
+		} else if v.hostNetwork && p.HostPort != 0 && p.HostPort != p.ContainerPort {
+			// As in Kubernetes: on the host's network nothing translates
+			// ports, the container binds the host port itself.
+			v.add(field(pp, "hostPort"), "%d: must match containerPort (%d) when hostNetwork is true", p.HostPort, p.ContainerPort)
 		}
 		if p.Name != "" {
 			for _, msg := range validation.IsValidPortName(p.Name) {
@@ -273,8 +297,8 @@ func (v *validator) probe(path string, p *corev1.Probe, killing bool, portNames 
 		switch {
 		case !killing:
 			v.add(field(path, "terminationGracePeriodSeconds"), "must not be set for readiness probes")
-		case *t < 1:
-			v.add(field(path, "terminationGracePeriodSeconds"), "%d: must be at least 1", *t)
+		default:
+			v.seconds(field(path, "terminationGracePeriodSeconds"), *t, 1)
 		}
 	}
 }
@@ -305,9 +329,7 @@ func (v *validator) handler(path string, exec *corev1.ExecAction, http *corev1.H
 	}
 	if sleep != nil {
 		n++
-		if sleep.Seconds < 0 {
-			v.add(field(path, "sleep.seconds"), "%d: must not be negative", sleep.Seconds)
-		}
+		v.seconds(field(path, "sleep.seconds"), sleep.Seconds, 0)
 	}
 	if n != 1 {
 		v.add(path, "%d handlers: exactly one must be set", n)

@@ -42,6 +42,10 @@ func TestValidate(t *testing.T) {
 			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "other", MountPath: "/x"}}
 		}, `spec.containers[0].volumeMounts[0].name: "other": no volume of that name`},
 		{"port", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 70000 }, "spec.containers[0].ports[0].containerPort: 70000: must be a port number"},
+		{"host network port", func(p *corev1.Pod) {
+			p.Spec.HostNetwork = true
+			p.Spec.Containers[0].Ports[0].HostPort = 18091
+		}, "spec.containers[0].ports[0].hostPort: 18091: must match containerPort (80) when hostNetwork is true"},
 		{"port name", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = "1234" }, `spec.containers[0].ports[0].name: "1234"`},
 		{"probe port", func(p *corev1.Pod) {
 			p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(0)}}}
@@ -65,7 +69,7 @@ func TestValidate(t *testing.T) {
 		{"request over limit", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources = resources("2", "1")
 		}, "spec.containers[0].resources.requests.cpu: 2: must not exceed the limit (1)"},
-		{"active deadline", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(0)) }, "spec.activeDeadlineSeconds: 0: must be at least 1"},
+		{"active deadline", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(0)) }, "spec.activeDeadlineSeconds: 0 is out of range (1 to 3153600000 seconds)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := valid()

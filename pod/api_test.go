@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -45,6 +46,12 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 		{"bad stop signal", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"}, StopSignal: 99}}}, nil, []string{`stopSignal: invalid value "99"`}},
 		{"bad restart policy", "p", pod.Spec{Containers: []pod.Container{ok}, RestartPolicy: "Sometimes"}, nil, []string{`restartPolicy: invalid value "Sometimes"`}},
 		{"negative grace", "p", pod.Spec{Containers: []pod.Container{ok}, TerminationGracePeriod: new(-time.Second)}, nil, []string{`terminationGracePeriod: invalid value "-1s"`}},
+		{"huge grace", "p", pod.Spec{Containers: []pod.Container{ok}, TerminationGracePeriod: new(pod.MaxDuration + time.Second)}, nil, []string{`terminationGracePeriod: invalid value "876000h0m1s": must be at most 876000h0m0s`}},
+		{"huge deadline", "p", pod.Spec{Containers: []pod.Container{ok}, ActiveDeadline: pod.MaxDuration + 1}, nil, []string{`activeDeadline: invalid value "876000h0m0.000000001s": must be at most 876000h0m0s`}},
+		{"huge probe timeout", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"},
+			LivenessProbe: &pod.Probe{Exec: &pod.ExecAction{Command: []string{"true"}}, Timeout: math.MaxInt64}}}}, nil, []string{`livenessProbe.timeout: invalid value "2562047h47m16.854775807s": must be at most 876000h0m0s`}},
+		{"huge preStop sleep", "p", pod.Spec{Containers: []pod.Container{{Name: "app", Command: []string{"true"},
+			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Sleep: &pod.SleepAction{Duration: math.MaxInt64}}}}}}, nil, []string{`preStop.sleep.duration: invalid value "2562047h47m16.854775807s": must be at most 876000h0m0s`}},
 		{"negative backoff", "p", pod.Spec{Containers: []pod.Container{ok}}, []pod.Option{pod.WithBackoff(pod.Backoff{Initial: -1})}, []string{`backoff.initial: invalid value "-1ns"`}},
 		{"max below initial", "p", pod.Spec{Containers: []pod.Container{ok}}, []pod.Option{pod.WithBackoff(pod.Backoff{Initial: time.Minute, Max: time.Second})}, []string{`backoff.max: invalid value "1s"`}},
 		{"negative log buffer", "p", pod.Spec{Containers: []pod.Container{ok}}, []pod.Option{pod.WithLogBufferSize(-1)}, []string{`logBufferBytes: invalid value "-1"`}},

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -563,9 +564,12 @@ func lookPath(rootfs, file string, env []string) (string, error) {
 			continue
 		}
 		// Symbolic links in a root filesystem point into it, not into the
-		// host's: accept them as they are.
-		if fi, err := os.Lstat(filepath.Join(rootfs, candidate)); err == nil &&
-			(fi.Mode()&os.ModeSymlink != 0 || fi.Mode().IsRegular() && fi.Mode()&0o111 != 0) {
+		// host's: resolve them inside it.
+		inRoot, err := securejoin.SecureJoin(rootfs, candidate)
+		if err != nil {
+			continue
+		}
+		if fi, err := os.Stat(inRoot); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return candidate, nil
 		}
 	}

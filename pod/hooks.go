@@ -86,9 +86,7 @@ func (l *Lifecycle) validate(errs *fieldErrors, field string) {
 		}
 		if h.h.Sleep != nil {
 			n++
-			if h.h.Sleep.Duration < 0 {
-				errs.add(f+".sleep.duration", h.h.Sleep.Duration.String(), "must not be negative")
-			}
+			errs.duration(f+".sleep.duration", h.h.Sleep.Duration)
 		}
 		if n != 1 {
 			errs.add(f, fmt.Sprintf("%d actions", n), "exactly one of exec, httpGet and sleep must be set")

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -47,4 +48,18 @@ func TestRestartPolicyDecision(t *testing.T) {
 	} {
 		assert.Equal(t, tt.want, tt.p.shouldRestart(tt.code), "%s/%d", tt.p, tt.code)
 	}
+}
+
+// TestReachesOwnListener is the check a published port's proxy makes
+// before each dial: in the listener's network namespace, an upstream
+// address that is the listener's own is refused.
+func TestReachesOwnListener(t *testing.T) {
+	lo := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 18090}
+	any := &net.TCPAddr{IP: net.IPv4zero, Port: 18090}
+	assert.True(t, reaches("127.0.0.1:18090", lo))
+	assert.True(t, reaches("127.0.0.1:18090", any))
+	assert.True(t, reaches("10.0.0.1:18090", any))
+	assert.False(t, reaches("127.0.0.1:18091", lo))
+	assert.False(t, reaches("10.0.0.1:18090", lo))
+	assert.False(t, reaches("not an address", lo))
 }

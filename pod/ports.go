@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/podkit/podkit/internal/proxy"
 )
@@ -22,17 +24,23 @@ import (
 // starts, if a host port cannot be listened on (in use, say). The ports
 // stop accepting when the pod begins to stop, and their open connections
 // are closed once its containers have all ended.
+//
+// A pod on the host's network (NetworkHost) has no loopback of its own, so
+// nothing is proxied: as in Kubernetes its HostPort must equal its
+// ContainerPort (zero means the same), and the container binds the host
+// port itself. In every mode a proxy refuses to dial its own listener.
 type Port struct {
 	// ContainerPort is the port inside the pod. Required.
 	ContainerPort int
 	// HostPort is the port on the host; zero picks a free one (see
-	// PublishedAddrs).
+	// PublishedAddrs), or on the host's network means ContainerPort.
 	HostPort int
 	// HostIP is the host address to listen on. Empty means 127.0.0.1: a
 	// published port is reachable from this machine only unless asked.
 	HostIP string
 	// TLS, when set, terminates TLS on the host's side: clients speak
-	// HTTPS (or any TLS) to the host port, the pod gets plaintext.
+	// HTTPS (or any TLS) to the host port, the pod gets plaintext. Not on
+	// the host's network, where nothing is proxied.
 	TLS *tls.Config
 }
 
@@ -63,6 +71,16 @@ func (p *Pod) validatePorts(errs *fieldErrors) {
 		if pt.HostIP != "" && net.ParseIP(pt.HostIP) == nil {
 			errs.add(field+".hostIP", pt.HostIP, "not an IP address")
 		}
+		if p.spec.Network.Mode == NetworkHost {
+			if pt.HostPort != 0 && pt.HostPort != pt.ContainerPort {
+				errs.add(field+".hostPort", strconv.Itoa(pt.HostPort),
+					fmt.Sprintf("must equal containerPort (%d) on the host's network, where the container binds the host port itself", pt.ContainerPort))
+			}
+			if pt.TLS != nil {
+				errs.add(field+".tls", "set", "not on the host's network, where nothing is proxied")
+			}
+			pt.HostPort = pt.ContainerPort
+		}
 		if pt.HostPort != 0 {
 			if addr := pt.hostAddr(); seen[addr] {
 				errs.add(field+".hostPort", addr, "published twice")
@@ -81,12 +99,27 @@ type publisher struct {
 }
 
 // publishPorts listens on the pod's host ports and starts forwarding them.
-// It fails, leaving nothing open, if a port cannot be listened on.
+// It fails, leaving nothing open, if a port cannot be listened on. On the
+// host's network it only records the addresses: the containers bind them.
 func (p *Pod) publishPorts() error {
 	if len(p.spec.Ports) == 0 {
 		return nil
 	}
 	pub := &publisher{}
+	if p.spec.Network.Mode == NetworkHost {
+		for _, pt := range p.spec.Ports {
+			pt.HostPort = pt.ContainerPort
+			pub.addrs = append(pub.addrs, pt.hostAddr())
+		}
+		p.mu.Lock()
+		p.ports = pub
+		p.mu.Unlock()
+		return nil
+	}
+	sameNS, err := p.sharesNetNS()
+	if err != nil {
+		return fmt.Errorf("pod %q: publish ports: %w", p.name, err)
+	}
 	var lns []net.Listener
 	fail := func(err error) error {
 		for _, ln := range lns {
@@ -103,9 +136,15 @@ func (p *Pod) publishPorts() error {
 			return fail(fmt.Errorf("pod %q: publish port %d: %w", p.name, pt.ContainerPort, err))
 		}
 		lns = append(lns, ln)
+		self := ln.Addr().(*net.TCPAddr)
 		px, err := proxy.New(proxy.Config{
-			Upstreams:   []proxy.Upstream{{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(pt.ContainerPort))}},
-			Dial:        p.DialContext,
+			Upstreams: []proxy.Upstream{{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(pt.ContainerPort))}},
+			Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if sameNS && reaches(addr, self) {
+					return nil, fmt.Errorf("pod %q: port %d: %s is the proxy's own listener: refusing a loop", p.name, pt.ContainerPort, addr)
+				}
+				return p.DialContext(ctx, network, addr)
+			},
 			EjectAfter:  -1, // one upstream: never eject it
 			Registerer:  p.cfg.registerer,
 			ConstLabels: prometheus.Labels{"pod": p.name, "port": strconv.Itoa(pt.ContainerPort)},
@@ -135,9 +174,39 @@ func (p *Pod) publishPorts() error {
 	return nil
 }
 
+// sharesNetNS reports whether the pod's network namespace is the one the
+// published ports listen in, this program's.
+func (p *Pod) sharesNetNS() (bool, error) {
+	p.mu.Lock()
+	infra := p.infra
+	p.mu.Unlock()
+	var own, pods unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &own); err != nil {
+		return false, err
+	}
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", infra.Pid()), &pods); err != nil {
+		return false, err
+	}
+	return own.Dev == pods.Dev && own.Ino == pods.Ino, nil
+}
+
+// reaches reports whether dialing addr, in the listener's network
+// namespace, connects to the listener at ln: same port, and the same
+// address or a listener on every address.
+func reaches(addr string, ln *net.TCPAddr) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || int(ap.Port()) != ln.Port {
+		return false
+	}
+	lip, ok := netip.AddrFromSlice(ln.IP)
+	lip = lip.Unmap()
+	return ok && (lip.IsUnspecified() || lip == ap.Addr().Unmap())
+}
+
 // PublishedAddrs returns the host addresses of the pod's published ports,
 // in the order of Spec.Ports, once the pod has started (nil before):
-// with HostPort zero, the port the system picked.
+// with HostPort zero, the port the system picked; on the host's network,
+// HostIP (or 127.0.0.1) and ContainerPort, which the container binds.
 func (p *Pod) PublishedAddrs() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"math/big"
 	"net"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,4 +107,53 @@ func TestPortValidation(t *testing.T) {
 		`ports[3].hostPort: invalid value "127.0.0.1:8080": published twice`} {
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// TestHostNetworkPortIsNotProxied is issue 14's host-network pod that
+// published containerPort 18090 on hostPort 18090: the proxy took the port
+// (the app failed with "address already in use") and, with a sleep
+// container, connected to itself in a loop. Now nothing is proxied: the
+// app binds the host port itself, and without an app the port refuses.
+func TestHostNetworkPortIsNotProxied(t *testing.T) {
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	server, env := helperCommand(t, "listen", addr)
+	p, rec, _ := startPod(t, "hostnet-port", pod.Spec{
+		Network: pod.Network{Mode: pod.NetworkHost},
+		Ports:   []pod.Port{{ContainerPort: port, HostPort: port}},
+		Containers: []pod.Container{{Name: "web", Command: server, Env: env,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: port}, Period: 20 * time.Millisecond}}},
+	})
+	rec.until("ready", isReason(pod.EventReady, "web"))
+	assert.Equal(t, []string{addr}, p.PublishedAddrs())
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "hello from hostnet-port\n", line, "the app bound the host port itself")
+
+	port = freePort(t)
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p, rec, _ = startPod(t, "hostnet-sleep", pod.Spec{
+		Network:    pod.Network{Mode: pod.NetworkHost},
+		Ports:      []pod.Port{{ContainerPort: port}},
+		Containers: []pod.Container{{Name: "sleep", Command: []string{"sleep", "60"}}},
+	})
+	rec.until("started", isReason(pod.EventStarted, "sleep"))
+	assert.Equal(t, []string{addr}, p.PublishedAddrs())
+	_, err = net.Dial("tcp", addr)
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "nothing listens: no proxy to loop to itself")
+}
+
+func TestHostNetworkPortValidation(t *testing.T) {
+	tlsConfig, _ := selfSigned(t)
+	_, err := pod.New("p", pod.Spec{
+		Network:    pod.Network{Mode: pod.NetworkHost},
+		Ports:      []pod.Port{{ContainerPort: 18090, HostPort: 18091}, {ContainerPort: 18092, TLS: tlsConfig}},
+		Containers: []pod.Container{{Name: "c", Command: []string{"true"}}},
+	})
+	require.ErrorIs(t, err, pod.ErrInvalidSpec)
+	assert.Contains(t, err.Error(), `ports[0].hostPort: invalid value "18091": must equal containerPort (18090) on the host's network`)
+	assert.Contains(t, err.Error(), `ports[1].tls: invalid value "set": not on the host's network, where nothing is proxied`)
 }

@@ -151,9 +151,7 @@ func (pr *Probe) validate(errs *fieldErrors, field string, kind string) {
 		v    time.Duration
 	}{{"initialDelay", pr.InitialDelay}, {"period", pr.Period}, {"timeout", pr.Timeout},
 		{"terminationGracePeriod", pr.TerminationGracePeriod}} {
-		if d.v < 0 {
-			errs.add(field+"."+d.name, d.v.String(), "must not be negative")
-		}
+		errs.duration(field+"."+d.name, d.v)
 	}
 	if pr.SuccessThreshold < 0 {
 		errs.add(field+".successThreshold", strconv.Itoa(pr.SuccessThreshold), "must not be negative")

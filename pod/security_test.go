@@ -1,9 +1,13 @@
 package pod_test
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,6 +91,58 @@ func TestSecurityContextValidation(t *testing.T) {
 			})
 			require.ErrorIs(t, err, pod.ErrInvalidSpec)
 			assert.Contains(t, err.Error(), `container "c".`+tt.want)
+		})
+	}
+}
+
+// TestExecSecurityContext is issue 14's capability-less container that
+// got full root through exec: Exec, exec probes and exec hooks run with the
+// container's user, groups, capabilities, no_new_privs and read-only root,
+// in its mount namespace, as kubectl exec and the kubelet's probes do.
+func TestExecSecurityContext(t *testing.T) {
+	no := false
+	user, root := int64(1000), int64(0)
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sharedPID=%v", shared), func(t *testing.T) {
+			isUser := []string{"sh", "-c", `test "$(id -u)" = 1000`}
+			p, rec, _ := startPod(t, "exec-security", pod.Spec{
+				ShareProcessNamespace: shared,
+				Containers: []pod.Container{
+					{Name: "app", Command: []string{"sleep", "1000"},
+						SecurityContext: &pod.SecurityContext{RunAsUser: &user, AllowPrivilegeEscalation: &no,
+							Capabilities: &pod.Capabilities{Drop: []string{"ALL"}}},
+						Lifecycle:      &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: isUser}}},
+						ReadinessProbe: &pod.Probe{Exec: &pod.ExecAction{Command: isUser}, Period: 50 * time.Millisecond}},
+					{Name: "locked", Command: []string{"sleep", "1000"},
+						SecurityContext: &pod.SecurityContext{RunAsUser: &root, ReadOnlyRootFilesystem: true,
+							AllowPrivilegeEscalation: &no, Capabilities: &pod.Capabilities{Drop: []string{"ALL"}}}},
+				},
+			})
+			rec.until("app ready", isReason(pod.EventReady, "app"))
+			assert.Negative(t, index(rec, pod.EventFailedPostStartHook, "app"), "the postStart hook did not run as the container's user")
+
+			var out strings.Builder
+			cmd := exec.Command("sh", "-c", showIdentity)
+			cmd.Stdout = &out
+			require.NoError(t, p.Exec(context.Background(), "app", cmd))
+			got := strings.Split(strings.TrimSpace(out.String()), "\n")
+			assert.Equal(t, "1000", got[0], "%q", got)
+			assert.Contains(t, got, "NoNewPrivs: 1")
+			assert.Contains(t, got, "CapEff: 0000000000000000")
+			assert.Contains(t, got, "CapBnd: 0000000000000000")
+
+			if index(rec, pod.EventStarted, "locked") < 0 {
+				rec.until("locked running", isReason(pod.EventStarted, "locked"))
+			}
+			planted := fmt.Sprintf("/podkit-exec-planted-%d", time.Now().UnixNano())
+			defer os.Remove(planted)
+			out.Reset()
+			cmd = exec.Command("sh", "-c", "touch "+planted+" 2>/dev/null || echo read-only; grep -E '^(CapEff|NoNewPrivs):' /proc/self/status | tr -s '\t' ' '")
+			cmd.Stdout = &out
+			require.NoError(t, p.Exec(context.Background(), "locked", cmd))
+			assert.Equal(t, "read-only\nCapEff: 0000000000000000\nNoNewPrivs: 1\n", out.String())
+			_, err := os.Stat(planted)
+			assert.True(t, os.IsNotExist(err), "exec wrote on the host's root")
 		})
 	}
 }

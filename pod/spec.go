@@ -330,7 +330,12 @@ type Backoff struct {
 
 // Defaults of a pod, as in Kubernetes.
 const (
-	DefaultGracePeriod     = 30 * time.Second
+	DefaultGracePeriod = 30 * time.Second
+	// MaxDuration bounds every duration of a spec (grace periods,
+	// deadlines, probe timings, hook sleeps): far beyond any real use, and
+	// low enough that a start time plus two of them cannot overflow. kube
+	// checks manifests' seconds against it before converting them.
+	MaxDuration            = 100 * 365 * 24 * time.Hour
 	DefaultBackoffInitial  = 10 * time.Second
 	DefaultBackoffMax      = 300 * time.Second
 	DefaultBackoffReset    = 10 * time.Minute
@@ -370,17 +375,13 @@ func (p *Pod) validate(hostname string) error {
 	default:
 		errs.add("restartPolicy", string(p.spec.RestartPolicy), `must be "Always", "OnFailure" or "Never"`)
 	}
-	if p.gracePeriod() < 0 {
-		errs.add("terminationGracePeriod", p.gracePeriod().String(), "must not be negative")
-	}
+	errs.duration("terminationGracePeriod", p.gracePeriod())
 	b := p.cfg.backoff
 	for _, f := range []struct {
 		name string
 		d    time.Duration
 	}{{"backoff.initial", b.Initial}, {"backoff.max", b.Max}, {"backoff.reset", b.Reset}} {
-		if f.d < 0 {
-			errs.add(f.name, f.d.String(), "must not be negative")
-		}
+		errs.duration(f.name, f.d)
 	}
 	if bd := b.withDefaults(); bd.Max < bd.Initial && b.Initial >= 0 && b.Max >= 0 {
 		errs.add("backoff.max", bd.Max.String(), "must not be less than backoff.initial ("+bd.Initial.String()+")")
@@ -398,9 +399,7 @@ func (p *Pod) validate(hostname string) error {
 	if len(p.spec.Containers) == 0 {
 		errs.add("containers", "[]", "a pod needs at least one container")
 	}
-	if p.spec.ActiveDeadline < 0 {
-		errs.add("activeDeadline", p.spec.ActiveDeadline.String(), "must not be negative")
-	}
+	errs.duration("activeDeadline", p.spec.ActiveDeadline)
 	seen := make(map[string]bool)
 	for i, m := range p.members {
 		c := m.spec
@@ -503,6 +502,16 @@ type fieldErrors []string
 
 func (e *fieldErrors) add(field, value, msg string) {
 	*e = append(*e, fmt.Sprintf("%s: invalid value %q: %s", field, value, msg))
+}
+
+// duration checks that d is between 0 and MaxDuration.
+func (e *fieldErrors) duration(field string, d time.Duration) {
+	switch {
+	case d < 0:
+		e.add(field, d.String(), "must not be negative")
+	case d > MaxDuration:
+		e.add(field, d.String(), "must be at most "+MaxDuration.String())
+	}
 }
 
 func (e fieldErrors) err(pod string) error {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -41,8 +43,12 @@ const (
 // removed with it.
 type EmptyDirVolume struct {
 	Medium StorageMedium
-	// SizeLimit bounds a Memory emptyDir, in bytes; zero means half of the
-	// machine's memory, the tmpfs default.
+	// SizeLimit bounds a Memory emptyDir, in bytes. Zero means the pod's
+	// memory limit (Spec.Resources.MemoryLimit), or else the sum of its
+	// containers' limits when every container has one, as Kubernetes
+	// sizes a memory-backed emptyDir; without either, half of the
+	// machine's memory, the tmpfs default. The pages a container writes
+	// count against its memory cgroup too.
 	SizeLimit int64
 }
 
@@ -64,7 +70,59 @@ type VolumeMount struct {
 }
 
 // DefaultStateDir holds the pods' emptyDir volumes.
+//
+// The state tree is closed to other users: the state directory, pods,
+// pods/<owner> and pods/<owner>/volumes are 0700, created so and narrowed
+// if they exist with wider modes (a state directory that is sticky, a
+// shared one such as /tmp, or that belongs to another user keeps its
+// mode: pods below it is closed in any case). Each emptyDir is 0777, so
+// that a non-root container of the pod can write it: containers reach it
+// through their bind mount of the directory itself, never through its
+// closed parents.
 const DefaultStateDir = "/var/lib/podkit"
+
+// privateDir is the mode of the directories of the state tree.
+const privateDir = 0o700
+
+// ensurePrivateDir creates dir with mode privateDir, or narrows an existing
+// one to it. It refuses a symbolic link.
+func ensurePrivateDir(dir string) error {
+	if err := os.Mkdir(dir, privateDir); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: not a directory", dir)
+	}
+	if fi.Mode().Perm() != privateDir {
+		return os.Chmod(dir, privateDir)
+	}
+	return nil
+}
+
+// ensureStateDir creates the state directory 0700, or narrows an existing
+// one this user owns to 0700 unless it is sticky (a directory shared on
+// purpose).
+func ensureStateDir(dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, privateDir); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if ok && int(st.Uid) == os.Geteuid() && fi.Mode()&os.ModeSticky == 0 && fi.Mode().Perm() != privateDir {
+		return os.Chmod(dir, privateDir)
+	}
+	return nil
+}
 
 // podsDir returns the directory holding each pod's state.
 func (p *Pod) podsDir() string { return filepath.Join(p.cfg.stateDir, "pods") }
@@ -78,23 +136,32 @@ func (p *Pod) createVolumes() error {
 		p.log.Info("removed volumes left by pods whose supervisor died", zap.Strings("dirs", removed))
 	}
 	p.volumePaths = make(map[string]string)
+	closed := false
 	for _, v := range p.spec.Volumes {
 		switch {
 		case v.HostPath != nil:
 			p.volumePaths[v.Name] = v.HostPath.Path
 		case v.EmptyDir != nil:
+			if !closed {
+				if err := p.createStateTree(); err != nil {
+					return fmt.Errorf("pod %q: state directory: %w", p.name, err)
+				}
+				closed = true
+			}
 			dir := filepath.Join(p.podsDir(), p.ownerName, "volumes", v.Name)
-			if err := os.MkdirAll(dir, 0o777); err != nil {
+			if err := os.Mkdir(dir, 0o777); err != nil {
 				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
 			}
-			// Like Kubernetes' emptyDir: writable by every user.
+			// Like Kubernetes' emptyDir: writable by every user of the
+			// pod's containers; other users of the host cannot pass its
+			// 0700 parents.
 			if err := os.Chmod(dir, 0o777); err != nil {
 				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
 			}
 			if v.EmptyDir.Medium == MediumMemory {
 				opts := "mode=0777"
-				if v.EmptyDir.SizeLimit > 0 {
-					opts += ",size=" + strconv.FormatInt(v.EmptyDir.SizeLimit, 10)
+				if size := p.memoryVolumeSize(v.EmptyDir); size > 0 {
+					opts += ",size=" + strconv.FormatInt(size, 10)
 				}
 				if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 					return fmt.Errorf("pod %q: volume %q: mount tmpfs: %w", p.name, v.Name, err)
@@ -104,6 +171,43 @@ func (p *Pod) createVolumes() error {
 		}
 	}
 	return nil
+}
+
+// createStateTree creates, or closes, the directories above the pod's
+// volumes: the state directory, pods, pods/<owner> and its volumes.
+func (p *Pod) createStateTree() error {
+	if err := ensureStateDir(p.cfg.stateDir); err != nil {
+		return err
+	}
+	for _, dir := range []string{p.podsDir(), filepath.Join(p.podsDir(), p.ownerName), filepath.Join(p.podsDir(), p.ownerName, "volumes")} {
+		if err := ensurePrivateDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memoryVolumeSize is the size of a Memory emptyDir's tmpfs: its
+// SizeLimit, or the pod's memory limit, or the sum of its containers'
+// limits when all have one; zero means the tmpfs default.
+func (p *Pod) memoryVolumeSize(v *EmptyDirVolume) int64 {
+	if v.SizeLimit > 0 {
+		return v.SizeLimit
+	}
+	if l := p.spec.Resources.MemoryLimit; l > 0 {
+		return l
+	}
+	var sum int64
+	for _, m := range p.members {
+		if m.spec.Func != nil {
+			continue // in-process: bounded by no cgroup of its own
+		}
+		if m.spec.Resources.MemoryLimit <= 0 {
+			return 0
+		}
+		sum += m.spec.Resources.MemoryLimit
+	}
+	return sum
 }
 
 // removeVolumes removes the pod's emptyDir volumes.

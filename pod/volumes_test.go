@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,4 +194,133 @@ func TestHostPath(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "back\n", string(data))
 	assert.DirExists(t, host, "a hostPath volume is the host's: it stays")
+}
+
+// TestMountTargetsStayInRootfs is issue 14's root filesystem holding
+// "data -> /tmp/escape" and a relative "../../.." variant: mount paths
+// /data/sub created /tmp/escape/sub on the host, and the pod Succeeded with
+// its volume missing. Every component is now resolved inside the root
+// filesystem, and a mount that cannot be placed there (a link to a
+// directory the root filesystem lacks, a file on the path) fails its
+// container with the reason.
+func TestMountTargetsStayInRootfs(t *testing.T) {
+	root := busyboxRootfs(t)
+	escape := fmt.Sprintf("/tmp/podkit-escape-%d", time.Now().UnixNano())
+	escapeRel, gone := escape+"-rel", escape+"-gone"
+	for _, d := range []string{escape, escapeRel, gone} {
+		// The host has the links' targets; the first two the root
+		// filesystem has too.
+		require.NoError(t, os.Mkdir(d, 0o755))
+		t.Cleanup(func() { os.RemoveAll(d) })
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(root, escape), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, escapeRel), 0o755))
+	require.NoError(t, os.Symlink(escape, filepath.Join(root, "data")))
+	require.NoError(t, os.Symlink("../../../../../../.."+escapeRel, filepath.Join(root, "rel")))
+	require.NoError(t, os.Symlink(gone, filepath.Join(root, "gone")))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o644))
+
+	p, rec, _ := startPod(t, "mount-links", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Volumes:       []pod.Volume{{Name: "v", EmptyDir: &pod.EmptyDirVolume{}}},
+		Containers: []pod.Container{
+			{Name: "c", RootFS: root, Command: []string{"sh", "-c", "echo inside > /data/sub/f && cat /rel/sub/f"},
+				VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/data/sub"}, {Name: "v", MountPath: "/rel/sub"}}},
+			{Name: "dangling", RootFS: root, Command: []string{"echo"},
+				VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/gone/sub"}}},
+			{Name: "blocked", RootFS: root, Command: []string{"echo"},
+				VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/file/sub"}}},
+		},
+	})
+	rec.until("c done", isReason(pod.EventExited, "c"))
+	require.Error(t, p.Wait(), "a container whose mount cannot be placed fails the pod")
+	assert.Equal(t, []string{"inside"}, logText(t, p, "c", pod.LogOptions{}), "both mounts are the volume")
+	for _, d := range []string{escape, escapeRel, gone} {
+		entries, err := os.ReadDir(d)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "a mount path followed a link out of the root filesystem to %s", d)
+	}
+	assert.DirExists(t, filepath.Join(root, escape, "sub"), "the link is resolved inside the root filesystem")
+	assert.DirExists(t, filepath.Join(root, escapeRel, "sub"), "the link is resolved inside the root filesystem")
+
+	st := p.Status()
+	assert.Equal(t, pod.PhaseFailed, st.Phase)
+	want := map[string]string{
+		"dangling": "mount /gone/sub: cannot place it inside the root filesystem",
+		"blocked":  "mount /file/sub: cannot place it inside the root filesystem",
+	}
+	for _, cs := range st.Containers {
+		require.NotNil(t, cs.State.Terminated, cs.Name)
+		if msg, ok := want[cs.Name]; ok {
+			assert.Equal(t, pod.ReasonStartError, cs.State.Terminated.Reason, cs.Name)
+			assert.Contains(t, cs.State.Terminated.Message, msg)
+		} else {
+			assert.Equal(t, 0, cs.State.Terminated.ExitCode, cs.Name)
+		}
+	}
+}
+
+// TestStateTreeClosed is issue 14's local user who wrote into every
+// running pod's volumes through /var/lib/podkit/pods/<pod>/volumes (each
+// directory 0755, each emptyDir 0777). The tree is now 0700 down to the
+// volumes, narrowed where it existed wider; a non-root container of the
+// pod still writes its emptyDir through its mount, and a Memory emptyDir
+// without a size limit is bounded by the pod's memory limit.
+func TestStateTreeClosed(t *testing.T) {
+	requireRoot(t)
+	state, err := os.MkdirTemp("/tmp", "podkit-state-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(state) })
+	// The tree as it was: open to everyone.
+	require.NoError(t, os.Chmod(state, 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(state, "pods"), 0o755))
+	require.NoError(t, os.Chmod(filepath.Join(state, "pods"), 0o755))
+
+	// Mount points a non-root container can reach on the host's filesystem.
+	at, err := os.MkdirTemp("/tmp", "podkit-at-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(at) })
+	require.NoError(t, os.Chmod(at, 0o755))
+	for _, d := range []string{"data", "mem"} {
+		require.NoError(t, os.Mkdir(filepath.Join(at, d), 0o755))
+	}
+
+	user := int64(1000)
+	p, rec, _ := startPod(t, "closed", pod.Spec{
+		Resources: pod.Resources{MemoryLimit: 64 << 20},
+		Volumes: []pod.Volume{{Name: "data", EmptyDir: &pod.EmptyDirVolume{}},
+			{Name: "mem", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory}}},
+		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c", "echo mine > $D/data/f && df -k $D/mem | tail -1 && sleep 1000"},
+			Env: []string{"D=" + at}, SecurityContext: &pod.SecurityContext{RunAsUser: &user},
+			VolumeMounts: []pod.VolumeMount{{Name: "data", MountPath: filepath.Join(at, "data")}, {Name: "mem", MountPath: filepath.Join(at, "mem")}}}},
+	}, pod.WithStateDir(state))
+	rec.until("running", isPhase(pod.PhaseRunning))
+	waitLogs(t, p, "c", 1)
+	fields := strings.Fields(logText(t, p, "c", pod.LogOptions{})[0])
+	require.GreaterOrEqual(t, len(fields), 2)
+	assert.Equal(t, "65536", fields[1], "the Memory emptyDir is not bounded by the pod's memory limit")
+
+	owners, err := filepath.Glob(filepath.Join(state, "pods", "closed_*"))
+	require.NoError(t, err)
+	require.Len(t, owners, 1)
+	for dir, want := range map[string]os.FileMode{
+		state: 0o700, filepath.Join(state, "pods"): 0o700, owners[0]: 0o700, filepath.Join(owners[0], "volumes"): 0o700,
+		filepath.Join(owners[0], "volumes", "data"): 0o777,
+	} {
+		fi, err := os.Stat(dir)
+		require.NoError(t, err)
+		assert.Equal(t, want, fi.Mode().Perm(), dir)
+	}
+	data, err := os.ReadFile(filepath.Join(owners[0], "volumes", "data", "f"))
+	require.NoError(t, err)
+	assert.Equal(t, "mine\n", string(data), "the container's user wrote its emptyDir")
+
+	// Another local user can neither plant a file nor fill the tmpfs.
+	for _, vol := range []string{"data", "mem"} {
+		planter := exec.Command("sh", "-c", "echo planted > "+filepath.Join(owners[0], "volumes", vol, "planted"))
+		planter.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+		out, err := planter.CombinedOutput()
+		assert.Error(t, err, "a local user wrote into volume %s", vol)
+		assert.Contains(t, string(out), "Permission denied")
+	}
 }

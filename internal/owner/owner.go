@@ -27,8 +27,11 @@ func Name(pod string) (string, error) {
 	return fmt.Sprintf("%s_%d_%d_%x", pod, os.Getpid(), start, r), nil
 }
 
-// Alive reports whether the program that owns name is still running. Names
-// not made by Name are reported alive, so that they are left alone.
+// Alive reports whether the program that owns name is still running: its
+// PID has the start time the name records, and it is not a zombie (state Z)
+// or dead (X). A supervisor killed by a signal stays a zombie until its
+// parent reaps it, and what it leaves is already free to remove. Names not
+// made by Name are reported alive, so that they are left alone.
 func Alive(name string) bool {
 	parts := strings.Split(name, "_")
 	if len(parts) != 4 {
@@ -39,27 +42,43 @@ func Alive(name string) bool {
 	if err1 != nil || err2 != nil {
 		return true
 	}
-	got, err := startTime(pid)
-	return err == nil && got == start
+	st, err := readStat(pid)
+	return err == nil && st.start == start && st.state != 'Z' && st.state != 'X'
 }
 
 // startTime reads a process's start time, in clock ticks after boot, from
 // /proc/PID/stat.
 func startTime(pid int) (uint64, error) {
+	st, err := readStat(pid)
+	return st.start, err
+}
+
+// stat is what Alive reads of /proc/PID/stat.
+type stat struct {
+	state byte   // field 3: R, S, D, Z, X, ...
+	start uint64 // field 22: start time in clock ticks after boot
+}
+
+// readStat reads a process's state and start time from /proc/PID/stat.
+func readStat(pid int) (stat, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return stat{}, err
 	}
 	// The command name, in parentheses, may hold spaces: count fields after it.
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+		return stat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	fields := strings.Fields(s[i+1:])
 	const startField = 22 - 3 // field 22 of stat; fields[0] is field 3
-	if len(fields) <= startField {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	if len(fields) <= startField || len(fields[0]) != 1 {
+		return stat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
-	return strconv.ParseUint(fields[startField], 10, 64)
+	start, err := strconv.ParseUint(fields[startField], 10, 64)
+	if err != nil {
+		return stat{}, fmt.Errorf("malformed /proc/%d/stat: %w", pid, err)
+	}
+	return stat{state: fields[0][0], start: start}, nil
 }

@@ -4,7 +4,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,4 +31,23 @@ func TestNameAndAlive(t *testing.T) {
 	assert.False(t, Alive("p_"+strconv.Itoa(os.Getpid())+"_"+strconv.FormatUint(start+1, 10)+"_ab"), "same PID, other start time")
 	assert.False(t, Alive("p_999999999_1_ab"), "no such process")
 	assert.True(t, Alive("not-ours"), "foreign names are left alone")
+}
+
+// TestZombieIsDead keeps a real zombie: a child that has exited and that
+// the test does not reap until the end.
+func TestZombieIsDead(t *testing.T) {
+	pid, err := syscall.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{})
+	require.NoError(t, err)
+	defer func() {
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(pid, &ws, 0, nil)
+	}()
+	start, err := startTime(pid)
+	require.NoError(t, err)
+	name := "p_" + strconv.Itoa(pid) + "_" + strconv.FormatUint(start, 10) + "_ab"
+	require.Eventually(t, func() bool {
+		st, err := readStat(pid)
+		return err == nil && st.state == 'Z'
+	}, 5*time.Second, 5*time.Millisecond, "the child becomes a zombie")
+	assert.False(t, Alive(name), "a zombie owner is dead")
 }

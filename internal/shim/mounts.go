@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -85,18 +85,19 @@ func (fs Filesystem) setup() error {
 
 // mountSpecial mounts /proc, a minimal /dev and /dev/shm into root.
 func mountSpecial(root string) error {
-	for _, d := range []string{"proc", "dev"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			return fmt.Errorf("root filesystem: %w", err)
-		}
+	if err := mountInRoot(root, "/proc", func(target string) error {
+		return unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	}); err != nil {
+		return err
 	}
-	if err := unix.Mount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("mount /proc: %w", err)
+	if err := mountInRoot(root, "/dev", func(target string) error {
+		return unix.Mount("tmpfs", target, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k")
+	}); err != nil {
+		return err
 	}
+	// /dev is now a fresh tmpfs: nothing in it is the image's, and the
+	// host paths below are safe to build lexically.
 	dev := filepath.Join(root, "dev")
-	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=65536k"); err != nil {
-		return fmt.Errorf("mount /dev: %w", err)
-	}
 	for _, name := range devices {
 		target := filepath.Join(dev, name)
 		if err := os.WriteFile(target, nil, 0o666); err != nil {
@@ -120,23 +121,48 @@ func mountSpecial(root string) error {
 // root filesystem the mount point is created; on the host's filesystem it
 // must exist.
 func bindMount(root string, m Mount) error {
-	target := m.Target
-	if root != "" {
-		target = filepath.Join(root, m.Target)
-		if !strings.HasPrefix(target, filepath.Clean(root)+"/") {
-			return fmt.Errorf("mount %s: escapes the root filesystem", m.Target)
+	bind := func(target string) error {
+		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", m.Source, err)
 		}
-		if err := os.MkdirAll(target, 0o755); err != nil {
+		if m.ReadOnly {
+			if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
+				return fmt.Errorf("make it read-only: %w", err)
+			}
+		}
+		return nil
+	}
+	if root == "" {
+		if err := bind(m.Target); err != nil {
 			return fmt.Errorf("mount %s: %w", m.Target, err)
 		}
+		return nil
 	}
-	if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("mount %s at %s: %w", m.Source, m.Target, err)
+	return mountInRoot(root, m.Target, bind)
+}
+
+// mountInRoot creates the directory path inside root and calls mount with
+// a name for it. Every component of path, symbolic links included, is
+// resolved inside root, as runc does (github.com/cyphar/filepath-securejoin):
+// a link to "/tmp/escape" or "../../.." in the image leads to root's own
+// tmp/escape or to root, never to the host's. mount gets the path of the
+// resolved directory's descriptor (/proc/thread-self/fd/N), so nothing can
+// swap a component for a link between the resolution and the mount. A path
+// that cannot be created inside root (a component that is a file, say) is
+// an error naming path.
+func mountInRoot(root, path string, mount func(target string) error) error {
+	rootDir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("root filesystem: %w", err)
 	}
-	if m.ReadOnly {
-		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("mount %s read-only: %w", m.Target, err)
-		}
+	defer rootDir.Close()
+	dir, err := pathrs.MkdirAllHandle(rootDir, path, 0o755)
+	if err != nil {
+		return fmt.Errorf("mount %s: cannot place it inside the root filesystem: %w", path, err)
+	}
+	defer dir.Close()
+	if err := mount(fmt.Sprintf("/proc/thread-self/fd/%d", dir.Fd())); err != nil {
+		return fmt.Errorf("mount %s: %w", path, err)
 	}
 	return nil
 }

@@ -36,11 +36,19 @@ type Setup struct {
 	Caps *[]string `json:"caps,omitempty"`
 	// FS is the container's filesystem, set up in a new mount namespace.
 	FS Filesystem `json:"fs,omitempty"`
+	// MountNS, with Exec, is a descriptor (in the init) of a running
+	// container's mount namespace, or a pidfd of one of its processes,
+	// whose mount namespace the command joins: how an exec enters the container's root filesystem,
+	// volumes and read-only root, as kubectl exec does. Dir is then the
+	// working directory inside it; "" means "/".
+	MountNS int    `json:"mountNS,omitempty"`
+	Dir     string `json:"dir,omitempty"`
 }
 
 // Empty reports whether s changes nothing.
 func (s Setup) Empty() bool {
-	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil && s.FS.Empty()
+	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil && s.FS.Empty() &&
+		s.MountNS == 0 && s.Dir == ""
 }
 
 // WithSetup adds s to the environment of an init command.
@@ -146,13 +154,27 @@ func (s Setup) credential() *syscall.Credential {
 	return c
 }
 
-// execWith replaces this process with path after applying s: first what
-// limitThread does on this locked thread, the one that calls execve, then
-// the user and groups.
+// execWith replaces this process with path after applying s, on this
+// locked thread, the one that calls execve: first what limitThread does,
+// then the mount namespace, then the user and groups, then the working
+// directory, entered as the command's user.
 func execWith(s Setup, path string, argv, env []string) error {
 	runtime.LockOSThread()
 	if err := s.limitThread(); err != nil {
 		return err
+	}
+	if s.MountNS != 0 {
+		// setns of a mount namespace needs a filesystem context (root,
+		// working directory) no other thread shares: the runtime's
+		// threads share this process's, so this thread takes its own.
+		// execve keeps the thread's namespaces and context.
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return fmt.Errorf("init: unshare filesystem context: %w", err)
+		}
+		if err := unix.Setns(s.MountNS, unix.CLONE_NEWNS); err != nil {
+			return fmt.Errorf("init: join the container's mount namespace: %w", err)
+		}
+		_ = unix.Close(s.MountNS)
 	}
 	if c := s.credential(); c != nil {
 		if err := syscall.Setgroups(toInts(c.Groups)); err != nil {
@@ -163,6 +185,11 @@ func execWith(s Setup, path string, argv, env []string) error {
 		}
 		if err := syscall.Setuid(int(c.Uid)); err != nil {
 			return fmt.Errorf("init: setuid %d: %w", c.Uid, err)
+		}
+	}
+	if s.Dir != "" {
+		if err := unix.Chdir(s.Dir); err != nil {
+			return fmt.Errorf("init: working directory %s: %w", s.Dir, err)
 		}
 	}
 	if err := syscall.Exec(path, argv, env); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -42,6 +43,14 @@ type Port struct {
 	// HTTPS (or any TLS) to the host port, the pod gets plaintext. Not on
 	// the host's network, where nothing is proxied.
 	TLS *tls.Config
+	// MaxConns bounds the connections open at once through the port:
+	// beyond it the port stops accepting until one closes. Zero means
+	// 1024; a negative value sets no bound.
+	MaxConns int
+	// IdleTimeout closes a connection through the port that has carried
+	// no byte either way for this long. Zero means one hour; a negative
+	// value never closes one.
+	IdleTimeout time.Duration
 }
 
 // WithMetrics registers the metrics of the pod's published ports
@@ -146,6 +155,8 @@ func (p *Pod) publishPorts() error {
 				return p.DialContext(ctx, network, addr)
 			},
 			EjectAfter:  -1, // one upstream: never eject it
+			MaxConns:    pt.MaxConns,
+			IdleTimeout: pt.IdleTimeout,
 			Registerer:  p.cfg.registerer,
 			ConstLabels: prometheus.Labels{"pod": p.name, "port": strconv.Itoa(pt.ContainerPort)},
 			Logger:      p.log.Named("port"),

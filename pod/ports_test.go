@@ -8,9 +8,14 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -156,4 +161,73 @@ func TestHostNetworkPortValidation(t *testing.T) {
 	require.ErrorIs(t, err, pod.ErrInvalidSpec)
 	assert.Contains(t, err.Error(), `ports[0].hostPort: invalid value "18091": must equal containerPort (18090) on the host's network`)
 	assert.Contains(t, err.Error(), `ports[1].tls: invalid value "set": not on the host's network, where nothing is proxied`)
+}
+
+// A published port serves at most MaxConns connections at once, and closes
+// one that has been idle for IdleTimeout; the next waiting one is served
+// then.
+func TestPublishedPortLimits(t *testing.T) {
+	echo := func(ctx context.Context) error {
+		self, _ := pod.FromContext(ctx)
+		ln, err := self.Pod.Listen(ctx, "tcp", "127.0.0.1:8001")
+		if err != nil {
+			return err
+		}
+		go func() { <-ctx.Done(); ln.Close() }()
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return nil
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				go func() { <-ctx.Done(); c.Close() }()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}
+	p, rec, _ := startPod(t, "port-limits", pod.Spec{
+		Ports: []pod.Port{{ContainerPort: 8001, MaxConns: 1, IdleTimeout: 300 * time.Millisecond}},
+		Containers: []pod.Container{{Name: "echo", Func: echo,
+			ReadinessProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 8001}, Period: 20 * time.Millisecond}}},
+	})
+	rec.until("ready", isReason(pod.EventReady, "echo"))
+	addr := p.PublishedAddrs()[0]
+	roundTrip := func(c net.Conn, msg string, within time.Duration) error {
+		if _, err := io.WriteString(c, msg); err != nil {
+			return err
+		}
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(within)))
+		buf := make([]byte, len(msg))
+		_, err := io.ReadFull(c, buf)
+		if err == nil && string(buf) != msg {
+			err = fmt.Errorf("got %q", buf)
+		}
+		return err
+	}
+
+	first, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer first.Close()
+	require.NoError(t, roundTrip(first, "one", 5*time.Second))
+	second, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer second.Close()
+	err = roundTrip(second, "two", 150*time.Millisecond)
+	require.Error(t, err, "a second connection was served beyond MaxConns 1")
+	assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
+
+	// The first, idle, is closed after IdleTimeout; the second is served.
+	require.NoError(t, first.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = first.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the idle connection was not closed")
+	require.NoError(t, second.SetReadDeadline(time.Now().Add(5*time.Second)))
+	buf := make([]byte, 3)
+	_, err = io.ReadFull(second, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "two", string(buf))
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -190,15 +191,45 @@ func portOfGRPC(a *GRPCAction) int {
 
 // DialContext connects to addr from inside the pod's network namespace, so
 // that "127.0.0.1" is the pod's loopback. The connection can then be used
-// from any goroutine. It fails when the pod is not running. Sockets are
-// made by a thread that stays in the pod's network namespace. A TCP dial to
-// an IP address takes one of the unconnected sockets that thread makes in
-// batches, and connects it in the caller; other dials (names, other
-// networks) are served one at a time by that thread, so such a dial to a
-// peer that does not answer holds other dials and listens up to its ctx's
-// deadline. The first call starts that thread; the pod stops it once its
-// containers have ended, before Wait returns.
+// from any goroutine. It fails when the pod is not running.
+//
+// A host name is resolved first (from the supervising program, as
+// net.Resolver does: /etc/hosts, then DNS), and its addresses are dialled
+// in turn, all from inside the pod, in the order net.Dialer uses (RFC 6555:
+// the addresses of the first one's family, then the others), until one
+// answers; the error is that of the first address, as net.Dialer reports.
+// So "localhost" reaches a server on 127.0.0.1 inside the pod even where
+// /etc/hosts lists ::1 first. Unlike net.Dialer, the addresses are tried
+// one after the other, without a parallel fallback: net.Dialer would start
+// the fallback on another goroutine, outside the pod's namespace.
+//
+// Sockets are made by a thread that stays in the pod's network namespace.
+// A TCP dial to an IP address takes one of the unconnected sockets that
+// thread makes in batches, and connects it in the caller; other dials
+// (other networks) are served one at a time by that thread, so such a dial
+// to a peer that does not answer holds other dials and listens up to its
+// ctx's deadline. The first call starts that thread; the pod stops it once
+// its containers have ended, before Wait returns.
 func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if addrs, ok, err := resolve(ctx, network, addr); ok {
+		if err != nil {
+			return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+		}
+		var first error
+		for _, a := range addrs {
+			conn, err := p.DialContext(ctx, network, a)
+			if err == nil {
+				return conn, nil
+			}
+			if first == nil {
+				first = err
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		return nil, first
+	}
 	if family, sa, ok := tcpSockaddr(network, addr); ok {
 		d, err := p.podDialer()
 		if err != nil {
@@ -221,6 +252,55 @@ func (p *Pod) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
 	}
 	return conn, nil
+}
+
+// resolve returns the addresses to dial, as host:port with an IP literal,
+// when addr names its host for an IP network: ok is false for an IP
+// literal, a network that is not IP, or an address that is not host:port,
+// which are dialled as they are. The order is net.Dialer's: the addresses
+// of the first one's family, then the others.
+func resolve(ctx context.Context, network, addr string) (addrs []string, ok bool, err error) {
+	var family string
+	switch network {
+	case "tcp", "udp":
+		family = "ip"
+	case "tcp4", "udp4":
+		family = "ip4"
+	case "tcp6", "udp6":
+		family = "ip6"
+	default:
+		return nil, false, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return nil, false, nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil, false, nil
+	}
+	if i := strings.LastIndexByte(host, '%'); i >= 0 {
+		if _, err := netip.ParseAddr(host[:i]); err == nil {
+			return nil, false, nil // a literal with a zone
+		}
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, family, host)
+	if err != nil {
+		return nil, true, err
+	}
+	if len(ips) == 0 {
+		return nil, true, &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}
+	}
+	first := ips[0].Unmap().Is4()
+	var primaries, fallbacks []string
+	for _, ip := range ips {
+		a := net.JoinHostPort(ip.Unmap().String(), port)
+		if ip.Unmap().Is4() == first {
+			primaries = append(primaries, a)
+		} else {
+			fallbacks = append(fallbacks, a)
+		}
+	}
+	return append(primaries, fallbacks...), true, nil
 }
 
 // Listen announces on a local address inside the pod's network namespace,

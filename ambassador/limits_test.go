@@ -2,7 +2,6 @@ package ambassador_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/podkit/podkit/ambassador"
 	"github.com/podkit/podkit/internal/httpserve/httpservetest"
+	"github.com/podkit/podkit/internal/testenv"
 )
 
 // freeAddr returns a loopback address nothing listens on.
@@ -31,20 +31,8 @@ func freeAddr(t *testing.T) string {
 func runHTTP(t *testing.T, h ambassador.HTTP) string {
 	t.Helper()
 	h.Listen = freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", h.Listen)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond)
+	testenv.Run(t, h.Run)
+	testenv.WaitListening(t, h.Listen)
 	return h.Listen
 }
 
@@ -104,20 +92,8 @@ func malformedChunked(t *testing.T, addr string) {
 func runTCP(t *testing.T, tc ambassador.TCP) string {
 	t.Helper()
 	tc.Listen = freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", tc.Listen)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond)
+	testenv.Run(t, tc.Run)
+	testenv.WaitListening(t, tc.Listen)
 	return tc.Listen
 }
 

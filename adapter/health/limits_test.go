@@ -1,7 +1,6 @@
 package health_test
 
 import (
-	"context"
 	"net"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/podkit/podkit/adapter/health"
 	"github.com/podkit/podkit/internal/httpserve/httpservetest"
+	"github.com/podkit/podkit/internal/testenv"
 )
 
 // healthRunLimited runs an adapter with one passing TCP check and set
@@ -23,20 +23,8 @@ func healthRunLimited(t *testing.T, set func(*health.Adapter)) string {
 	h := health.Adapter{Listen: healthFreeAddr(t),
 		Checks: []health.Check{{Name: "up", TCP: &health.TCP{Address: target.Addr().String()}}}}
 	set(&h)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", h.Listen)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
+	testenv.Run(t, h.Run)
+	testenv.WaitListening(t, h.Listen)
 	return h.Listen
 }
 

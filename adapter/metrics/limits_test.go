@@ -1,14 +1,11 @@
 package metrics
 
 import (
-	"context"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/podkit/podkit/internal/httpserve/httpservetest"
+	"github.com/podkit/podkit/internal/testenv"
 )
 
 // runLimited runs the test configuration with set applied, on a free
@@ -19,20 +16,8 @@ func runLimited(t *testing.T, set func(*Adapter)) string {
 	m := metricsTestConfig(app.Listener.Addr().String())
 	m.Listen = metricsFreePort(t)
 	set(&m)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", m.Listen)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
+	testenv.Run(t, m.Run)
+	testenv.WaitListening(t, m.Listen)
 	return m.Listen
 }
 

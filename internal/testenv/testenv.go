@@ -4,11 +4,13 @@
 package testenv
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
 	"sync"
 	"testing"
+	"time"
 )
 
 // RequireRoot skips t unless the process runs as root; under CI=true it
@@ -70,4 +72,39 @@ func ServeTCP(t testing.TB, serve func(c net.Conn)) string {
 		wg.Wait()
 	})
 	return ln.Addr().String()
+}
+
+// Run runs run on a goroutine of its own, with a context that is cancelled
+// when t ends; t's cleanup then waits for run to return and fails t unless
+// it returned nil. Run is for the Run method of a member or a server under
+// test.
+func Run(t testing.TB, run func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("testenv: run: %v", err)
+		}
+	})
+}
+
+// WaitListening waits until addr accepts TCP connections, and fails t if it
+// does not within 10 seconds.
+func WaitListening(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: %s does not accept connections: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -16,21 +16,11 @@ import (
 	"github.com/podkit/podkit/internal/testenv"
 )
 
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
 // runHTTP runs h (its Listen set to a free address) outside a pod until
 // the test ends, and returns its address once it accepts connections.
 func runHTTP(t *testing.T, h ambassador.HTTP) string {
 	t.Helper()
-	h.Listen = freeAddr(t)
+	h.Listen = testenv.FreeAddr(t)
 	testenv.Run(t, h.Run)
 	testenv.WaitListening(t, h.Listen)
 	return h.Listen
@@ -91,7 +81,7 @@ func malformedChunked(t *testing.T, addr string) {
 // the test ends, and returns its address once it accepts connections.
 func runTCP(t *testing.T, tc ambassador.TCP) string {
 	t.Helper()
-	tc.Listen = freeAddr(t)
+	tc.Listen = testenv.FreeAddr(t)
 	testenv.Run(t, tc.Run)
 	testenv.WaitListening(t, tc.Listen)
 	return tc.Listen

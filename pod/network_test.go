@@ -18,12 +18,13 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
 )
 
 func TestHostNetwork(t *testing.T) {
 	requireRoot(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	server, senv := helperCommand(t, "listen", addr)
 	p, rec, _ := startPod(t, "host-net", pod.Spec{
@@ -241,15 +242,6 @@ func TestNetworkValidation(t *testing.T) {
 		})
 		assert.NoError(t, err, "%+v", ok)
 	}
-}
-
-// freePort returns a TCP port that is free on the host's loopback.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // greeting reads the first line a server sends, retrying the dial for a

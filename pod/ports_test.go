@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod"
 )
 
@@ -120,7 +121,7 @@ func TestPortValidation(t *testing.T) {
 // container, connected to itself in a loop. Now nothing is proxied: the
 // app binds the host port itself, and without an app the port refuses.
 func TestHostNetworkPortIsNotProxied(t *testing.T) {
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	server, env := helperCommand(t, "listen", addr)
 	p, rec, _ := startPod(t, "hostnet-port", pod.Spec{
@@ -138,7 +139,7 @@ func TestHostNetworkPortIsNotProxied(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hello from hostnet-port\n", line, "the app bound the host port itself")
 
-	port = freePort(t)
+	port = testenv.FreePort(t)
 	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	p, rec, _ = startPod(t, "hostnet-sleep", pod.Spec{
 		Network:    pod.Network{Mode: pod.NetworkHost},

@@ -311,8 +311,8 @@ func TestHealthRunOutsideAPod(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	core, logs := observer.New(zap.InfoLevel)
 	h := health.Adapter{
-		Listen:    healthFreeAddr(t),
-		PodListen: healthFreeAddr(t),
+		Listen:    testenv.FreeAddr(t),
+		PodListen: testenv.FreeAddr(t),
 		Checks: []health.Check{
 			{Name: "app", HTTP: &health.HTTP{URL: app.URL, JSONField: "status"}},
 			{Name: "tcp", TCP: &health.TCP{Address: app.Listener.Addr().String()}},
@@ -362,7 +362,7 @@ func TestHealthRunOutsideAPod(t *testing.T) {
 	assert.ErrorContains(t, err, "health: listen: ")
 	briefly, stop := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer stop()
-	require.NoError(t, health.Adapter{Listen: healthFreeAddr(t), Checks: h.Checks, Registerer: reg}.Run(briefly))
+	require.NoError(t, health.Adapter{Listen: testenv.FreeAddr(t), Checks: h.Checks, Registerer: reg}.Run(briefly))
 	assert.Equal(t, 1.0, healthGauge(t, reg, "app"), "still registered")
 
 	cancel()
@@ -379,7 +379,7 @@ func TestHealthRunOutsideAPod(t *testing.T) {
 	assert.Error(t, err, "the listener is closed")
 
 	// Outside a pod, a PodListen equal to Listen is served once.
-	h = health.Adapter{Listen: healthFreeAddr(t), Checks: h.Checks}
+	h = health.Adapter{Listen: testenv.FreeAddr(t), Checks: h.Checks}
 	h.PodListen = h.Listen
 	ctx, cancel = context.WithCancel(context.Background())
 	go func() { done <- h.Run(ctx) }()

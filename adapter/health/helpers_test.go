@@ -36,16 +36,6 @@ func healthReady(p *pod.Pod, name string) bool {
 	return c.Ready
 }
 
-// healthFreeAddr returns a local address that was free a moment ago.
-func healthFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
 // healthRefusedAddr returns a local address that refuses connections
 // until the end of the test: its port is bound to a socket that does not
 // listen, so that no one else takes it meanwhile.
@@ -120,7 +110,7 @@ func healthCheckOnce(t *testing.T, c health.Check, timeout time.Duration) string
 func healthRedisServer(t *testing.T, args ...string) (addr string, kill func()) {
 	t.Helper()
 	testenv.RequireTool(t, "redis-server")
-	addr = healthFreeAddr(t)
+	addr = testenv.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	args = append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--daemonize", "no", "--dir", t.TempDir()}, args...)

@@ -20,7 +20,7 @@ func healthRunLimited(t *testing.T, set func(*health.Adapter)) string {
 	target, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { target.Close() })
-	h := health.Adapter{Listen: healthFreeAddr(t),
+	h := health.Adapter{Listen: testenv.FreeAddr(t),
 		Checks: []health.Check{{Name: "up", TCP: &health.TCP{Address: target.Addr().String()}}}}
 	set(&h)
 	testenv.Run(t, h.Run)

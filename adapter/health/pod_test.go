@@ -56,7 +56,7 @@ func TestHealthAdapterDrivesReadiness(t *testing.T) {
 	worker := pod.Container{Name: "worker", Command: []string{"sleep", "1000"}}
 	reg := prometheus.NewRegistry()
 	h := health.Adapter{
-		Listen:    healthFreeAddr(t),
+		Listen:    testenv.FreeAddr(t),
 		PodListen: "127.0.0.1:8086",
 		Checks: []health.Check{
 			{Name: "worker", Readiness: true, Command: &health.Command{Container: "worker", Command: []string{"test", "-f", flag}}},
@@ -151,7 +151,7 @@ func TestHealthAdapterRedisInPod(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireTool(t, "redis-server")
 	h := health.Adapter{
-		Listen: healthFreeAddr(t),
+		Listen: testenv.FreeAddr(t),
 		Checks: []health.Check{
 			{Name: "redis", Redis: &health.Redis{Address: "127.0.0.1:6379", Password: "pw"}},
 			{Name: "replica", Readiness: true, Redis: &health.Redis{Address: "127.0.0.1:6380"}},

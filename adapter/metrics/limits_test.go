@@ -14,7 +14,7 @@ func runLimited(t *testing.T, set func(*Adapter)) string {
 	t.Helper()
 	app := metricsApp(t)
 	m := metricsTestConfig(app.Listener.Addr().String())
-	m.Listen = metricsFreePort(t)
+	m.Listen = testenv.FreeAddr(t)
 	set(&m)
 	testenv.Run(t, m.Run)
 	testenv.WaitListening(t, m.Listen)

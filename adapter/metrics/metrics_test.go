@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/internal/memberconf"
+	"github.com/podkit/podkit/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -316,7 +317,7 @@ func TestMetricsEscapingAndCap(t *testing.T) {
 func TestMetricsRun(t *testing.T) {
 	app := metricsApp(t)
 	m := metricsTestConfig(app.Listener.Addr().String())
-	m.Listen = metricsFreePort(t)
+	m.Listen = testenv.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
@@ -350,15 +351,6 @@ func TestMetricsRun(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	_, err = net.Dial("tcp", m.Listen)
 	assert.Error(t, err, "no longer listening")
-}
-
-// metricsFreePort returns a free TCP address on the loopback.
-func metricsFreePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // An adapter that scraped every kind of source leaves no file descriptor

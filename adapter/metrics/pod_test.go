@@ -70,7 +70,7 @@ func metricsPodApp(sent *atomic.Int64) pod.Container {
 // host.
 func TestMetricsInPod(t *testing.T) {
 	testenv.RequireRoot(t)
-	listen := metricsFreePort(t)
+	listen := testenv.FreeAddr(t)
 	adapter, err := Adapter{
 		Listen:        listen,
 		ScrapeTimeout: 2 * time.Second,

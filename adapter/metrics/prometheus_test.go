@@ -31,7 +31,7 @@ func TestMetricsPrometheusScrapes(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 	app := metricsApp(t)
 	m := metricsTestConfig(app.Listener.Addr().String())
-	m.Listen = metricsFreePort(t)
+	m.Listen = testenv.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
@@ -50,7 +50,7 @@ scrape_configs:
       - targets: [%q]
 `, m.Listen)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644))
-	promAddr := metricsFreePort(t)
+	promAddr := testenv.FreeAddr(t)
 	var logs bytes.Buffer
 	prom := exec.Command("prometheus", "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr, "--log.level=warn")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -107,4 +108,24 @@ func WaitListening(t testing.TB, addr string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// FreeAddr returns an address of 127.0.0.1 whose port was free a moment
+// ago, for a server under test to listen on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// FreePort returns a port of 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(FreeAddr(t))
+	n, _ := strconv.Atoi(port)
+	return n
 }

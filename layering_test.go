@@ -34,7 +34,7 @@ type listedPackage struct {
 // packages build on pod and not on each other; pod knows roles, not
 // patterns, manifests, timelines, its API or the command.
 func TestLayering(t *testing.T) {
-	testenv.RequireTool(t, "go")
+	testenv.RequireGo(t)
 	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
 	out, err := cmd.Output()
 	var exit *exec.ExitError

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/internal/testenv"
 )
 
 // maxTrackedFileBytes bounds every file the repository tracks; a fixture
@@ -36,6 +38,9 @@ var executableMagics = [][]byte{
 func TestTrackedFiles(t *testing.T) {
 	out, err := exec.Command("git", "ls-files", "-z").Output()
 	if err != nil {
+		if os.Getenv(testenv.PrebuiltEnv) != "" {
+			t.Skipf("no git checkout where test binaries were built elsewhere (%s): %v", testenv.PrebuiltEnv, err)
+		}
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("git ls-files: %v (CI runs in a git checkout)", err)
 		}

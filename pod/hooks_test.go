@@ -44,11 +44,14 @@ func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
 	p, rec, cancel := startPod(t, "prestop", pod.Spec{
 		TerminationGracePeriod: new(5 * time.Second),
 		Containers: []pod.Container{{Name: "c",
-			Command: []string{"sh", "-c", "trap 'echo term >> " + order + "; exit 0' TERM; sleep 1000 & wait"},
+			Command: []string{"sh", "-c", "trap 'echo term >> " + order + "; exit 0' TERM; echo trapping; sleep 1000 & wait"},
 			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
 				Command: []string{"sh", "-c", "echo prestop >> " + order}}}}}},
 	})
 	rec.until("running", isPhase(pod.PhaseRunning))
+	// Running means started, not that the shell has set its trap: on a slow
+	// machine a SIGTERM could come first and kill it untrapped.
+	waitLogs(t, p, "c", 1)
 	cancel()
 	_ = p.Wait()
 	data, err := os.ReadFile(order)

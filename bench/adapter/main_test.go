@@ -18,6 +18,7 @@ func TestMain(m *testing.M) {
 // TestShort runs the benchmark at tiny sizes, to keep it working.
 func TestShort(t *testing.T) {
 	testenv.RequireTool(t, "jq")
+	testenv.RequireGo(t) // it builds cmd/podkit
 	var out, logw bytes.Buffer
 	if err := run(context.Background(), options{size: 300 << 10, reps: 1, short: true}, &out, &logw); err != nil {
 		t.Fatalf("%v\n%s", err, logw.String())

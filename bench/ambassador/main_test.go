@@ -66,6 +66,7 @@ func TestSmoke(t *testing.T) {
 	// The roles run from the program built as `go run` builds it: a test
 	// binary built with -race is too slow to stream anything in 0.3s on a
 	// busy machine.
+	testenv.RequireGo(t)
 	cfg.Self = filepath.Join(t.TempDir(), "ambassador")
 	build := exec.CommandContext(ctx, "go", "build", "-o", cfg.Self, ".")
 	outb, err := build.CombinedOutput()

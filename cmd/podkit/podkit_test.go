@@ -33,7 +33,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	podkitBin = filepath.Join(dir, "podkit")
-	if out, err := exec.Command("go", "build", "-o", podkitBin, ".").CombinedOutput(); err != nil {
+	if p := testenv.Prebuilt("podkit"); p != "" {
+		podkitBin = p
+	} else if out, err := exec.Command("go", "build", "-o", podkitBin, ".").CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		panic("building podkit: " + err.Error() + "\n" + string(out))
 	}

@@ -39,6 +39,7 @@ var running = make(chan struct{}, 4)
 // as a learner runs it: "go run ./exercises/check -solution N" must pass.
 func TestSolutions(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireGo(t) // the checker runs go test
 	t.Parallel()
 	for _, ex := range exercises {
 		t.Run(ex.dir, func(t *testing.T) {
@@ -55,6 +56,7 @@ func TestSolutions(t *testing.T) {
 // that names a TODO, so that a starter is never already a solution.
 func TestStarters(t *testing.T) {
 	testenv.RequireRoot(t)
+	testenv.RequireGo(t) // the checker runs go test
 	t.Parallel()
 	for _, ex := range exercises {
 		t.Run(ex.dir, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -38,6 +39,41 @@ func RequireTool(t testing.TB, name string) {
 		t.Fatalf("%s is missing; the test command installs it", name)
 	}
 	t.Skipf("%s not installed", name)
+}
+
+// PrebuiltEnv names the environment variable that points to a directory of
+// programs built on another machine: scripts/vmtest sets it in its guest,
+// which runs test binaries built on the host and has no Go toolchain.
+const PrebuiltEnv = "PODKIT_TEST_PREBUILT"
+
+// Prebuilt returns the path of the named program in the directory
+// $PODKIT_TEST_PREBUILT, or "" when the variable is unset or the program is
+// not there; the caller then builds the program itself.
+func Prebuilt(name string) string {
+	dir := os.Getenv(PrebuiltEnv)
+	if dir == "" {
+		return ""
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+// RequireGo skips t unless the go command is on PATH. Where the test
+// binaries were built elsewhere ($PODKIT_TEST_PREBUILT set, as in the guest
+// of scripts/vmtest) it skips even under CI=true; otherwise it behaves as
+// RequireTool(t, "go").
+func RequireGo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err == nil {
+		return
+	}
+	if os.Getenv(PrebuiltEnv) != "" {
+		t.Skip("needs the Go toolchain, absent where test binaries were built elsewhere (" + PrebuiltEnv + ")")
+	}
+	RequireTool(t, "go")
 }
 
 // ServeTCP listens on a free port of 127.0.0.1 and runs serve for each

@@ -48,7 +48,7 @@ func AppendValue(b []byte, v any) []byte {
 	}
 	// Objects and arrays, as encoding/json decoded them: it writes valid
 	// UTF-8, and sorts the keys of an object.
-	data, err := Compact(v)
+	data, err := compact(v)
 	if err != nil {
 		return AppendString(b, fmt.Sprint(v))
 	}
@@ -240,9 +240,9 @@ func (c *TimeCache) Append(b []byte, t time.Time) []byte {
 	return append(b, c.text...)
 }
 
-// Compact returns v as compact JSON, as encoding/json writes it but
+// compact returns v as compact JSON, as encoding/json writes it but
 // without HTML escapes.
-func Compact(v any) ([]byte, error) {
+func compact(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

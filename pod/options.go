@@ -29,6 +29,7 @@ type config struct {
 	stateDir       string
 	maskedPaths    []string
 	registerer     prometheus.Registerer
+	images         ImageStore
 }
 
 // WithBackoff sets the crash-loop back-off; zero fields keep the kubelet's
@@ -92,4 +93,11 @@ func WithMaskedPaths(paths ...string) Option {
 // Default /var/lib/podkit.
 func WithStateDir(dir string) Option {
 	return optionFunc(func(c *config) { c.stateDir = dir })
+}
+
+// WithImages sets the store that containers with an Image run from (package
+// image's Store). Without it, a process container that names an image is
+// an invalid spec.
+func WithImages(store ImageStore) Option {
+	return optionFunc(func(c *config) { c.images = store })
 }

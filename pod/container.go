@@ -2,6 +2,7 @@ package pod
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,8 +112,19 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	infraFD := p.infra.PidFD()
 	p.mu.Unlock()
 
+	var img *Image
+	if m.spec.Image != "" && m.spec.Func == nil {
+		var ok bool
+		if img, ok = p.imageFor(m); !ok {
+			return term, 0, false
+		}
+		defer p.removeImageRoot(m.spec)
+		if img.Release != nil {
+			defer img.Release()
+		}
+	}
 	oomBefore := p.oomKills(m)
-	inst, err := p.startInstance(m, logs, infraFD)
+	inst, err := p.startInstance(m, logs, infraFD, img)
 
 	p.mu.Lock()
 	startedAt := p.clock.Now()
@@ -131,6 +143,9 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		return term, 0, true
 	}
 	m.task = inst.task
+	if img != nil {
+		m.image = &img.Config
+	}
 	cs.PID = inst.task.Pid()
 	started := fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.task.Pid())
 	if m.spec.Func != nil {
@@ -192,7 +207,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	}
 
 	p.mu.Lock()
-	m.task = nil
+	m.task, m.image = nil, nil
 	inst.task.Release()
 	term.StartedAt, term.FinishedAt = startedAt, p.clock.Now()
 	m.lastExit = &term
@@ -272,7 +287,7 @@ type instance struct {
 // command. In the shared PID namespace the command is started directly, or,
 // when it has a security context to apply, through an init that sets itself
 // up and then executes the command in its place.
-func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance, error) {
+func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image) (*instance, error) {
 	c := m.spec
 	if c.Func != nil {
 		outR, outW := io.Pipe()
@@ -283,26 +298,46 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int) (*instance,
 	}
 	argv := append(append([]string(nil), c.Command...), c.Args...)
 	env := p.containerEnv(c)
-	path, err := lookPath(c.RootFS, argv[0], env)
-	if err != nil {
-		return nil, err
-	}
-	// The working directory of a container with a root filesystem is entered
-	// by its init, inside that filesystem; the init starts in the rootfs.
-	dir := c.WorkingDir
-	if dir == "" {
-		dir = "/"
-	}
-	if c.RootFS != "" {
-		dir = c.RootFS
-	} else if fi, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("working directory: %w", err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("working directory %q: not a directory", dir)
-	}
-	shared := p.spec.ShareProcessNamespace
 	setup := c.SecurityContext.setup()
 	setup.FS = p.filesystem(c)
+	var path, dir string
+	if img != nil {
+		var err error
+		if argv, err = imageCommand(c, img.Config); err != nil {
+			return nil, err
+		}
+		env = p.imageEnv(c, img.Config)
+		if setup.FS, err = p.prepareImageRoot(c, img); err != nil {
+			return nil, err
+		}
+		// The init finds the command, enters the working directory and
+		// resolves the image's user inside the image, once it is there.
+		path, dir = argv[0], "/"
+		setup.FS.Dir = cmp.Or(c.WorkingDir, img.Config.WorkingDir, "/")
+		setup.LookPath = true
+		if setup.UID == nil {
+			// Resolved even for root, for the groups and HOME the
+			// image's files give the user.
+			setup.User = cmp.Or(img.Config.User, "0")
+		}
+	} else {
+		var err error
+		if path, err = lookPath(c.RootFS, argv[0], env); err != nil {
+			return nil, err
+		}
+		// The working directory of a container with a root filesystem is
+		// entered by its init, inside that filesystem; the init starts in
+		// the rootfs.
+		dir = cmp.Or(c.WorkingDir, "/")
+		if c.RootFS != "" {
+			dir = c.RootFS
+		} else if fi, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("working directory: %w", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("working directory %q: not a directory", dir)
+		}
+	}
+	shared := p.spec.ShareProcessNamespace
 	useInit := !shared || !setup.Empty()
 	setup.Exec = shared
 	var newNS uintptr
@@ -536,6 +571,14 @@ func (inst *instance) result() StateTerminated {
 // containerEnv returns the environment of c's processes.
 func (p *Pod) containerEnv(c Container) []string {
 	env := []string{"PATH=" + defaultPath, "HOSTNAME=" + p.spec.Hostname}
+	return append(env, c.Env...)
+}
+
+// imageEnv is the environment of c run from an image with configuration
+// img: the defaults, then the image's, then the container's.
+func (p *Pod) imageEnv(c Container, img ImageConfig) []string {
+	env := []string{"PATH=" + defaultPath, "HOSTNAME=" + p.spec.Hostname}
+	env = append(env, img.Env...)
 	return append(env, c.Env...)
 }
 

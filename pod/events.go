@@ -19,6 +19,11 @@ const (
 	EventUnhealthy = "Unhealthy" // a probe failed
 	EventReady     = "Ready"     // a container or the pod became ready or unready
 	EventPodPhase  = "PodPhase"  // the pod's phase changed
+
+	EventPulling           = "Pulling"           // a container's image is being pulled
+	EventPulled            = "Pulled"            // a container's image was pulled, or was present
+	EventErrImageNeverPull = "ErrImageNeverPull" // the image is missing and the pull policy is Never
+	EventInspectFailed     = "InspectFailed"     // the image's name is invalid
 )
 
 // EventType is Normal or Warning, as in Kubernetes.

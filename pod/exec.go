@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 		p.mu.Unlock()
 		return fmt.Errorf("pod %q: exec in container %q: %w", p.name, container, ErrInProcess)
 	}
+	image := m.image
 	infraFD, err1 := unix.FcntlInt(uintptr(p.infra.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
 	pidFD, err2 := unix.FcntlInt(uintptr(target.PidFD()), unix.F_DUPFD_CLOEXEC, 0)
 	p.execs.Add(1)
@@ -72,9 +74,15 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 
 	if cmd.Env == nil {
 		cmd.Env = p.containerEnv(m.spec)
+		if image != nil {
+			cmd.Env = p.imageEnv(m.spec, *image)
+		}
 	}
 	if cmd.Dir == "" {
 		cmd.Dir = m.spec.WorkingDir
+	}
+	if cmd.Dir == "" && image != nil {
+		cmd.Dir = image.WorkingDir
 	}
 	if cmd.Dir == "" {
 		cmd.Dir = "/"
@@ -89,7 +97,10 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 		return proc.Join(pidFD, unix.CLONE_NEWPID)()
 	}
 	setup := m.spec.SecurityContext.setup()
-	ownMounts := !p.filesystem(m.spec).Empty()
+	ownMounts := !p.filesystem(m.spec).Empty() || image != nil
+	if image != nil && setup.UID == nil {
+		setup.User = cmp.Or(image.User, "0")
+	}
 	if setup.Empty() && !ownMounts {
 		// The container runs as this program does, in its filesystem.
 		// The process joins a PID namespace whose PID 1 has a parent-death
@@ -105,6 +116,11 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 		return fmt.Errorf("pod %q: exec in container %q: ExtraFiles are not passed into a container with a security context or a filesystem of its own", p.name, container)
 	}
 	switch {
+	case image != nil:
+		// The helper looks the name up inside the image, once it is
+		// there.
+		cmd.Path, cmd.Err = cmd.Args[0], nil
+		setup.LookPath = true
 	case ownMounts && !strings.Contains(cmd.Args[0], "/"):
 		path, err := lookPath(m.spec.RootFS, cmd.Args[0], cmd.Env)
 		if err != nil {

@@ -119,6 +119,7 @@ type member struct {
 	lastExit    *StateTerminated // how the last instance ended, nil before
 	backoff     backoffState
 	cgroup      cgroup.Group // created at the first start
+	image       *ImageConfig // the running instance's image, or nil
 
 	started     chan struct{} // closed when the container first runs
 	everStarted bool          // started is closed

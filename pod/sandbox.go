@@ -116,6 +116,15 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		infra.Release()
 		return err
 	}
+	if p.runsImages() {
+		if err := p.writeEtcFiles(); err != nil {
+			_ = infra.Signal(syscall.SIGKILL)
+			<-infra.Done()
+			infra.Release()
+			_ = p.removeNetwork()
+			return fmt.Errorf("pod %q: /etc files: %w", p.name, err)
+		}
+	}
 	p.mu.Lock()
 	p.infra = infra
 	p.status.InfraPID = infra.Pid()

@@ -121,14 +121,23 @@ type Container struct {
 	// unique within the pod.
 	Name string
 
-	// Image names the container image that holds Command, for a pod
-	// exported to Kubernetes (package kube); podkit itself runs Command
-	// from the host, or from RootFS, and ignores it.
+	// Image names the image the container runs from, as Kubernetes' image
+	// does: its layers are the container's root filesystem (an overlay
+	// with a private writable layer, discarded when the container ends),
+	// and its configuration gives the defaults of Command, Args, Env,
+	// WorkingDir and the user. It needs an image store (WithImages). An
+	// in-process container (Func) ignores it, but a pod exported to
+	// Kubernetes (package kube) names it.
 	Image string
+	// ImagePullPolicy says when Image is pulled; empty means
+	// DefaultPullPolicy(Image), the kubelet's default.
+	ImagePullPolicy PullPolicy
 
 	// Command is the executable and its first arguments, like Kubernetes'
-	// command. Required, unless Func is set. A name without a slash is
-	// looked up in the PATH of the container's environment.
+	// command: with an image, it replaces the image's Entrypoint and Cmd.
+	// Required unless Func or Image is set. A name without a slash is
+	// looked up in the PATH of the container's environment, inside the
+	// image when there is one.
 	Command []string
 	// Func, when set instead of Command, makes this an in-process
 	// container: a function run by this program in a goroutine of its own,
@@ -154,15 +163,17 @@ type Container struct {
 	// exported. The exported container mounts every volume of the pod at
 	// ExportVolumesDir/<volume name>.
 	ExportArgs []string
-	// Args follow Command on the command line, like Kubernetes' args.
+	// Args follow Command on the command line, like Kubernetes' args; with
+	// an image and no Command, they replace the image's Cmd after its
+	// Entrypoint.
 	Args []string
 	// Env holds extra environment variables as "KEY=value". The container's
 	// environment is PATH (a standard system PATH) and HOSTNAME (the pod's
-	// hostname), then Env, where a later value of a key wins. Nothing is
-	// inherited from the supervising program.
+	// hostname), then the image's Env, then Env, where a later value of a
+	// key wins. Nothing is inherited from the supervising program.
 	Env []string
 	// WorkingDir is the directory the command starts in; it must be absolute.
-	// Empty means "/".
+	// Empty means the image's working directory, or "/".
 	WorkingDir string
 
 	// StopSignal is sent to the container to stop it gracefully. Zero means
@@ -420,8 +431,8 @@ func (p *Pod) validate(hostname string) error {
 		seen[c.Name] = true
 		if c.Func != nil {
 			validateFunc(&errs, field, c)
-		} else if len(c.Command) == 0 || c.Command[0] == "" {
-			errs.add(field+".command", fmt.Sprintf("%q", c.Command), "required: podkit has no image to take a default command from")
+		} else {
+			p.validateImage(&errs, field, c)
 		}
 		for j, a := range append(append([]string(nil), c.Command...), c.Args...) {
 			if strings.IndexByte(a, 0) >= 0 {

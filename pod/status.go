@@ -139,6 +139,10 @@ const (
 	ReasonContainerCreating = "ContainerCreating"
 	ReasonCrashLoopBackOff  = "CrashLoopBackOff"
 	ReasonPodInitializing   = "PodInitializing"
+	ReasonErrImagePull      = "ErrImagePull"
+	ReasonImagePullBackOff  = "ImagePullBackOff"
+	ReasonErrImageNeverPull = "ErrImageNeverPull"
+	ReasonInvalidImageName  = "InvalidImageName"
 )
 
 // Termination reasons, as the kubelet reports them.

@@ -210,12 +210,17 @@ func (p *Pod) memoryVolumeSize(v *EmptyDirVolume) int64 {
 	return sum
 }
 
-// removeVolumes removes the pod's emptyDir volumes.
+// removeVolumes removes the pod's state directory: its emptyDir volumes,
+// /etc files and containers' writable layers.
 func (p *Pod) removeVolumes() error {
-	if p.ownerName == "" || len(p.spec.Volumes) == 0 {
+	if p.ownerName == "" {
 		return nil
 	}
-	if err := removePodDir(filepath.Join(p.podsDir(), p.ownerName)); err != nil {
+	dir := filepath.Join(p.podsDir(), p.ownerName)
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := removePodDir(dir); err != nil {
 		return fmt.Errorf("pod %q: %w", p.name, err)
 	}
 	return nil
@@ -382,7 +387,7 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 				errs.add(vf+".mountPath", vm.MountPath, "must not contain '..'")
 			case paths[filepath.Clean(vm.MountPath)]:
 				errs.add(vf+".mountPath", vm.MountPath, "duplicate mount path")
-			case c.RootFS == "":
+			case c.RootFS == "" && (c.Image == "" || c.Func != nil):
 				if fi, err := os.Stat(vm.MountPath); err != nil || !fi.IsDir() && !fi.Mode().IsRegular() {
 					errs.add(vf+".mountPath", vm.MountPath, "does not exist on the host, and the container has no rootfs to create it in")
 				}

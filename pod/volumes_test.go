@@ -116,9 +116,9 @@ func TestRootfs(t *testing.T) {
 		},
 	}, pod.WithStateDir(state))
 	rec.until("running", isPhase(pod.PhaseRunning))
-	waitLogs(t, p, "c", 9)
+	waitLogs(t, p, "c", 10)
 	lines := logText(t, p, "c", pod.LogOptions{})
-	assert.Equal(t, []string{"bin", "data", "dev", "proc"}, lines[:4], "%q", lines)
+	assert.Equal(t, []string{"bin", "data", "dev", "proc", "sys"}, lines[:5], "%q", lines)
 	assert.Contains(t, lines, "host-hidden")
 	assert.Contains(t, lines, "root-read-only")
 	assert.Contains(t, lines, "data-writable")

@@ -50,9 +50,17 @@ func initMain(args []string) int {
 			return 127
 		}
 	}
+	env := childEnv()
 	if setup.Exec {
 		// Success is the report pipe closing on execve.
-		err := execWith(setup, path, argv, childEnv())
+		err := execWith(setup, path, argv, env)
+		report(Report{Err: err.Error()})
+		return 127
+	}
+	if setup, env, err = setup.resolveInRoot(env); err == nil {
+		path, err = setup.lookPath(path, env)
+	}
+	if err != nil {
 		report(Report{Err: err.Error()})
 		return 127
 	}
@@ -67,7 +75,7 @@ func initMain(args []string) int {
 		return 127
 	}
 	child, err := os.StartProcess(path, argv, &os.ProcAttr{
-		Env:   childEnv(),
+		Env:   env,
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
 		Sys:   &syscall.SysProcAttr{Credential: setup.credential()},
 	})

@@ -1,9 +1,11 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
@@ -20,8 +22,20 @@ type Mount struct {
 // init runs in a new mount namespace of its own.
 type Filesystem struct {
 	// Rootfs, when set, is the directory that becomes the container's "/",
-	// with /proc, a minimal /dev and /dev/shm mounted in it.
-	Rootfs         string  `json:"rootfs,omitempty"`
+	// with /proc, a minimal /dev, /dev/pts, /dev/shm and a read-only /sys
+	// mounted in it.
+	Rootfs string `json:"rootfs,omitempty"`
+	// Layers, when set, are an image's read-only layer directories, bottom
+	// first: the init mounts them on Rootfs (an empty directory) as an
+	// overlay whose writable layer is Upper, with Work as overlayfs's work
+	// directory (both empty, on one filesystem). The mount lives in the
+	// init's mount namespace only, and ends with it.
+	Layers []string `json:"layers,omitempty"`
+	Upper  string   `json:"upper,omitempty"`
+	Work   string   `json:"work,omitempty"`
+	// Files are files bound over paths of Rootfs, such as /etc/hosts; the
+	// path is created in the root, replacing a symbolic link found there.
+	Files          []Mount `json:"files,omitempty"`
 	ReadOnlyRootfs bool    `json:"readOnlyRootfs,omitempty"`
 	Mounts         []Mount `json:"mounts,omitempty"`
 	// Dir is the working directory inside the container.
@@ -52,11 +66,20 @@ func (fs Filesystem) setup() error {
 	}
 	root := fs.Rootfs
 	if root != "" {
-		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		if len(fs.Layers) > 0 {
+			if err := mountOverlay(root, fs.Layers, fs.Upper, fs.Work); err != nil {
+				return err
+			}
+		} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind root filesystem %s: %w", root, err)
 		}
 		if err := mountSpecial(root); err != nil {
 			return err
+		}
+		for _, f := range fs.Files {
+			if err := bindFile(root, f); err != nil {
+				return err
+			}
 		}
 	}
 	for _, m := range fs.Mounts {
@@ -83,7 +106,90 @@ func (fs Filesystem) setup() error {
 	return chdir(fs.Dir)
 }
 
-// mountSpecial mounts /proc, a minimal /dev and /dev/shm into root.
+// mountOverlay mounts layers (bottom first) with the writable layer upper on
+// root. The layers are named relative to their common parent directory,
+// entered for the mount, so that many layers fit in the one page the
+// kernel takes for mount options.
+func mountOverlay(root string, layers []string, upper, work string) error {
+	parent := filepath.Dir(layers[0])
+	lower := make([]string, len(layers))
+	for i, l := range layers {
+		// overlayfs lists the top layer first.
+		j := len(layers) - 1 - i
+		if filepath.Dir(l) == parent {
+			lower[j] = filepath.Base(l)
+		} else {
+			lower[j] = l
+		}
+		if strings.ContainsAny(lower[j], ",:") {
+			return fmt.Errorf("image layer %s: ',' and ':' cannot be passed to overlayfs", l)
+		}
+	}
+	for _, d := range []string{upper, work} {
+		if strings.ContainsAny(d, ",:") {
+			return fmt.Errorf("overlay directory %s: ',' and ':' cannot be passed to overlayfs", d)
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(parent); err != nil {
+		return fmt.Errorf("image layers: %w", err)
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lower, ":"), upper, work)
+	err = unix.Mount("overlay", root, "overlay", 0, opts)
+	if cerr := os.Chdir(wd); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("mount the image's layers on %s: %w", root, err)
+	}
+	return nil
+}
+
+// bindFile binds the file f.Source at f.Target inside root, creating the
+// target, resolved inside root, as an empty file.
+func bindFile(root string, f Mount) error {
+	rootDir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("root filesystem: %w", err)
+	}
+	defer rootDir.Close()
+	parent, err := pathrs.MkdirAllHandle(rootDir, filepath.Dir(f.Target), 0o755)
+	if err != nil {
+		return fmt.Errorf("mount %s: cannot place it inside the root filesystem: %w", f.Target, err)
+	}
+	defer parent.Close()
+	name := filepath.Base(f.Target)
+	// O_NONBLOCK: a FIFO planted at the path does not hang the open.
+	flags := unix.O_CREAT | unix.O_NOFOLLOW | unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
+	fd, err := unix.Openat(int(parent.Fd()), name, flags, 0o644)
+	if errors.Is(err, unix.ELOOP) {
+		// A link in the image (to ../run/..., say): the file replaces it
+		// in the container's writable layer.
+		if err = unix.Unlinkat(int(parent.Fd()), name, 0); err == nil {
+			fd, err = unix.Openat(int(parent.Fd()), name, flags, 0o644)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", f.Target, err)
+	}
+	defer unix.Close(fd)
+	target := fmt.Sprintf("/proc/thread-self/fd/%d", fd)
+	if err := unix.Mount(f.Source, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("mount %s: %w", f.Target, err)
+	}
+	if f.ReadOnly {
+		if err := unix.Mount(f.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("mount %s: make it read-only: %w", f.Target, err)
+		}
+	}
+	return nil
+}
+
+// mountSpecial mounts /proc, a minimal /dev with /dev/pts and /dev/shm, and
+// a read-only /sys into root.
 func mountSpecial(root string) error {
 	if err := mountInRoot(root, "/proc", func(target string) error {
 		return unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
@@ -114,7 +220,32 @@ func mountSpecial(root string) error {
 	if err := unix.Mount("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
 		return fmt.Errorf("mount /dev/shm: %w", err)
 	}
-	return nil
+	pts := filepath.Join(dev, "pts")
+	if err := os.Mkdir(pts, 0o755); err != nil {
+		return fmt.Errorf("create /dev/pts: %w", err)
+	}
+	// A new instance, private to the container: its terminals are not the
+	// host's.
+	if err := unix.Mount("devpts", pts, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return fmt.Errorf("mount /dev/pts: %w", err)
+	}
+	for name, target := range map[string]string{"ptmx": "pts/ptmx", "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
+		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", name, err)
+		}
+	}
+	return mountInRoot(root, "/sys", func(target string) error {
+		err := unix.Mount("sysfs", target, "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
+			// A pod in the host's network namespace cannot mount a sysfs
+			// of its own: it gets the host's, read-only.
+			if err = unix.Mount("/sys", target, "", unix.MS_BIND|unix.MS_REC, ""); err == nil {
+				err = unix.Mount("/sys", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+			}
+		}
+		return err
+	})
 }
 
 // bindMount binds m.Source at m.Target, inside root when root is set. In a

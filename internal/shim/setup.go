@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/moby/sys/capability"
+	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,12 +44,21 @@ type Setup struct {
 	// working directory inside it; "" means "/".
 	MountNS int    `json:"mountNS,omitempty"`
 	Dir     string `json:"dir,omitempty"`
+	// User, when UID is unset, is an image's user ("name", "uid",
+	// "name:group", "uid:gid"), resolved through the /etc/passwd and
+	// /etc/group of the container's root once the init is inside it.
+	// Its home directory becomes HOME unless the environment sets one.
+	User string `json:"user,omitempty"`
+	// LookPath has a command name without a slash looked up in the PATH of
+	// the command's environment inside the container's root, rather than
+	// on the host.
+	LookPath bool `json:"lookPath,omitempty"`
 }
 
 // Empty reports whether s changes nothing.
 func (s Setup) Empty() bool {
 	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil && s.FS.Empty() &&
-		s.MountNS == 0 && s.Dir == ""
+		s.MountNS == 0 && s.Dir == "" && s.User == "" && !s.LookPath
 }
 
 // WithSetup adds s to the environment of an init command.
@@ -176,6 +186,13 @@ func execWith(s Setup, path string, argv, env []string) error {
 		}
 		_ = unix.Close(s.MountNS)
 	}
+	s, env, err := s.resolveInRoot(env)
+	if err != nil {
+		return err
+	}
+	if path, err = s.lookPath(path, env); err != nil {
+		return err
+	}
 	if c := s.credential(); c != nil {
 		if err := syscall.Setgroups(toInts(c.Groups)); err != nil {
 			return fmt.Errorf("init: setgroups: %w", err)
@@ -196,6 +213,64 @@ func execWith(s Setup, path string, argv, env []string) error {
 		return fmt.Errorf("init: exec %s: %w", path, err)
 	}
 	return nil
+}
+
+// resolveInRoot resolves s.User in the root this process sees (the
+// container's), returning s with UID, GID and Groups set from it, and env
+// with HOME added unless it has one.
+func (s Setup) resolveInRoot(env []string) (Setup, []string, error) {
+	if s.User == "" || s.UID != nil {
+		return s, env, nil
+	}
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	u, err := user.GetExecUserPath(s.User, defaults, "/etc/passwd", "/etc/group")
+	if err != nil {
+		return s, env, fmt.Errorf("init: image user %q: %w", s.User, err)
+	}
+	uid, gid := uint32(u.Uid), uint32(u.Gid)
+	s.UID, s.GID = &uid, &gid
+	if s.Groups == nil {
+		for _, g := range u.Sgids {
+			s.Groups = append(s.Groups, uint32(g))
+		}
+	}
+	if !hasKey(env, "HOME") {
+		env = append(env, "HOME="+u.Home)
+	}
+	return s, env, nil
+}
+
+// lookPath finds the command file in the PATH of env, in the root this
+// process sees, when s asks for it and file has no slash.
+func (s Setup) lookPath(file string, env []string) (string, error) {
+	if !s.LookPath || strings.Contains(file, "/") {
+		return file, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" || dir[0] != '/' {
+			continue
+		}
+		candidate := dir + "/" + file
+		if fi, err := os.Stat(candidate); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("init: exec: %q: executable file not found in $PATH", file)
+}
+
+func hasKey(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 func toInts(u []uint32) []int {

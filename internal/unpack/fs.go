@@ -56,31 +56,45 @@ func (u *unpacker) dir(path string, create bool) (int, error) {
 }
 
 // mkdirAll makes the missing directories of path, element by element,
-// each in the directory resolved before it.
+// each in the directory resolved before it. An element that is a
+// directory is opened with O_NOFOLLOW in its parent; a symbolic link is
+// resolved inside the root. Only path's own descriptor is cached, so a
+// deep path holds two descriptors at a time.
 func (u *unpacker) mkdirAll(path string) (int, error) {
-	parent := u.root
+	parent, owned := u.root, false
+	closeParent := func() {
+		if owned {
+			unix.Close(parent)
+		}
+	}
 	for i := 0; i <= len(path); i++ {
 		if i < len(path) && path[i] != '/' {
 			continue
 		}
 		sub := path[:i]
 		if fd, ok := u.parents[sub]; ok {
-			parent = fd
+			closeParent()
+			parent, owned = fd, false
 			continue
 		}
-		fd, err := u.openInRoot(sub, unix.O_PATH|unix.O_DIRECTORY)
-		if err == unix.ENOENT || err == unix.ENOTDIR {
-			if err := u.mkdirMissing(parent, sub, err); err != nil {
-				return -1, fmt.Errorf("directory %q: %w", sub, err)
-			}
+		_, base := split(sub)
+		fd, err := unix.Openat(parent, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.ENOTDIR || err == unix.ELOOP {
+			// A symbolic link, or no directory.
 			fd, err = u.openInRoot(sub, unix.O_PATH|unix.O_DIRECTORY)
 		}
+		if err == unix.ENOENT || err == unix.ENOTDIR {
+			if err = u.mkdirMissing(parent, sub, err); err == nil {
+				fd, err = unix.Openat(parent, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			}
+		}
+		closeParent()
 		if err != nil {
 			return -1, fmt.Errorf("directory %q: %w", sub, err)
 		}
-		u.parents[sub] = fd
-		parent = fd
+		parent, owned = fd, true
 	}
+	u.parents[path] = parent
 	return parent, nil
 }
 

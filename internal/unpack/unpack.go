@@ -207,6 +207,11 @@ func headerMeta(hdr *tar.Header) (meta, error) {
 }
 
 func (u *unpacker) entry(ctx context.Context, tr *tar.Reader, hdr *tar.Header) error {
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		// PAX records for the entries that follow (git archive's
+		// comment, say), which Next has already applied.
+		return nil
+	}
 	name, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
@@ -219,6 +224,12 @@ func (u *unpacker) entry(ctx context.Context, tr *tar.Reader, hdr *tar.Header) e
 	if err != nil {
 		return err
 	}
+	if isSparse(hdr) {
+		// A few bytes of sparse map can describe exabytes of holes,
+		// which would be written out as zeros; OCI layers' writers
+		// make no sparse entries.
+		return errors.New("sparse files are not supported")
+	}
 	if name == "" {
 		if hdr.Typeflag != tar.TypeDir {
 			return fmt.Errorf("names the layer's root, which only a directory entry may")
@@ -230,7 +241,7 @@ func (u *unpacker) entry(ctx context.Context, tr *tar.Reader, hdr *tar.Header) e
 		return err
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, '\x00', tar.TypeCont, tar.TypeGNUSparse:
+	case tar.TypeReg, '\x00', tar.TypeCont:
 		return u.file(ctx, tr, parent, base, m)
 	case tar.TypeDir:
 		return u.mkdir(name, parent, base, m)
@@ -243,6 +254,18 @@ func (u *unpacker) entry(ctx context.Context, tr *tar.Reader, hdr *tar.Header) e
 	default:
 		return fmt.Errorf("unsupported entry type %q", hdr.Typeflag)
 	}
+}
+
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // file writes a regular file's contents and metadata. The file is created

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/internal/unpack"
 )
 
@@ -344,4 +346,39 @@ func TestLayerTruncated(t *testing.T) {
 	_, err := unpack.Layer(context.Background(), bytes.NewReader(b[:1500]), newSandbox(t).dir)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Contains(t, err.Error(), `unpack: entry "f": reading the contents: `)
+}
+
+// GNU tar's sparse entries, old GNU and PAX forms, are refused: a small
+// map can describe an enormous file of holes.
+func TestLayerSparse(t *testing.T) {
+	requireRoot(t)
+	testenv.RequireTool(t, "tar")
+	src := t.TempDir()
+	f, err := os.Create(filepath.Join(src, "holes"))
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("end"), 1<<30)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	for _, format := range []string{"gnu", "pax"} {
+		t.Run(format, func(t *testing.T) {
+			out, err := exec.Command("tar", "-C", src, "--sparse", "--format="+format, "-cf", "-", "holes").Output()
+			require.NoError(t, err)
+			require.Less(t, len(out), 1<<20)
+			_, err = unpack.Layer(context.Background(), bytes.NewReader(out), newSandbox(t).dir)
+			require.ErrorContains(t, err, `unpack: entry "holes": sparse files are not supported`)
+		})
+	}
+}
+
+// A PAX global header, which git archive writes first, is no entry.
+func TestLayerGlobalHeader(t *testing.T) {
+	requireRoot(t)
+	s := newSandbox(t)
+	stats, err := unpack.Layer(context.Background(), bytes.NewReader(layer(t,
+		entry{Header: tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header",
+			PAXRecords: map[string]string{"comment": "0123abcd"}}},
+		file("f", "x"),
+	)), s.dir)
+	require.NoError(t, err)
+	assert.Equal(t, 1, stats.Files)
 }

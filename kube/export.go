@@ -38,6 +38,10 @@ type ExportOptions struct {
 	// ExportArgs. Empty means DefaultPodkitImage. A Func container's own
 	// Image, when set, wins.
 	PodkitImage string
+	// Images name, by container name, the images of process containers
+	// that have none: containers that ran the host's programs here, for
+	// which Kubernetes needs an image that holds the command.
+	Images map[string]string
 	// Labels are the exported pod's metadata.labels. ExportDeployment and
 	// ExportJob add NameLabel with the pod's name, unless Labels has it.
 	Labels map[string]string
@@ -285,9 +289,13 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 			kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: v.Name, MountPath: path.Join(pod.ExportVolumesDir, v.Name)})
 		}
 	} else {
-		if c.Image == "" {
-			invalid("image", "required to export")
+		if kc.Image == "" {
+			kc.Image = opts.Images[c.Name]
 		}
+		if kc.Image == "" {
+			invalid("image", "required to export: the container runs the host's program here; name an image that holds it (ExportOptions.Images, podkit export --image %s=REF)", c.Name)
+		}
+		kc.ImagePullPolicy = corev1.PullPolicy(c.ImagePullPolicy)
 		kc.Command = escapeAll(c.Command)
 		kc.Args = escapeAll(c.Args)
 		for i, kv := range c.Env {

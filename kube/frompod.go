@@ -170,11 +170,14 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 		WorkingDir:    c.WorkingDir,
 		RestartPolicy: pod.RestartPolicy(ptrValue(c.RestartPolicy)),
 	}
-	if c.Image != "" {
-		pr.warnf(field(path, "image"), "%s", noRegistry)
+	if c.Image == "" && len(c.Command) == 0 {
+		pr.unsupportedf(field(path, "command"), "required: the container has no image to take a default command from")
 	}
-	if len(c.Command) == 0 {
-		pr.unsupportedf(field(path, "command"), "required: podkit has no image to take the default command from")
+	switch c.ImagePullPolicy {
+	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+		pc.ImagePullPolicy = pod.PullPolicy(c.ImagePullPolicy)
+	default:
+		pr.invalidf(field(path, "imagePullPolicy"), "must be Always, IfNotPresent or Never, got %q", c.ImagePullPolicy)
 	}
 
 	// Environment first: command and args refer to it.
@@ -259,7 +262,7 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 		}
 	}
 	pr.others(path, c, containerRules,
-		"name", "image", "command", "args", "workingDir", "ports", "env", "resources", "restartPolicy",
+		"name", "image", "imagePullPolicy", "command", "args", "workingDir", "ports", "env", "resources", "restartPolicy",
 		"restartPolicyRules", "volumeMounts", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
 		"securityContext", "stdin", "stdinOnce", "tty")
 	return pc

@@ -7,11 +7,11 @@ package kube
 // tables say the same; keep them in step.
 
 const (
-	scheduling  = "ignored: scheduling does not apply, podkit runs the pod on this machine"
-	noServices  = "ignored: podkit has no API server, services or service accounts"
-	noRegistry  = "ignored: podkit pulls no image; the command runs from the host's filesystem"
-	noDNS       = "ignored: the pod uses the host's resolver configuration"
-	informative = "ignored: podkit keeps no object metadata"
+	scheduling    = "ignored: scheduling does not apply, podkit runs the pod on this machine"
+	noServices    = "ignored: podkit has no API server, services or service accounts"
+	noPullSecrets = "ignored: podkit takes registry credentials from the Docker config file ($DOCKER_CONFIG or ~/.docker/config.json)"
+	noDNS         = "ignored: the pod uses the host's resolver configuration"
+	informative   = "ignored: podkit keeps no object metadata"
 )
 
 var metadataRules = map[string]rule{
@@ -54,14 +54,13 @@ var podSpecRules = map[string]rule{
 	"serviceAccount":               {warn: noServices},
 	"automountServiceAccountToken": {warn: noServices + "; no token is mounted"},
 	"enableServiceLinks":           {warn: noServices},
-	"imagePullSecrets":             {warn: noRegistry},
+	"imagePullSecrets":             {warn: noPullSecrets},
 	"readinessGates":               {warn: "ignored: nothing sets their conditions, podkit's Ready counts the containers only"},
 	"runtimeClassName":             {refuse: "podkit runs containers as host processes, with no runtime class"},
 	"resourceClaims":               {refuse: "podkit has no dynamic resource allocation"},
 }
 
 var containerRules = map[string]rule{
-	"imagePullPolicy":          {warn: noRegistry},
 	"terminationMessagePath":   {warn: "ignored: podkit keeps no termination message"},
 	"terminationMessagePolicy": {warn: "ignored: podkit keeps no termination message"},
 	"resizePolicy":             {warn: "ignored: podkit resizes no container in place"},

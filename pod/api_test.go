@@ -420,7 +420,7 @@ func TestSpecRoundTrip(t *testing.T) {
 		Ports:                  []pod.Port{{ContainerPort: 80, HostPort: 8080}},
 		Network:                pod.Network{Mode: pod.NetworkBridged, Subnet: netip.MustParsePrefix("10.9.8.4/30")},
 	}
-	p, err := pod.New("spec", spec, pod.WithImages(&layerStore{}))
+	p, err := pod.New("spec", spec)
 	require.NoError(t, err)
 	assert.Equal(t, spec, p.Spec())
 	c, _ := p.Status().Container("proxy")

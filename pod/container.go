@@ -118,10 +118,12 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		if img, ok = p.imageFor(m); !ok {
 			return term, 0, false
 		}
-		defer p.removeImageRoot(m.spec)
 		if img.Release != nil {
 			defer img.Release()
 		}
+	}
+	if m.spec.ownsRoot() {
+		defer p.removeRoot(m.spec)
 	}
 	oomBefore := p.oomKills(m)
 	inst, err := p.startInstance(m, logs, infraFD, img)
@@ -324,6 +326,11 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 		var err error
 		if path, err = lookPath(c.RootFS, argv[0], env); err != nil {
 			return nil, err
+		}
+		if c.ownsRoot() {
+			if setup.FS, err = p.prepareHostView(c); err != nil {
+				return nil, err
+			}
 		}
 		// The working directory of a container with a root filesystem is
 		// entered by its init, inside that filesystem; the init starts in

@@ -78,6 +78,9 @@ var (
 	// ErrInvalidImageName is wrapped by an ImageStore's error for a
 	// reference that names no image.
 	ErrInvalidImageName = errors.New("invalid image name")
+	// ErrNoImageStore is returned by Start for a pod with a container to
+	// run from an image and no image store (WithImages).
+	ErrNoImageStore = errors.New("no image store to run images from (pod.WithImages)")
 )
 
 // PullPolicy says when a container's image is pulled, as Kubernetes'
@@ -131,11 +134,11 @@ func (p *Pod) validateImage(errs *fieldErrors, field string, c Container) {
 	if strings.TrimSpace(c.Image) != c.Image {
 		errs.add(field+".image", c.Image, "must not have leading or trailing whitespace")
 	}
-	if p.cfg.images == nil {
-		errs.add(field+".image", c.Image, "the pod has no image store to run it from (pod.WithImages)")
-	}
 	if c.RootFS != "" {
 		errs.add(field+".rootFS", c.RootFS, "must not be set with an image: the image is the root filesystem")
+	}
+	if c.SharedHostFilesystem {
+		errs.add(field+".sharedHostFilesystem", "true", "must not be set with an image: the container does not see the host's filesystem")
 	}
 	if len(c.Command) > 0 && c.Command[0] == "" {
 		errs.add(field+".command[0]", "", "must not be empty")
@@ -288,6 +291,34 @@ func (p *Pod) containerDir(c Container) string {
 	return filepath.Join(p.podsDir(), p.ownerName, "containers", c.Name)
 }
 
+// ownsRoot reports whether each instance of c gets a root filesystem with a
+// private writable layer: from its image, or over the host's.
+func (c Container) ownsRoot() bool {
+	return c.Func == nil && c.RootFS == "" && (c.Image != "" || !c.SharedHostFilesystem)
+}
+
+// prepareHostView creates, fresh for each instance, the mount point and the
+// writable layers of c's view of the host's filesystem.
+func (p *Pod) prepareHostView(c Container) (shim.Filesystem, error) {
+	fs := p.filesystem(c)
+	if err := p.createStateTree(); err != nil {
+		return fs, fmt.Errorf("state directory: %w", err)
+	}
+	dir := p.containerDir(c)
+	if err := ensurePrivateDir(filepath.Dir(dir)); err != nil {
+		return fs, err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fs, fmt.Errorf("writable layer: %w", err)
+	}
+	for _, d := range []string{dir, fs.Rootfs, fs.HostUpper} {
+		if err := os.Mkdir(d, privateDir); err != nil {
+			return fs, fmt.Errorf("writable layer: %w", err)
+		}
+	}
+	return fs, nil
+}
+
 // prepareImageRoot creates, fresh for each instance, the mount point and
 // the writable layer of c's root filesystem, and returns the filesystem
 // set-up that mounts img on it.
@@ -303,7 +334,8 @@ func (p *Pod) prepareImageRoot(c Container, img *Image) (shim.Filesystem, error)
 		return shim.Filesystem{}, fmt.Errorf("writable layer: %w", err)
 	}
 	fs := p.filesystem(c)
-	fs.Rootfs, fs.Upper, fs.Work = filepath.Join(dir, "root"), filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	fs.Rootfs, fs.Upper, fs.Work, fs.HostUpper = filepath.Join(dir, "root"), filepath.Join(dir, "upper"), filepath.Join(dir, "work"), ""
+	fs.Masks = p.cfg.maskedPaths
 	fs.Layers = img.Layers
 	for _, d := range []string{dir, fs.Rootfs, fs.Upper, fs.Work} {
 		if err := os.Mkdir(d, privateDir); err != nil {
@@ -324,8 +356,8 @@ func (p *Pod) prepareImageRoot(c Container, img *Image) (shim.Filesystem, error)
 	return fs, nil
 }
 
-// removeImageRoot removes the writable layer of c's last instance.
-func (p *Pod) removeImageRoot(c Container) {
+// removeRoot removes the writable layer of c's last instance.
+func (p *Pod) removeRoot(c Container) {
 	if err := os.RemoveAll(p.containerDir(c)); err != nil {
 		p.log.Warn("cannot remove a container's writable layer", zap.String("container", c.Name), zap.Error(err))
 	}

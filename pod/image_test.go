@@ -311,7 +311,6 @@ func TestImageValidation(t *testing.T) {
 		opts []pod.Option
 		want string
 	}{
-		{"no-store", pod.Container{Name: "c", Image: "busybox:1"}, nil, `image: invalid value "busybox:1": the pod has no image store`},
 		{"no-command-no-image", pod.Container{Name: "c"}, nil, `command: invalid value "[]": required: the container has no image`},
 		{"policy", pod.Container{Name: "c", Image: "busybox:1", ImagePullPolicy: "Sometimes"}, []pod.Option{pod.WithImages(store)}, `imagePullPolicy: invalid value "Sometimes"`},
 		{"policy-without-image", pod.Container{Name: "c", Command: []string{"true"}, ImagePullPolicy: pod.PullNever}, nil, `imagePullPolicy: invalid value "Never": set without an image`},
@@ -323,8 +322,12 @@ func TestImageValidation(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
-	_, err := pod.New("v", pod.Spec{Containers: []pod.Container{{Name: "c", Image: "busybox:1"}}}, pod.WithImages(store))
-	assert.NoError(t, err, "an image needs no command")
+	p, err := pod.New("v", pod.Spec{Containers: []pod.Container{{Name: "c", Image: "busybox:1"}}})
+	require.NoError(t, err, "an image needs no command")
+	requireRoot(t)
+	err = p.Start(context.Background())
+	require.ErrorIs(t, err, pod.ErrNoImageStore)
+	require.ErrorIs(t, p.Wait(), pod.ErrNoImageStore)
 }
 
 func TestDefaultPullPolicy(t *testing.T) {

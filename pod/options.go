@@ -96,8 +96,8 @@ func WithStateDir(dir string) Option {
 }
 
 // WithImages sets the store that containers with an Image run from (package
-// image's Store). Without it, a process container that names an image is
-// an invalid spec.
+// image's Store). Without it, Start fails with ErrNoImageStore for a pod
+// with a process container that names an image.
 func WithImages(store ImageStore) Option {
 	return optionFunc(func(c *config) { c.images = store })
 }

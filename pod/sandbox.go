@@ -29,6 +29,9 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	if err := context.Cause(ctx); ctx.Err() != nil {
 		return fmt.Errorf("pod %q: start: %w", p.name, err)
 	}
+	if p.runsImages() && p.cfg.images == nil {
+		return fmt.Errorf("pod %q: %w", p.name, ErrNoImageStore)
+	}
 	name, err := owner.Name(p.name)
 	if err != nil {
 		return fmt.Errorf("pod %q: %w", p.name, err)

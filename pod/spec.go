@@ -225,8 +225,18 @@ type Container struct {
 	VolumeMounts []VolumeMount
 	// RootFS, when set, is a directory that becomes the container's "/"
 	// (with /proc, a minimal /dev and the volumes mounted in it). Empty means
-	// the container sees the host's filesystem.
+	// the container runs from its Image, or without one sees the host's
+	// filesystem.
 	RootFS string
+	// SharedHostFilesystem, on a container without an Image or RootFS,
+	// lets it write the host's files, as a program started on the host
+	// would. By default such a container sees the host's filesystem
+	// through a private writable layer: it reads the host's files, its
+	// writes stay its own and are discarded when it ends, its mount paths
+	// are created in that layer, and podkit's state directory is hidden
+	// from it. Either way it has its own /proc, /dev and /sys. A hostPath
+	// volume is the way to share one directory with the host instead.
+	SharedHostFilesystem bool
 
 	// Stdout and Stderr, when not nil, receive a copy of the container's
 	// standard output and standard error, line by line, each line ending in
@@ -496,6 +506,7 @@ func validateFunc(errs *fieldErrors, field string, c Container) {
 	unset("securityContext", c.SecurityContext != nil, "set")
 	unset("volumeMounts", len(c.VolumeMounts) > 0, fmt.Sprint(len(c.VolumeMounts)))
 	unset("rootFS", c.RootFS != "", c.RootFS)
+	unset("sharedHostFilesystem", c.SharedHostFilesystem, "true")
 	for _, pr := range []struct {
 		name string
 		p    *Probe

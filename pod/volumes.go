@@ -313,6 +313,13 @@ func unescapeMountinfo(s string) string {
 // filesystem returns the mount namespace set-up of m's init.
 func (p *Pod) filesystem(c Container) shim.Filesystem {
 	fs := shim.Filesystem{Rootfs: c.RootFS, Dir: c.WorkingDir, Masks: p.cfg.maskedPaths}
+	if c.ownsRoot() && c.Image == "" {
+		// The host's filesystem through private writable layers, with
+		// podkit's state (images, other pods' volumes) hidden.
+		dir := p.containerDir(c)
+		fs.Rootfs, fs.HostUpper = filepath.Join(dir, "root"), filepath.Join(dir, "upper")
+		fs.Masks = append(append([]string(nil), p.cfg.maskedPaths...), p.cfg.stateDir)
+	}
 	if c.SecurityContext != nil {
 		fs.ReadOnlyRootfs = c.SecurityContext.ReadOnlyRootFilesystem
 	}
@@ -387,7 +394,7 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 				errs.add(vf+".mountPath", vm.MountPath, "must not contain '..'")
 			case paths[filepath.Clean(vm.MountPath)]:
 				errs.add(vf+".mountPath", vm.MountPath, "duplicate mount path")
-			case c.RootFS == "" && (c.Image == "" || c.Func != nil):
+			case c.Func != nil || c.SharedHostFilesystem:
 				if fi, err := os.Stat(vm.MountPath); err != nil || !fi.IsDir() && !fi.Mode().IsRegular() {
 					errs.add(vf+".mountPath", vm.MountPath, "does not exist on the host, and the container has no rootfs to create it in")
 				}

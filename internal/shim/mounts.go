@@ -33,6 +33,12 @@ type Filesystem struct {
 	Layers []string `json:"layers,omitempty"`
 	Upper  string   `json:"upper,omitempty"`
 	Work   string   `json:"work,omitempty"`
+	// HostUpper, when set without Layers, makes Rootfs (an empty
+	// directory) a view of the host's filesystem whose writes go to
+	// private writable layers under HostUpper (an empty directory), one
+	// for each of the host's mounts: the container sees the host's files
+	// and cannot change them. Masks are then hidden inside that view.
+	HostUpper string `json:"hostUpper,omitempty"`
 	// Files are files bound over paths of Rootfs, such as /etc/hosts; the
 	// path is created in the root, replacing a symbolic link found there.
 	Files          []Mount `json:"files,omitempty"`
@@ -61,17 +67,34 @@ func (fs Filesystem) setup() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
-	if err := mask(fs.Masks); err != nil {
-		return err
+	hostView := fs.Rootfs != "" && len(fs.Layers) == 0 && fs.HostUpper != ""
+	if !hostView {
+		if err := mask(fs.Masks); err != nil {
+			return err
+		}
 	}
 	root := fs.Rootfs
+	var hostMounts []string
 	if root != "" {
-		if len(fs.Layers) > 0 {
-			if err := mountOverlay(root, fs.Layers, fs.Upper, fs.Work); err != nil {
-				return err
+		var err error
+		switch {
+		case len(fs.Layers) > 0:
+			err = mountOverlay(root, fs.Layers, fs.Upper, fs.Work)
+		case hostView:
+			if hostMounts, err = mountHostLayer(root, fs.HostUpper, fs.Masks); err == nil {
+				masks := make([]string, len(fs.Masks))
+				for i, m := range fs.Masks {
+					masks[i] = filepath.Join(root, m)
+				}
+				err = mask(masks)
 			}
-		} else if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind root filesystem %s: %w", root, err)
+		default:
+			if err = unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+				err = fmt.Errorf("bind root filesystem %s: %w", root, err)
+			}
+		}
+		if err != nil {
+			return err
 		}
 		if err := mountSpecial(root); err != nil {
 			return err
@@ -98,6 +121,11 @@ func (fs Filesystem) setup() error {
 	if fs.ReadOnlyRootfs {
 		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 			return fmt.Errorf("make root filesystem read-only: %w", err)
+		}
+		for _, m := range hostMounts[min(1, len(hostMounts)):] {
+			if err := unix.Mount(m, m, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+				return fmt.Errorf("make %s read-only: %w", strings.TrimPrefix(m, root), err)
+			}
 		}
 	}
 	if err := pivot(root); err != nil {

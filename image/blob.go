@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -107,3 +108,5 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

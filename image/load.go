@@ -51,16 +51,11 @@ func (s *Store) Load(ctx context.Context, path string) ([]LoadedImage, error) {
 	if form == "docker" {
 		return s.loadDocker(ctx, path)
 	}
-	unlock, err := s.lock(unix.LOCK_SH) // keeps Prune from removing tmp while in use
+	tmp, release, err := s.tempDir("load")
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	tmp, err := os.MkdirTemp(s.dir, tempPrefix+"load-*")
-	if err != nil {
-		return nil, fmt.Errorf("image: load: %w", err)
-	}
-	defer os.RemoveAll(tmp)
+	defer release()
 	if err := extract(ctx, path, tmp); err != nil {
 		return nil, fmt.Errorf("image: load %s: %w", path, err)
 	}

@@ -266,8 +266,9 @@ func syncDir(dir string) error {
 
 // cleanTemp removes the temporary files and directories of interrupted
 // pulls, loads and imports and returns the bytes freed. The caller holds
-// the exclusive lock, so no pull of this store is writing them: every
-// writer holds the shared lock while it writes.
+// the exclusive lock, so no one is writing a temporary file (writers
+// hold the shared lock); a temporary directory in use is skipped, as its
+// user holds a flock on it.
 func (s *Store) cleanTemp() (int64, error) {
 	var freed int64
 	for _, d := range []string{s.dir, s.ociPath(), s.blobDir(), filepath.Join(s.dir, "layers"), s.layerDir()} {
@@ -280,6 +281,9 @@ func (s *Store) cleanTemp() (int64, error) {
 				continue
 			}
 			p := filepath.Join(d, e.Name())
+			if e.IsDir() && busy(p) {
+				continue
+			}
 			freed += diskUsage(p)
 			if err := os.RemoveAll(p); err != nil {
 				return freed, fmt.Errorf("image: %w", err)
@@ -301,4 +305,34 @@ func diskUsage(p string) int64 {
 		return nil
 	})
 	return n
+}
+
+// tempDir makes a temporary directory under DIR and holds a shared flock
+// on it, so cleanTemp leaves it alone, until release removes it.
+func (s *Store) tempDir(what string) (string, func(), error) {
+	tmp, err := os.MkdirTemp(s.dir, tempPrefix+what+"-*")
+	if err != nil {
+		return "", nil, fmt.Errorf("image: %w", err)
+	}
+	f, err := os.OpenFile(tmp, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err == nil {
+		if err = unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, fmt.Errorf("image: %w", err)
+	}
+	return tmp, func() { os.RemoveAll(tmp); f.Close() }, nil
+}
+
+// busy reports whether someone holds a flock on the directory p.
+func busy(p string) bool {
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil
 }

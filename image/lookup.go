@@ -13,7 +13,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/podkit/podkit/internal/unpack"
 
 	"github.com/podkit/podkit/pod"
 )
@@ -207,7 +210,8 @@ func (s *Store) unpackOnce(ctx context.Context, manifest v1.Hash, l v1.Descripto
 	}
 	d := sha256.New()
 	tee := io.TeeReader(&ctxReader{ctx: ctx, r: rc}, d)
-	if err := unpackLayer(ctx, tee, tmp); err != nil {
+	stats, err := unpack.Layer(ctx, tee, tmp)
+	if err != nil {
 		return fmt.Errorf("image: layer %s: %w", diffID, err)
 	}
 	// Whatever the unpacker left unread still counts towards the digest.
@@ -217,6 +221,7 @@ func (s *Store) unpackOnce(ctx context.Context, manifest v1.Hash, l v1.Descripto
 	if err := verify(diffID, -1, d, 0); err != nil {
 		return err
 	}
+	s.log.Debug("unpacked layer", zap.Stringer("diffID", diffID), zap.Int("files", stats.Files), zap.Int("dirs", stats.Dirs))
 	if err := os.Rename(tmp, final); err != nil {
 		if _, serr := os.Stat(final); serr == nil {
 			return nil // another process unpacked it first

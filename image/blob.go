@@ -110,3 +110,37 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// linkBlob links file, whose content has the digest h, into place as the
+// blob h unless the store holds it. The caller holds the shared lock.
+func (s *Store) linkBlob(h v1.Hash, file string) error {
+	if err := os.Link(file, s.blobPath(h)); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("image: blob %s: %w", h, err)
+	}
+	return nil
+}
+
+// stage writes r into a new file in dir, hashing it, and returns the
+// file, its digest and its size. With want set, a digest other than want
+// is an error wrapping ErrDigestMismatch.
+func stage(ctx context.Context, dir string, r io.Reader, want v1.Hash, count func(int64)) (string, v1.Hash, int64, error) {
+	f, err := os.CreateTemp(dir, "blob-*")
+	if err != nil {
+		return "", v1.Hash{}, 0, fmt.Errorf("image: %w", err)
+	}
+	defer f.Close()
+	d := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, d), &ctxReader{ctx: ctx, r: r, count: count})
+	if err != nil {
+		return "", v1.Hash{}, 0, fmt.Errorf("image: %w", err)
+	}
+	if want != (v1.Hash{}) {
+		if err := verify(want, -1, d, n); err != nil {
+			return "", v1.Hash{}, 0, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return "", v1.Hash{}, 0, fmt.Errorf("image: %w", err)
+	}
+	return f.Name(), v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(d.Sum(nil))}, n, f.Close()
+}

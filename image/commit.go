@@ -28,9 +28,13 @@ type source struct {
 	index v1.Hash
 }
 
+// layerSource is a layer to store: read through open, or already
+// written and verified in file (a temporary file under the store's
+// directory, which the store links into place).
 type layerSource struct {
 	desc v1.Descriptor
 	open func() (io.ReadCloser, error)
+	file string
 }
 
 // parallelLayers bounds the layers written at once.
@@ -49,7 +53,9 @@ func (s *Store) store(ctx context.Context, src *source, t *tracker) (v1.Hash, er
 	for _, l := range src.layers {
 		total += l.desc.Size
 	}
-	t.start(len(src.layers), total)
+	if !t.started {
+		t.start(len(src.layers), total)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := s.writeBlobs(ctx, src, t); err != nil {
 			return v1.Hash{}, err
@@ -85,6 +91,9 @@ func (s *Store) writeBlobs(ctx context.Context, src *source, t *tracker) error {
 	g.SetLimit(parallelLayers)
 	for _, l := range src.layers {
 		g.Go(func() error {
+			if l.file != "" {
+				return s.linkBlob(l.desc.Digest, l.file)
+			}
 			if s.hasBlob(l.desc.Digest) {
 				t.layer(l.desc.Digest.String(), true, l.desc.Size)
 				return nil

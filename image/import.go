@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/sys/unix"
 )
 
 // ImportConfig is what Import records about running an imported root
@@ -41,10 +38,17 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, cfg ImportC
 		return LoadedImage{}, err
 	}
 	t := s.track(tag.Name())
-	layer, err := s.importLayer(ctx, r, t)
+	t.start(1, -1)
+	dir, release, err := s.tempDir("import")
+	if err != nil {
+		return LoadedImage{}, err
+	}
+	defer release()
+	layer, err := s.importLayer(ctx, dir, r, t)
 	if err != nil {
 		return LoadedImage{}, fmt.Errorf("image: import %s: %w", tag.Name(), err)
 	}
+	t.layer(layer.h.String(), false, 0)
 	img, err := mutate.Append(mutate.MediaType(mutate.ConfigMediaType(empty.Image, types.OCIConfigJSON), types.OCIManifestSchema1),
 		mutate.Addendum{Layer: layer, History: v1.History{CreatedBy: "podkit image import"}})
 	if err != nil {
@@ -65,6 +69,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, cfg ImportC
 		return LoadedImage{}, fmt.Errorf("image: import %s: %w", tag.Name(), err)
 	}
 	src.names = []string{tag.Name()}
+	src.layers[0].file = layer.file
 	d, err := s.store(ctx, src, t)
 	if err != nil {
 		return LoadedImage{}, fmt.Errorf("image: import %s: %w", tag.Name(), err)
@@ -72,9 +77,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, cfg ImportC
 	return LoadedImage{Names: src.names, Digest: d.String(), ID: src.configD.Digest.String()}, nil
 }
 
-// importLayer writes the tar stream r, decompressed, as an uncompressed
-// layer blob named by its digest.
-func (s *Store) importLayer(ctx context.Context, r io.Reader, t *tracker) (v1.Layer, error) {
+// importLayer writes the tar stream r, decompressed, into dir as an
+// uncompressed layer.
+func (s *Store) importLayer(ctx context.Context, dir string, r io.Reader, t *tracker) (*blobLayer, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var in io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -85,35 +90,16 @@ func (s *Store) importLayer(ctx context.Context, r io.Reader, t *tracker) (v1.La
 		defer zr.Close()
 		in = zr
 	}
-	unlock, err := s.lock(unix.LOCK_SH)
+	file, h, n, err := stage(ctx, dir, in, v1.Hash{}, t.add)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	f, err := os.CreateTemp(s.blobDir(), tempPrefix+"import-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	d := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, d), &ctxReader{ctx: ctx, r: in, count: t.add})
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		return nil, err
-	}
-	h := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(d.Sum(nil))}
-	if err := os.Rename(f.Name(), s.blobPath(h)); err != nil {
-		return nil, err
-	}
-	return &blobLayer{s: s, h: h, size: n}, nil
+	return &blobLayer{file: file, h: h, size: n}, nil
 }
 
-// blobLayer is an uncompressed layer blob of the store.
+// blobLayer is an uncompressed layer in a staged file.
 type blobLayer struct {
-	s    *Store
+	file string
 	h    v1.Hash
 	size int64
 }
@@ -122,5 +108,5 @@ func (l *blobLayer) Digest() (v1.Hash, error)             { return l.h, nil }
 func (l *blobLayer) DiffID() (v1.Hash, error)             { return l.h, nil }
 func (l *blobLayer) Size() (int64, error)                 { return l.size, nil }
 func (l *blobLayer) MediaType() (types.MediaType, error)  { return types.OCIUncompressedLayer, nil }
-func (l *blobLayer) Compressed() (io.ReadCloser, error)   { return os.Open(l.s.blobPath(l.h)) }
-func (l *blobLayer) Uncompressed() (io.ReadCloser, error) { return os.Open(l.s.blobPath(l.h)) }
+func (l *blobLayer) Compressed() (io.ReadCloser, error)   { return os.Open(l.file) }
+func (l *blobLayer) Uncompressed() (io.ReadCloser, error) { return os.Open(l.file) }

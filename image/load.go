@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/sys/unix"
 )
 
 // LoadedImage is an image Load or Import stored.
@@ -241,12 +240,7 @@ func (s *Store) loadDocker(ctx context.Context, path string) ([]LoadedImage, err
 		if err != nil {
 			return out, fmt.Errorf("image: load %s: %w", path, err)
 		}
-		src, err := s.dockerSource(ctx, img)
-		if err != nil {
-			return out, fmt.Errorf("image: load %s: %w", path, err)
-		}
-		src.names = names
-		li, err := s.storeLoaded(ctx, src, path)
+		li, err := s.loadDockerImage(ctx, img, names, path)
 		if err != nil {
 			return out, err
 		}
@@ -255,9 +249,10 @@ func (s *Store) loadDocker(ctx context.Context, path string) ([]LoadedImage, err
 	return out, nil
 }
 
-// dockerSource writes img's layers uncompressed, verified against their
-// diffIDs, and returns the image with a manifest built for them.
-func (s *Store) dockerSource(ctx context.Context, img v1.Image) (*source, error) {
+// dockerSource stages img's layers uncompressed in dir, verified
+// against their diffIDs, and returns the image with a manifest built for
+// them.
+func (s *Store) dockerSource(ctx context.Context, dir string, img v1.Image, t *tracker) (*source, error) {
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return nil, err
@@ -276,11 +271,8 @@ func (s *Store) dockerSource(ctx context.Context, img v1.Image) (*source, error)
 		Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cd, Size: n},
 		Layers:        []v1.Descriptor{},
 	}
-	unlock, err := s.lock(unix.LOCK_SH)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	t.start(len(cfg.RootFS.DiffIDs), -1)
+	var files []string
 	for _, diffID := range cfg.RootFS.DiffIDs {
 		l, err := img.LayerByDiffID(diffID)
 		if err != nil {
@@ -290,24 +282,41 @@ func (s *Store) dockerSource(ctx context.Context, img v1.Image) (*source, error)
 		if err != nil {
 			return nil, err
 		}
-		err = s.writeBlob(ctx, diffID, -1, rc, nil)
+		file, _, size, err := stage(ctx, dir, rc, diffID, t.add)
 		rc.Close()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("layer %s: %w", diffID, err)
 		}
-		info, err := os.Stat(s.blobPath(diffID))
-		if err != nil {
-			return nil, err
-		}
-		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.OCIUncompressedLayer, Digest: diffID, Size: info.Size()})
+		t.layer(diffID.String(), false, 0)
+		files = append(files, file)
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.OCIUncompressedLayer, Digest: diffID, Size: size})
 	}
 	b, err := jsonMarshal(m)
 	if err != nil {
 		return nil, err
 	}
 	src := &source{manifest: b, mediaType: m.MediaType, config: raw, configD: m.Config}
-	for _, l := range m.Layers {
-		src.layers = append(src.layers, layerSource{desc: l, open: func() (io.ReadCloser, error) { return os.Open(s.blobPath(l.Digest)) }})
+	for i, l := range m.Layers {
+		src.layers = append(src.layers, layerSource{desc: l, file: files[i]})
 	}
 	return src, nil
+}
+
+func (s *Store) loadDockerImage(ctx context.Context, img v1.Image, names []string, path string) (LoadedImage, error) {
+	dir, release, err := s.tempDir("load")
+	if err != nil {
+		return LoadedImage{}, err
+	}
+	defer release()
+	t := s.track(path)
+	src, err := s.dockerSource(ctx, dir, img, t)
+	if err != nil {
+		return LoadedImage{}, fmt.Errorf("image: load %s: %w", path, err)
+	}
+	src.names = names
+	d, err := s.store(ctx, src, t)
+	if err != nil {
+		return LoadedImage{}, fmt.Errorf("image: load %s: %w", path, err)
+	}
+	return LoadedImage{Names: names, Digest: d.String(), ID: src.configD.Digest.String()}, nil
 }

@@ -46,6 +46,7 @@ type tracker struct {
 	ref         string
 	bytesTotal  int64
 	layersTotal int
+	started     bool
 	bytes       atomic.Int64
 	mu          sync.Mutex // serializes reports so counts never go back
 	layers      int
@@ -56,7 +57,7 @@ func (s *Store) track(ref string) *tracker {
 }
 
 func (t *tracker) start(layers int, bytes int64) {
-	t.layersTotal, t.bytesTotal = layers, bytes
+	t.layersTotal, t.bytesTotal, t.started = layers, bytes, true
 	t.report(EventStart, "", 0)
 }
 

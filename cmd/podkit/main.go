@@ -9,6 +9,7 @@
 //	podkit exec POD -c CONTAINER -- CMD...
 //	podkit stop POD                   stop a pod gracefully [--now]
 //	podkit export -f pod.yaml         print the Kubernetes manifest podkit would export
+//	podkit image load|pull|import|ls|inspect|tag|rm|prune   manage the local image store
 //
 // and the process forms of podkit's in-process members, which an exported
 // manifest runs as containers of the podkit image:
@@ -29,6 +30,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podkit/podkit/image"
 	"github.com/podkit/podkit/podapi"
 )
 
@@ -47,13 +49,17 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	runDir         string // where the pods' API sockets are
+	imagesDir      string // the image store's directory
 }
 
 // run runs the command line args and returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, runDir: podapi.DefaultDir}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, runDir: podapi.DefaultDir, imagesDir: image.DefaultDir}
 	if d := os.Getenv("PODKIT_RUN_DIR"); d != "" {
 		e.runDir = d
+	}
+	if d := os.Getenv("PODKIT_IMAGES_DIR"); d != "" {
+		e.imagesDir = d
 	}
 	root := &cobra.Command{
 		Use:           "podkit",
@@ -66,8 +72,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&e.runDir, "run-dir", e.runDir, "directory of the pods' API sockets ($PODKIT_RUN_DIR)")
+	root.PersistentFlags().StringVar(&e.imagesDir, "images-dir", e.imagesDir, "directory of the image store ($PODKIT_IMAGES_DIR)")
 	root.AddCommand(runCommand(e), validateCommand(e), exportCommand(e),
-		psCommand(e), statusCommand(e), logsCommand(e), execCommand(e), stopCommand(e),
+		psCommand(e), statusCommand(e), logsCommand(e), execCommand(e), stopCommand(e), imageCommand(e),
 		sidecarCommand(e), initCommand(e), ambassadorCommand(e), adapterCommand(e))
 	err := root.Execute()
 	var exit exitError

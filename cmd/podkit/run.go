@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podkit/podkit/image"
 	"github.com/podkit/podkit/kube"
 	"github.com/podkit/podkit/pod"
 	"github.com/podkit/podkit/podapi"
@@ -158,7 +159,15 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		return usage(err)
 	}
 	// No container may reach the pods' API sockets.
-	p, err := pod.New(m.Name, spec, pod.WithMaskedPaths(runDir))
+	opts := []pod.Option{pod.WithMaskedPaths(runDir)}
+	if runsImages(spec) {
+		store, err := image.Open(e.imagesDir)
+		if err != nil {
+			return usage(fmt.Errorf("--images-dir: %w", err))
+		}
+		opts = append(opts, pod.WithImages(store))
+	}
+	p, err := pod.New(m.Name, spec, opts...)
 	if err != nil {
 		return usage(err)
 	}
@@ -260,3 +269,13 @@ var (
 	errStopSignal    = errors.New("stopped by a signal")
 	errStopRequested = errors.New("stopped by podkit stop")
 )
+
+// runsImages reports whether a process container of spec names an image.
+func runsImages(spec pod.Spec) bool {
+	for _, c := range append(append([]pod.Container(nil), spec.InitContainers...), spec.Containers...) {
+		if c.Image != "" && c.Func == nil {
+			return true
+		}
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,6 +35,7 @@ func validateCommand(e *env) *cobra.Command {
 func exportCommand(e *env) *cobra.Command {
 	var (
 		file, kind, image string
+		images            []string
 	)
 	c := &cobra.Command{
 		Use:   "export -f FILE",
@@ -50,7 +52,14 @@ func exportCommand(e *env) *cobra.Command {
 				return err
 			}
 			spec := p.Spec()
-			opts := kube.ExportOptions{PodkitImage: image}
+			opts := kube.ExportOptions{PodkitImage: image, Images: map[string]string{}}
+			for _, kv := range images {
+				name, ref, ok := strings.Cut(kv, "=")
+				if !ok || name == "" || ref == "" {
+					return fmt.Errorf("--image: %q: must be CONTAINER=IMAGE", kv)
+				}
+				opts.Images[name] = ref
+			}
 			var obj runtime.Object
 			switch kind {
 			case "Pod":
@@ -76,6 +85,7 @@ func exportCommand(e *env) *cobra.Command {
 	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
 	c.Flags().StringVar(&kind, "kind", "Pod", "Pod, Deployment or Job")
 	c.Flags().StringVar(&image, "podkit-image", "", "image of the podkit command, for in-process members")
+	c.Flags().StringArrayVar(&images, "image", nil, "CONTAINER=IMAGE: the image of a container that runs the host's program here (repeat for each)")
 	_ = c.MarkFlagRequired("file")
 	return c
 }

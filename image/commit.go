@@ -57,13 +57,7 @@ func (s *Store) store(ctx context.Context, src *source, t *tracker) (v1.Hash, er
 		t.start(len(src.layers), total)
 	}
 	for attempt := 0; ; attempt++ {
-		if err := s.writeBlobs(ctx, src, t); err != nil {
-			return v1.Hash{}, err
-		}
-		if err := s.writeBlob(ctx, src.configD.Digest, src.configD.Size, bytesReader(src.config), nil); err != nil {
-			return v1.Hash{}, err
-		}
-		if err := s.writeBlob(ctx, digest, int64(len(src.manifest)), bytesReader(src.manifest), nil); err != nil {
+		if err := s.writeBlobs(ctx, src, digest, t); err != nil {
 			return v1.Hash{}, err
 		}
 		ok, err := s.tag(v1.Descriptor{MediaType: src.mediaType, Digest: digest, Size: int64(len(src.manifest))}, src)
@@ -81,12 +75,24 @@ func (s *Store) store(ctx context.Context, src *source, t *tracker) (v1.Hash, er
 	return digest, nil
 }
 
-func (s *Store) writeBlobs(ctx context.Context, src *source, t *tracker) error {
+// writeBlobs writes src's layers, configuration and manifest (whose
+// digest is digest) under the shared lock.
+func (s *Store) writeBlobs(ctx context.Context, src *source, digest v1.Hash, t *tracker) error {
 	unlock, err := s.lock(unix.LOCK_SH)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if err := s.writeLayers(ctx, src, t); err != nil {
+		return err
+	}
+	if err := s.writeBlob(ctx, src.configD.Digest, src.configD.Size, bytesReader(src.config), nil); err != nil {
+		return err
+	}
+	return s.writeBlob(ctx, digest, int64(len(src.manifest)), bytesReader(src.manifest), nil)
+}
+
+func (s *Store) writeLayers(ctx context.Context, src *source, t *tracker) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallelLayers)
 	for _, l := range src.layers {

@@ -310,6 +310,12 @@ func diskUsage(p string) int64 {
 // tempDir makes a temporary directory under DIR and holds a shared flock
 // on it, so cleanTemp leaves it alone, until release removes it.
 func (s *Store) tempDir(what string) (string, func(), error) {
+	// The shared lock keeps cleanTemp away until the flock is taken.
+	unlock, err := s.lock(unix.LOCK_SH)
+	if err != nil {
+		return "", nil, err
+	}
+	defer unlock()
 	tmp, err := os.MkdirTemp(s.dir, tempPrefix+what+"-*")
 	if err != nil {
 		return "", nil, fmt.Errorf("image: %w", err)

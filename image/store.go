@@ -68,7 +68,11 @@ func (f optionFunc) apply(s *Store) { f(s) }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *zap.Logger) Option {
-	return optionFunc(func(s *Store) { s.log = l.Named("image") })
+	return optionFunc(func(s *Store) {
+		if l != nil {
+			s.log = l.Named("image")
+		}
+	})
 }
 
 // WithPlatform sets the platform a multi-platform image resolves to; the
@@ -84,8 +88,8 @@ func WithProgress(f func(Progress)) Option {
 	return optionFunc(func(s *Store) { s.progress = f })
 }
 
-// WithInsecureRegistries lets the store speak plain HTTP (or HTTPS without
-// verifying the certificate) to the registries named, as "host:port".
+// WithInsecureRegistries lets the store speak plain HTTP to the
+// registries named, as "host:port", when they do not answer HTTPS.
 // Registries on localhost, 127.0.0.1 and ::1 may use plain HTTP without
 // it; every other registry must use verified HTTPS.
 func WithInsecureRegistries(hosts ...string) Option {
@@ -112,7 +116,8 @@ func WithTransport(t http.RoundTripper) Option {
 
 // Open opens the store in dir, creating it (mode 0700) when missing, and
 // removes what interrupted pulls and loads left behind that no running
-// one is using.
+// one is using. It takes the exclusive lock for that, so it waits for
+// pulls and loads of other processes that hold the shared one.
 func Open(dir string, opts ...Option) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("image: dir: empty")

@@ -95,6 +95,11 @@ func TestLookupRefs(t *testing.T) {
 		img := lookup(t, s, ref)
 		assert.Equal(t, li.Digest, img.Digest, ref)
 	}
+	// A hex name that is no image's ID is a repository name.
+	hex, err := s.Import(ctx, bytes.NewReader(rootfs(t)), "deadbeefcafe1", image.ImportConfig{Cmd: []string{"x"}})
+	require.NoError(t, err)
+	assert.Equal(t, hex.Digest, lookup(t, s, "deadbeefcafe1").Digest)
+
 	for ref, want := range map[string]error{
 		"rootfs:2":         pod.ErrImageNotPresent,
 		"other":            pod.ErrImageNotPresent,

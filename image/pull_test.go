@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -182,6 +183,12 @@ func TestPullInterrupted(t *testing.T) {
 	_, err = s.Lookup(context.Background(), reg.Ref("busybox:1"))
 	require.ErrorIs(t, err, pod.ErrImageNotPresent)
 
+	blobs, err := os.ReadDir(filepath.Join(dir, "oci/blobs/sha256"))
+	require.NoError(t, err)
+	for _, b := range blobs {
+		assert.False(t, strings.HasPrefix(b.Name(), "tmp-"), "temporary blob %s left", b.Name())
+	}
+
 	c.delay = 0
 	s2, err := image.Open(dir, image.WithTransport(c))
 	require.NoError(t, err)
@@ -197,4 +204,30 @@ func TestPullInvalidName(t *testing.T) {
 	require.ErrorIs(t, err, pod.ErrInvalidImageName)
 	_, err = s.Pull(context.Background(), "sha256:"+strings.Repeat("a", 64))
 	require.ErrorIs(t, err, pod.ErrInvalidImageName)
+}
+
+// A pull whose caller gives up hands the shared download to another
+// caller waiting for it.
+func TestPullWaiterContinues(t *testing.T) {
+	reg := imagetest.StartRegistry(t, imagetest.RegistryOptions{})
+	push(t, reg, reg.Ref("busybox:1"), imagetest.Busybox(t), authn.Anonymous)
+	c := &counter{base: reg.Transport, delay: time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := open(t, image.WithTransport(c), image.WithProgress(func(p image.Progress) {
+		if p.Event == image.EventBytes {
+			cancel()
+		}
+	}))
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Pull(ctx, reg.Ref("busybox:1"))
+		first <- err
+	}()
+	for c.blobs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	img, err := s.Pull(context.Background(), reg.Ref("busybox:1"))
+	require.NoError(t, err)
+	img.Release()
+	require.ErrorIs(t, <-first, context.Canceled)
 }

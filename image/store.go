@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -57,6 +58,9 @@ type Store struct {
 
 	pulls   singleflight.Group // keyed by normalized reference
 	unpacks singleflight.Group // keyed by diffID
+
+	mu      sync.Mutex
+	flights map[string]*flight // guarded by mu; keyed as pulls
 }
 
 // Option configures a Store.
@@ -131,6 +135,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		log:      zap.NewNop(),
 		platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
 		insecure: map[string]bool{},
+		flights:  map[string]*flight{},
 		keychain: authn.DefaultKeychain,
 		base:     http.DefaultTransport,
 	}

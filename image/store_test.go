@@ -289,3 +289,32 @@ func TestLoadNotAnArchive(t *testing.T) {
 	_, err = open(t).Load(context.Background(), filepath.Join(t.TempDir(), "missing"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// A layer blob whose uncompressed stream does not match the
+// configuration's diffID is refused at unpacking, and no layer directory
+// is left.
+func TestUnpackVerifiesDiffID(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	li, err := s.Import(ctx, bytes.NewReader(rootfs(t)), "a:1", image.ImportConfig{})
+	require.NoError(t, err)
+	d, err := s.Inspect(ctx, li.ID)
+	require.NoError(t, err)
+	h, err := v1.NewHash(d.Layers[0].Digest)
+	require.NoError(t, err)
+	p := filepath.Join(s.Dir(), "oci/blobs/sha256", h.Hex)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, "hello\n", string(b[512:518]), "etc/hello's content follows its header")
+	b[512] = 'j'
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+
+	_, err = s.Lookup(ctx, "a:1")
+	require.ErrorIs(t, err, image.ErrDigestMismatch)
+	ents, err := os.ReadDir(filepath.Join(s.Dir(), "layers"))
+	require.NoError(t, err)
+	require.Len(t, ents, 1, "only layers/sha256")
+	ents, err = os.ReadDir(filepath.Join(s.Dir(), "layers/sha256"))
+	require.NoError(t, err)
+	assert.Empty(t, ents)
+}

@@ -2,6 +2,7 @@ package image_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -230,4 +231,34 @@ func TestPullWaiterContinues(t *testing.T) {
 	require.NoError(t, err)
 	img.Release()
 	require.ErrorIs(t, <-first, context.Canceled)
+}
+
+// recorder fails every request and records its URL.
+type recorder struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.urls = append(r.urls, req.URL.Scheme+"://"+req.URL.Host)
+	return nil, errors.New("unreachable")
+}
+
+// Plain HTTP goes only to loopback registries and to those named
+// insecure, though go-containerregistry would also try it for private
+// addresses.
+func TestPullPlainHTTPOnlyWhenAllowed(t *testing.T) {
+	rec := &recorder{}
+	s := open(t, image.WithTransport(rec), image.WithKeychain(authn.NewMultiKeychain()))
+	_, err := s.Pull(context.Background(), "10.0.0.1:5000/x:1")
+	require.ErrorContains(t, err, "plain HTTP refused")
+	assert.NotContains(t, rec.urls, "http://10.0.0.1:5000")
+
+	rec = &recorder{}
+	s = open(t, image.WithTransport(rec), image.WithKeychain(authn.NewMultiKeychain()), image.WithInsecureRegistries("10.0.0.1:5000"))
+	_, err = s.Pull(context.Background(), "10.0.0.1:5000/x:1")
+	require.Error(t, err)
+	assert.Contains(t, rec.urls, "http://10.0.0.1:5000")
 }

@@ -121,15 +121,30 @@ func (s *Store) writeLayers(ctx context.Context, src *source, t *tracker) error 
 
 // tag adds desc to index.json under src's names, replacing what those
 // names named, under the exclusive lock. It reports false, changing
-// nothing, when a blob of the image is missing.
+// nothing, when a layer blob it cannot write again is missing.
 func (s *Store) tag(desc v1.Descriptor, src *source) (bool, error) {
 	unlock, err := s.lock(unix.LOCK_EX)
 	if err != nil {
 		return false, err
 	}
 	defer unlock()
-	for _, h := range append([]v1.Hash{desc.Digest, src.configD.Digest}, layerDigests(src)...) {
-		if !s.hasBlob(h) {
+	// A prune between writeBlobs and here may have removed blobs. Those
+	// at hand (manifest, configuration, staged layers) are written again
+	// here; a layer that would have to be read again from its source
+	// sends the caller back to writeBlobs.
+	if err := s.writeBlob(context.Background(), src.configD.Digest, src.configD.Size, bytesReader(src.config), nil); err != nil {
+		return false, err
+	}
+	if err := s.writeBlob(context.Background(), desc.Digest, desc.Size, bytesReader(src.manifest), nil); err != nil {
+		return false, err
+	}
+	for _, l := range src.layers {
+		if l.file != "" {
+			if err := s.linkBlob(l.desc.Digest, l.file); err != nil {
+				return false, err
+			}
+		}
+		if !s.hasBlob(l.desc.Digest) {
 			return false, nil
 		}
 	}
@@ -168,12 +183,4 @@ func addNames(idx *v1.IndexManifest, desc v1.Descriptor, names []string, index v
 	if len(names) == 0 && !slices.ContainsFunc(idx.Manifests, func(d v1.Descriptor) bool { return d.Digest == desc.Digest }) {
 		add("")
 	}
-}
-
-func layerDigests(src *source) []v1.Hash {
-	var hs []v1.Hash
-	for _, l := range src.layers {
-		hs = append(hs, l.desc.Digest)
-	}
-	return hs
 }

@@ -2,6 +2,7 @@ package image_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"os"
 	"os/exec"
@@ -80,6 +81,15 @@ func TestImport(t *testing.T) {
 		assert.Equal(t, "true", l)
 	}
 	assert.Equal(t, digests[0], digests[1])
+
+	// A gzip-compressed tarball is the same image.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(rootfs(t))
+	require.NoError(t, zw.Close())
+	li, err := open(t).Import(ctx, &gz, "example.com/rootfs:1", cfg)
+	require.NoError(t, err)
+	assert.Equal(t, digests[0], li.Digest)
 }
 
 // Lookup accepts a tag, a digest reference and an ID prefix, and says

@@ -32,7 +32,7 @@ type listedPackage struct {
 
 // The layers the code keeps: internal/ is plumbing below pod; pattern
 // packages build on pod and not on each other; pod knows roles, not
-// patterns, manifests, timelines, its API or the command.
+// patterns, the image store, manifests, timelines, its API or the command.
 func TestLayering(t *testing.T) {
 	testenv.RequireGo(t)
 	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
@@ -74,11 +74,16 @@ func TestLayeringViolations(t *testing.T) {
 		{"adapter", "adapter/logs", false, ""},
 		{"sidecar", "pod", false, ""},
 		{"sidecar", "internal/tail", false, ""},
-		{"pod", "adapter", false, "pod imports adapter: pod imports no pattern, kube, timeline, podapi or cmd"},
-		{"pod", "kube", true, "pod imports kube (in a test): pod imports no pattern, kube, timeline, podapi or cmd"},
-		{"pod", "timeline", false, "pod imports timeline: pod imports no pattern, kube, timeline, podapi or cmd"},
-		{"pod", "podapi", false, "pod imports podapi: pod imports no pattern, kube, timeline, podapi or cmd"},
-		{"pod", "cmd/podkit", false, "pod imports cmd/podkit: pod imports no pattern, kube, timeline, podapi or cmd"},
+		{"pod", "adapter", false, "pod imports adapter: pod imports no pattern, image, kube, timeline, podapi or cmd"},
+		{"pod", "kube", true, "pod imports kube (in a test): pod imports no pattern, image, kube, timeline, podapi or cmd"},
+		{"pod", "timeline", false, "pod imports timeline: pod imports no pattern, image, kube, timeline, podapi or cmd"},
+		{"pod", "podapi", false, "pod imports podapi: pod imports no pattern, image, kube, timeline, podapi or cmd"},
+		{"pod", "cmd/podkit", false, "pod imports cmd/podkit: pod imports no pattern, image, kube, timeline, podapi or cmd"},
+		{"pod", "image", false, "pod imports image: pod imports no pattern, image, kube, timeline, podapi or cmd"},
+		{"internal/unpack", "image/imagetest", true, "internal/unpack imports image/imagetest (in a test): internal/ is plumbing below pod"},
+		{"image", "pod", false, ""},
+		{"image", "internal/unpack", false, ""},
+		{"pod/podtest", "image/imagetest", false, ""},
 		{"pod", "internal/shim", false, ""},
 		{"pod/podtest", "sidecar", false, ""},
 		{"podapi", "pod", false, ""},
@@ -164,7 +169,7 @@ func layeringViolations(pkgs []listedPackage) []string {
 func forbidden(pkg, dep string) string {
 	switch {
 	case under(pkg, "internal"):
-		if under(dep, "pod") || pattern(dep) != "" || under(dep, "kube") || under(dep, "timeline") ||
+		if under(dep, "pod") || pattern(dep) != "" || under(dep, "image") || under(dep, "kube") || under(dep, "timeline") ||
 			under(dep, "podapi") || under(dep, "cmd") {
 			return "internal/ is plumbing below pod"
 		}
@@ -173,8 +178,8 @@ func forbidden(pkg, dep string) string {
 			return "a pattern package imports another pattern"
 		}
 	case pkg == "pod":
-		if pattern(dep) != "" || under(dep, "kube") || under(dep, "timeline") || under(dep, "podapi") || under(dep, "cmd") {
-			return "pod imports no pattern, kube, timeline, podapi or cmd"
+		if pattern(dep) != "" || under(dep, "image") || under(dep, "kube") || under(dep, "timeline") || under(dep, "podapi") || under(dep, "cmd") {
+			return "pod imports no pattern, image, kube, timeline, podapi or cmd"
 		}
 	}
 	return ""

@@ -42,7 +42,7 @@ func (s *Store) writeBlob(ctx context.Context, h v1.Hash, size int64, r io.Reade
 	defer os.Remove(f.Name())
 	defer f.Close()
 	d := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, d), &ctxReader{ctx: ctx, r: r, count: count})
+	n, err := copyBuffer(io.MultiWriter(f, d), &ctxReader{ctx: ctx, r: r, count: count})
 	if err != nil {
 		return fmt.Errorf("image: blob %s: %w", h, err)
 	}
@@ -130,7 +130,7 @@ func stage(ctx context.Context, dir string, r io.Reader, want v1.Hash, count fun
 	}
 	defer f.Close()
 	d := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, d), &ctxReader{ctx: ctx, r: r, count: count})
+	n, err := copyBuffer(io.MultiWriter(f, d), &ctxReader{ctx: ctx, r: r, count: count})
 	if err != nil {
 		return "", v1.Hash{}, 0, fmt.Errorf("image: %w", err)
 	}
@@ -143,4 +143,10 @@ func stage(ctx context.Context, dir string, r io.Reader, want v1.Hash, count fun
 		return "", v1.Hash{}, 0, fmt.Errorf("image: %w", err)
 	}
 	return f.Name(), v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(d.Sum(nil))}, n, f.Close()
+}
+
+// copyBuffer copies with a 1 MiB buffer: blobs are large, and each
+// buffer costs a write system call and a progress report.
+func copyBuffer(w io.Writer, r io.Reader) (int64, error) {
+	return io.CopyBuffer(w, r, make([]byte, 1<<20))
 }

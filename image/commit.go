@@ -57,13 +57,7 @@ func (s *Store) store(ctx context.Context, src *source, t *tracker) (v1.Hash, er
 		t.start(len(src.layers), total)
 	}
 	for attempt := 0; ; attempt++ {
-		if err := s.writeBlobs(ctx, src, t); err != nil {
-			return v1.Hash{}, err
-		}
-		if err := s.writeBlob(ctx, src.configD.Digest, src.configD.Size, bytesReader(src.config), nil); err != nil {
-			return v1.Hash{}, err
-		}
-		if err := s.writeBlob(ctx, digest, int64(len(src.manifest)), bytesReader(src.manifest), nil); err != nil {
+		if err := s.writeBlobs(ctx, src, digest, t); err != nil {
 			return v1.Hash{}, err
 		}
 		ok, err := s.tag(v1.Descriptor{MediaType: src.mediaType, Digest: digest, Size: int64(len(src.manifest))}, src)
@@ -81,12 +75,24 @@ func (s *Store) store(ctx context.Context, src *source, t *tracker) (v1.Hash, er
 	return digest, nil
 }
 
-func (s *Store) writeBlobs(ctx context.Context, src *source, t *tracker) error {
+// writeBlobs writes src's layers, configuration and manifest (whose
+// digest is digest) under the shared lock.
+func (s *Store) writeBlobs(ctx context.Context, src *source, digest v1.Hash, t *tracker) error {
 	unlock, err := s.lock(unix.LOCK_SH)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if err := s.writeLayers(ctx, src, t); err != nil {
+		return err
+	}
+	if err := s.writeBlob(ctx, src.configD.Digest, src.configD.Size, bytesReader(src.config), nil); err != nil {
+		return err
+	}
+	return s.writeBlob(ctx, digest, int64(len(src.manifest)), bytesReader(src.manifest), nil)
+}
+
+func (s *Store) writeLayers(ctx context.Context, src *source, t *tracker) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallelLayers)
 	for _, l := range src.layers {
@@ -115,15 +121,30 @@ func (s *Store) writeBlobs(ctx context.Context, src *source, t *tracker) error {
 
 // tag adds desc to index.json under src's names, replacing what those
 // names named, under the exclusive lock. It reports false, changing
-// nothing, when a blob of the image is missing.
+// nothing, when a layer blob it cannot write again is missing.
 func (s *Store) tag(desc v1.Descriptor, src *source) (bool, error) {
 	unlock, err := s.lock(unix.LOCK_EX)
 	if err != nil {
 		return false, err
 	}
 	defer unlock()
-	for _, h := range append([]v1.Hash{desc.Digest, src.configD.Digest}, layerDigests(src)...) {
-		if !s.hasBlob(h) {
+	// A prune between writeBlobs and here may have removed blobs. Those
+	// at hand (manifest, configuration, staged layers) are written again
+	// here; a layer that would have to be read again from its source
+	// sends the caller back to writeBlobs.
+	if err := s.writeBlob(context.Background(), src.configD.Digest, src.configD.Size, bytesReader(src.config), nil); err != nil {
+		return false, err
+	}
+	if err := s.writeBlob(context.Background(), desc.Digest, desc.Size, bytesReader(src.manifest), nil); err != nil {
+		return false, err
+	}
+	for _, l := range src.layers {
+		if l.file != "" {
+			if err := s.linkBlob(l.desc.Digest, l.file); err != nil {
+				return false, err
+			}
+		}
+		if !s.hasBlob(l.desc.Digest) {
 			return false, nil
 		}
 	}
@@ -162,12 +183,4 @@ func addNames(idx *v1.IndexManifest, desc v1.Descriptor, names []string, index v
 	if len(names) == 0 && !slices.ContainsFunc(idx.Manifests, func(d v1.Descriptor) bool { return d.Digest == desc.Digest }) {
 		add("")
 	}
-}
-
-func layerDigests(src *source) []v1.Hash {
-	var hs []v1.Hash
-	for _, l := range src.layers {
-		hs = append(hs, l.desc.Digest)
-	}
-	return hs
 }

@@ -171,10 +171,17 @@ func (s *Store) unpack(ctx context.Context, manifest v1.Hash, l v1.Descriptor, d
 	if _, err := os.Stat(s.layerPath(diffID)); err == nil {
 		return nil
 	}
-	_, err, _ := s.unpacks.Do(diffID.String(), func() (any, error) {
-		return nil, s.unpackOnce(ctx, manifest, l, diffID)
-	})
-	return err
+	for {
+		_, err, _ := s.unpacks.Do(diffID.String(), func() (any, error) {
+			return nil, s.unpackOnce(ctx, manifest, l, diffID)
+		})
+		// The caller whose ctx ran the shared unpack gave up; unpack
+		// again for this one.
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			continue
+		}
+		return err
+	}
 }
 
 func (s *Store) unpackOnce(ctx context.Context, manifest v1.Hash, l v1.Descriptor, diffID v1.Hash) error {

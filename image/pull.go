@@ -19,35 +19,78 @@ import (
 // Pull fetches ref (a tag or a digest reference) from its registry into
 // the store, downloading only the blobs the store lacks, unpacks its
 // layers and returns it as Lookup does. A multi-platform image resolves
-// to the store's platform. Concurrent pulls of one reference share one
-// download; a pull whose ctx ends while others wait for the same
-// download hands it to one of them. Pull blocks until the image is
-// stored and unpacked, or ctx is done; an interrupted pull leaves only
-// temporary files, which a later pull does not trust and Open or Prune
-// removes.
+// to the store's platform. Concurrent pulls of one reference in one
+// Store share one download, which goes on while any of them waits for it
+// and stops when all have given up. Pull blocks until the image is
+// stored and unpacked, or ctx is done; a download that stops leaves no
+// file behind it (an interrupted process leaves only temporary names,
+// which no pull trusts and Open and Prune remove).
 func (s *Store) Pull(ctx context.Context, ref string) (*pod.Image, error) {
 	r, err := s.parseRemote(ref)
 	if err != nil {
 		return nil, err
 	}
+	key := r.Name()
 	for {
-		ch := s.pulls.DoChan(r.Name(), func() (any, error) { return s.pull(ctx, r) })
-		var res any
+		f := s.join(ctx, key)
+		ch := s.pulls.DoChan(key, func() (any, error) { return s.pull(f.ctx, r) })
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("image: pull %s: %w", r.Name(), context.Cause(ctx))
+			if s.leave(key, f) {
+				<-ch // the download stops; wait until it has cleaned up
+			}
+			return nil, fmt.Errorf("image: pull %s: %w", key, context.Cause(ctx))
 		case out := <-ch:
+			s.leave(key, f)
 			if out.Err != nil {
-				// Another caller's ctx ended the shared download.
-				if ctx.Err() == nil && (errors.Is(out.Err, context.Canceled) || errors.Is(out.Err, context.DeadlineExceeded)) {
+				// A download every earlier caller left was cancelled
+				// as this one joined it: start another.
+				if ctx.Err() == nil && errors.Is(out.Err, context.Canceled) {
 					continue
 				}
 				return nil, out.Err
 			}
-			res = out.Val
+			return s.Lookup(ctx, out.Val.(string))
 		}
-		return s.Lookup(ctx, res.(string))
 	}
+}
+
+// flight is the context a shared download runs under: cancelled when
+// every caller waiting for it has given up.
+type flight struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiters int
+}
+
+// join counts a caller in the flight of key, making it if needed.
+func (s *Store) join(ctx context.Context, key string) *flight {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.flights[key]
+	if f == nil {
+		f = &flight{}
+		f.ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
+		s.flights[key] = f
+	}
+	f.waiters++
+	return f
+}
+
+// leave counts a caller out of f and reports whether it was the last, so
+// the download was cancelled.
+func (s *Store) leave(key string, f *flight) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 {
+		return false
+	}
+	f.cancel()
+	if s.flights[key] == f {
+		delete(s.flights, key)
+	}
+	return true
 }
 
 func (s *Store) parseRemote(ref string) (name.Reference, error) {

@@ -2,8 +2,10 @@ package image_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -182,6 +184,12 @@ func TestPullInterrupted(t *testing.T) {
 	_, err = s.Lookup(context.Background(), reg.Ref("busybox:1"))
 	require.ErrorIs(t, err, pod.ErrImageNotPresent)
 
+	blobs, err := os.ReadDir(filepath.Join(dir, "oci/blobs/sha256"))
+	require.NoError(t, err)
+	for _, b := range blobs {
+		assert.False(t, strings.HasPrefix(b.Name(), "tmp-"), "temporary blob %s left", b.Name())
+	}
+
 	c.delay = 0
 	s2, err := image.Open(dir, image.WithTransport(c))
 	require.NoError(t, err)
@@ -197,4 +205,60 @@ func TestPullInvalidName(t *testing.T) {
 	require.ErrorIs(t, err, pod.ErrInvalidImageName)
 	_, err = s.Pull(context.Background(), "sha256:"+strings.Repeat("a", 64))
 	require.ErrorIs(t, err, pod.ErrInvalidImageName)
+}
+
+// A pull whose caller gives up hands the shared download to another
+// caller waiting for it.
+func TestPullWaiterContinues(t *testing.T) {
+	reg := imagetest.StartRegistry(t, imagetest.RegistryOptions{})
+	push(t, reg, reg.Ref("busybox:1"), imagetest.Busybox(t), authn.Anonymous)
+	c := &counter{base: reg.Transport, delay: time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := open(t, image.WithTransport(c), image.WithProgress(func(p image.Progress) {
+		if p.Event == image.EventBytes {
+			cancel()
+		}
+	}))
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Pull(ctx, reg.Ref("busybox:1"))
+		first <- err
+	}()
+	for c.blobs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	img, err := s.Pull(context.Background(), reg.Ref("busybox:1"))
+	require.NoError(t, err)
+	img.Release()
+	require.ErrorIs(t, <-first, context.Canceled)
+}
+
+// recorder fails every request and records its URL.
+type recorder struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.urls = append(r.urls, req.URL.Scheme+"://"+req.URL.Host)
+	return nil, errors.New("unreachable")
+}
+
+// Plain HTTP goes only to loopback registries and to those named
+// insecure, though go-containerregistry would also try it for private
+// addresses.
+func TestPullPlainHTTPOnlyWhenAllowed(t *testing.T) {
+	rec := &recorder{}
+	s := open(t, image.WithTransport(rec), image.WithKeychain(authn.NewMultiKeychain()))
+	_, err := s.Pull(context.Background(), "10.0.0.1:5000/x:1")
+	require.ErrorContains(t, err, "plain HTTP refused")
+	assert.NotContains(t, rec.urls, "http://10.0.0.1:5000")
+
+	rec = &recorder{}
+	s = open(t, image.WithTransport(rec), image.WithKeychain(authn.NewMultiKeychain()), image.WithInsecureRegistries("10.0.0.1:5000"))
+	_, err = s.Pull(context.Background(), "10.0.0.1:5000/x:1")
+	require.Error(t, err)
+	assert.Contains(t, rec.urls, "http://10.0.0.1:5000")
 }

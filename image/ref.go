@@ -18,13 +18,19 @@ var idPrefix = regexp.MustCompile(`^(sha256:)?[0-9a-f]{12,64}$`)
 // query is a parsed reference: a tag, a digest, or an image ID (prefix).
 type query struct {
 	raw string
-	ref name.Reference // nil for an ID
-	id  string         // hex prefix of a config digest
+	ref name.Reference // nil for an ID that is no valid name
+	id  string         // hex prefix of a config digest, or ""
 }
 
 func parseQuery(ref string) (query, error) {
 	if idPrefix.MatchString(ref) {
-		return query{raw: ref, id: strings.TrimPrefix(ref, "sha256:")}, nil
+		// A hex string may also be a repository name; find tries it
+		// as one when no ID matches, as podman does.
+		q := query{raw: ref, id: strings.TrimPrefix(ref, "sha256:")}
+		if r, err := name.ParseReference(ref); err == nil {
+			q.ref = r
+		}
+		return q, nil
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
@@ -76,22 +82,7 @@ func entries(idx *v1.IndexManifest) []*entry {
 // image's configuration digest, read from its manifest.
 func find(idx *v1.IndexManifest, q query, configID func(v1.Hash) (v1.Hash, error)) (*entry, string, error) {
 	es := entries(idx)
-	switch r := q.ref.(type) {
-	case name.Tag:
-		for _, e := range es {
-			for _, n := range e.names {
-				if n == r.Name() {
-					return e, n, nil
-				}
-			}
-		}
-	case name.Digest:
-		for _, e := range es {
-			if e.digest.String() == r.DigestStr() {
-				return e, r.Name(), nil
-			}
-		}
-	case nil:
+	if q.id != "" {
 		var found *entry
 		for _, e := range es {
 			id, err := configID(e.digest)
@@ -112,6 +103,22 @@ func find(idx *v1.IndexManifest, q query, configID func(v1.Hash) (v1.Hash, error
 				n = found.names[0]
 			}
 			return found, n, nil
+		}
+	}
+	switch r := q.ref.(type) {
+	case name.Tag:
+		for _, e := range es {
+			for _, n := range e.names {
+				if n == r.Name() {
+					return e, n, nil
+				}
+			}
+		}
+	case name.Digest:
+		for _, e := range es {
+			if e.digest.String() == r.DigestStr() {
+				return e, r.Name(), nil
+			}
 		}
 	}
 	return nil, "", fmt.Errorf("image: %q: %w", q.raw, pod.ErrImageNotPresent)

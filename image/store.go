@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -57,6 +58,9 @@ type Store struct {
 
 	pulls   singleflight.Group // keyed by normalized reference
 	unpacks singleflight.Group // keyed by diffID
+
+	mu      sync.Mutex
+	flights map[string]*flight // guarded by mu; keyed as pulls
 }
 
 // Option configures a Store.
@@ -68,7 +72,11 @@ func (f optionFunc) apply(s *Store) { f(s) }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *zap.Logger) Option {
-	return optionFunc(func(s *Store) { s.log = l.Named("image") })
+	return optionFunc(func(s *Store) {
+		if l != nil {
+			s.log = l.Named("image")
+		}
+	})
 }
 
 // WithPlatform sets the platform a multi-platform image resolves to; the
@@ -84,8 +92,8 @@ func WithProgress(f func(Progress)) Option {
 	return optionFunc(func(s *Store) { s.progress = f })
 }
 
-// WithInsecureRegistries lets the store speak plain HTTP (or HTTPS without
-// verifying the certificate) to the registries named, as "host:port".
+// WithInsecureRegistries lets the store speak plain HTTP to the
+// registries named, as "host:port", when they do not answer HTTPS.
 // Registries on localhost, 127.0.0.1 and ::1 may use plain HTTP without
 // it; every other registry must use verified HTTPS.
 func WithInsecureRegistries(hosts ...string) Option {
@@ -112,7 +120,8 @@ func WithTransport(t http.RoundTripper) Option {
 
 // Open opens the store in dir, creating it (mode 0700) when missing, and
 // removes what interrupted pulls and loads left behind that no running
-// one is using.
+// one is using. It takes the exclusive lock for that, so it waits for
+// pulls and loads of other processes that hold the shared one.
 func Open(dir string, opts ...Option) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("image: dir: empty")
@@ -126,6 +135,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		log:      zap.NewNop(),
 		platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
 		insecure: map[string]bool{},
+		flights:  map[string]*flight{},
 		keychain: authn.DefaultKeychain,
 		base:     http.DefaultTransport,
 	}
@@ -310,6 +320,12 @@ func diskUsage(p string) int64 {
 // tempDir makes a temporary directory under DIR and holds a shared flock
 // on it, so cleanTemp leaves it alone, until release removes it.
 func (s *Store) tempDir(what string) (string, func(), error) {
+	// The shared lock keeps cleanTemp away until the flock is taken.
+	unlock, err := s.lock(unix.LOCK_SH)
+	if err != nil {
+		return "", nil, err
+	}
+	defer unlock()
 	tmp, err := os.MkdirTemp(s.dir, tempPrefix+what+"-*")
 	if err != nil {
 		return "", nil, fmt.Errorf("image: %w", err)

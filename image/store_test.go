@@ -2,6 +2,7 @@ package image_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"os"
 	"os/exec"
@@ -80,6 +81,15 @@ func TestImport(t *testing.T) {
 		assert.Equal(t, "true", l)
 	}
 	assert.Equal(t, digests[0], digests[1])
+
+	// A gzip-compressed tarball is the same image.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(rootfs(t))
+	require.NoError(t, zw.Close())
+	li, err := open(t).Import(ctx, &gz, "example.com/rootfs:1", cfg)
+	require.NoError(t, err)
+	assert.Equal(t, digests[0], li.Digest)
 }
 
 // Lookup accepts a tag, a digest reference and an ID prefix, and says
@@ -95,6 +105,11 @@ func TestLookupRefs(t *testing.T) {
 		img := lookup(t, s, ref)
 		assert.Equal(t, li.Digest, img.Digest, ref)
 	}
+	// A hex name that is no image's ID is a repository name.
+	hex, err := s.Import(ctx, bytes.NewReader(rootfs(t)), "deadbeefcafe1", image.ImportConfig{Cmd: []string{"x"}})
+	require.NoError(t, err)
+	assert.Equal(t, hex.Digest, lookup(t, s, "deadbeefcafe1").Digest)
+
 	for ref, want := range map[string]error{
 		"rootfs:2":         pod.ErrImageNotPresent,
 		"other":            pod.ErrImageNotPresent,
@@ -283,4 +298,33 @@ func TestLoadNotAnArchive(t *testing.T) {
 	require.ErrorContains(t, err, "not a docker-archive")
 	_, err = open(t).Load(context.Background(), filepath.Join(t.TempDir(), "missing"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// A layer blob whose uncompressed stream does not match the
+// configuration's diffID is refused at unpacking, and no layer directory
+// is left.
+func TestUnpackVerifiesDiffID(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	li, err := s.Import(ctx, bytes.NewReader(rootfs(t)), "a:1", image.ImportConfig{})
+	require.NoError(t, err)
+	d, err := s.Inspect(ctx, li.ID)
+	require.NoError(t, err)
+	h, err := v1.NewHash(d.Layers[0].Digest)
+	require.NoError(t, err)
+	p := filepath.Join(s.Dir(), "oci/blobs/sha256", h.Hex)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, "hello\n", string(b[512:518]), "etc/hello's content follows its header")
+	b[512] = 'j'
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+
+	_, err = s.Lookup(ctx, "a:1")
+	require.ErrorIs(t, err, image.ErrDigestMismatch)
+	ents, err := os.ReadDir(filepath.Join(s.Dir(), "layers"))
+	require.NoError(t, err)
+	require.Len(t, ents, 1, "only layers/sha256")
+	ents, err = os.ReadDir(filepath.Join(s.Dir(), "layers/sha256"))
+	require.NoError(t, err)
+	assert.Empty(t, ents)
 }

@@ -1,6 +1,7 @@
 package image_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/podkit/podkit/image"
 	"github.com/podkit/podkit/image/imagetest"
 	"github.com/podkit/podkit/internal/testenv"
 )
@@ -86,4 +88,15 @@ func trimNL(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// umoci reads the store's layout and lists its names.
+func TestUmociReadsStore(t *testing.T) {
+	testenv.RequireTool(t, "umoci")
+	s := open(t)
+	_, err := s.Import(context.Background(), bytes.NewReader(rootfs(t)), "example.com/rootfs:1", image.ImportConfig{})
+	require.NoError(t, err)
+	out, err := exec.Command("umoci", "ls", "--layout", filepath.Join(s.Dir(), "oci")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "example.com/rootfs:1\n", string(out))
 }

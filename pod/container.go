@@ -166,7 +166,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	}
 	if p.stopping {
 		// stop signalled the running containers before this one registered.
-		sig := m.spec.StopSignal
+		sig := m.stopSignalLocked()
 		if p.killed {
 			sig = syscall.SIGKILL
 		}

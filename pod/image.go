@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/podkit/podkit/internal/shim"
 )
@@ -452,4 +455,34 @@ func (p *Pod) runsImages() bool {
 		}
 	}
 	return false
+}
+
+// stopSignalLocked is the signal that stops m's running instance
+// gracefully: its StopSignal, or, when the spec sets none, its image's
+// STOPSIGNAL, as the container runtimes under the kubelet honour it.
+// Guarded by Pod.mu.
+func (m *member) stopSignalLocked() syscall.Signal {
+	if m.imageStop && m.image != nil {
+		if sig, ok := parseSignal(m.image.StopSignal); ok {
+			return sig
+		}
+	}
+	return m.spec.StopSignal
+}
+
+// parseSignal reads a signal as an image configuration names it:
+// "SIGQUIT", "QUIT" or "3".
+func parseSignal(s string) (syscall.Signal, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return syscall.Signal(n), n > 0 && n <= 64
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	return sig, sig != 0
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -341,4 +342,24 @@ func TestDefaultPullPolicy(t *testing.T) {
 	} {
 		assert.Equal(t, want, pod.DefaultPullPolicy(image), image)
 	}
+}
+
+func TestImageStopSignal(t *testing.T) {
+	img := busyboxImage(t)
+	img.Config.StopSignal = "SIGUSR1"
+	store := &layerStore{images: map[string]pod.Image{"busybox:stop": img}}
+	trap := `trap 'echo got $0; exit 0' USR1; trap 'echo TERM; exit 0' TERM; echo up; while :; do sleep 0.05; done`
+	p, rec, stop := startPod(t, "image-stop", pod.Spec{
+		Containers: []pod.Container{
+			{Name: "image", Image: "busybox:stop", Command: []string{"sh", "-c", trap, "USR1"}},
+			{Name: "own", Image: "busybox:stop", Command: []string{"sh", "-c", trap, "INT"}, StopSignal: syscall.SIGTERM},
+		},
+	}, pod.WithStateDir(t.TempDir()), pod.WithImages(store))
+	waitLogs(t, p, "image", 1)
+	waitLogs(t, p, "own", 1)
+	stop()
+	_ = p.Wait() // a cancelled context is how the pod was stopped
+	_ = rec
+	assert.Equal(t, []string{"up", "got USR1"}, logText(t, p, "image", pod.LogOptions{}), "the image's STOPSIGNAL did not stop it")
+	assert.Equal(t, []string{"up", "TERM"}, logText(t, p, "own", pod.LogOptions{}), "the spec's stop signal did not win")
 }

@@ -120,6 +120,9 @@ type member struct {
 	backoff     backoffState
 	cgroup      cgroup.Group // created at the first start
 	image       *ImageConfig // the running instance's image, or nil
+	// imageStop says that the spec sets no stop signal, so the image's
+	// STOPSIGNAL, when it has one, stops the container.
+	imageStop bool
 
 	started     chan struct{} // closed when the container first runs
 	everStarted bool          // started is closed
@@ -153,8 +156,12 @@ func New(name string, spec Spec, opts ...Option) (*Pod, error) {
 		done:       make(chan struct{}),
 	}
 	p.httpDial = p.dialHTTP
+	unsetStop := make(map[string]bool)
+	for _, c := range append(append([]Container(nil), spec.InitContainers...), spec.Containers...) {
+		unsetStop[c.Name] = c.StopSignal == 0 && c.Image != "" && c.Func == nil
+	}
 	add := func(c Container, role Role) {
-		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members),
+		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members), imageStop: unsetStop[c.Name],
 			logsSwapped: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})})
 	}
 	for _, c := range p.spec.InitContainers {
@@ -488,7 +495,7 @@ func (p *Pod) stop(why string) {
 		p.mu.Lock()
 		for _, m := range wave {
 			if m.task != nil {
-				p.signalLocked(m, m.spec.StopSignal, why)
+				p.signalLocked(m, m.stopSignalLocked(), why)
 			}
 		}
 		p.mu.Unlock()

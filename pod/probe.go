@@ -594,7 +594,7 @@ func (p *Pod) stopInstance(m *member, inst *instance, grace time.Duration, why s
 		p.mu.Unlock()
 		return
 	}
-	p.signalLocked(m, m.spec.StopSignal, why)
+	p.signalLocked(m, m.stopSignalLocked(), why)
 	p.mu.Unlock()
 	select {
 	case <-inst.task.Done():

@@ -177,7 +177,8 @@ type Container struct {
 	WorkingDir string
 
 	// StopSignal is sent to the container to stop it gracefully. Zero means
-	// SIGTERM.
+	// the image's STOPSIGNAL when it has one, SIGTERM otherwise (Spec
+	// reports SIGTERM).
 	StopSignal syscall.Signal
 
 	// RestartPolicy, on a main container, overrides the pod's restart

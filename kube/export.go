@@ -485,6 +485,7 @@ func exportSecurity(sc *pod.SecurityContext) *corev1.SecurityContext {
 	k := &corev1.SecurityContext{
 		RunAsUser:                sc.RunAsUser,
 		RunAsGroup:               sc.RunAsGroup,
+		RunAsNonRoot:             sc.RunAsNonRoot,
 		AllowPrivilegeEscalation: sc.AllowPrivilegeEscalation,
 	}
 	if sc.ReadOnlyRootFilesystem {

@@ -533,11 +533,10 @@ func mapSecurity(pr *problems, path string, sc *corev1.SecurityContext, psc podS
 			"allowPrivilegeEscalation", "procMount", "seccompProfile", "appArmorProfile", "seLinuxOptions", "windowsOptions")
 	}
 	if runAsNonRoot != nil && *runAsNonRoot {
-		// The kubelet checks the image's user; podkit has only runAsUser.
-		switch {
-		case ps.RunAsUser == nil:
-			pr.unsupportedf(field(path, "runAsNonRoot"), "podkit cannot check an image's user: set runAsUser")
-		case *ps.RunAsUser == 0:
+		// The image's user is checked when the container starts, as
+		// the kubelet checks it.
+		ps.RunAsNonRoot = runAsNonRoot
+		if ps.RunAsUser != nil && *ps.RunAsUser == 0 {
 			pr.invalidf(field(path, "runAsNonRoot"), "runAsUser is 0 (root)")
 		}
 	}

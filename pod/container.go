@@ -316,16 +316,16 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 		// resolves the image's user inside the image, once it is there.
 		path, dir = argv[0], "/"
 		setup.FS.Dir = cmp.Or(c.WorkingDir, img.Config.WorkingDir, "/")
-		setup.LookPath = true
-		if setup.UID == nil {
-			// Resolved even for root, for the groups and HOME the
-			// image's files give the user.
-			setup.User = cmp.Or(img.Config.User, "0")
+		if setup, err = imageSetup(c, setup, img.Config); err != nil {
+			return nil, err
 		}
 	} else {
 		var err error
 		if path, err = lookPath(c.RootFS, argv[0], env); err != nil {
 			return nil, err
+		}
+		if sc := c.SecurityContext; sc != nil && sc.RunAsNonRoot != nil && *sc.RunAsNonRoot && sc.RunAsUser == nil && os.Geteuid() == 0 {
+			return nil, errors.New("container has runAsNonRoot and would run as root, the supervising program's user: set runAsUser")
 		}
 		if c.ownsRoot() {
 			if setup.FS, err = p.prepareHostView(c); err != nil {

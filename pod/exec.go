@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -98,8 +97,9 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 	}
 	setup := m.spec.SecurityContext.setup()
 	ownMounts := !p.filesystem(m.spec).Empty() || image != nil
-	if image != nil && setup.UID == nil {
-		setup.User = cmp.Or(image.User, "0")
+	if image != nil {
+		// Checked when the container started: exec runs as it does.
+		setup, _ = imageSetup(m.spec, setup, *image)
 	}
 	if setup.Empty() && !ownMounts {
 		// The container runs as this program does, in its filesystem.
@@ -120,7 +120,6 @@ func (p *Pod) Exec(ctx context.Context, container string, cmd *exec.Cmd) error {
 		// The helper looks the name up inside the image, once it is
 		// there.
 		cmd.Path, cmd.Err = cmd.Args[0], nil
-		setup.LookPath = true
 	case ownMounts && !strings.Contains(cmd.Args[0], "/"):
 		path, err := lookPath(m.spec.RootFS, cmd.Args[0], cmd.Env)
 		if err != nil {

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -485,4 +486,38 @@ func parseSignal(s string) (syscall.Signal, bool) {
 	}
 	sig := unix.SignalNum(name)
 	return sig, sig != 0
+}
+
+// imageSetup completes the set-up of a container that runs from an image
+// with configuration img: the user, resolved inside the image unless the
+// security context names both user and group, and the command looked up
+// there. It refuses root under RunAsNonRoot, with the kubelet's words.
+func imageSetup(c Container, setup shim.Setup, img ImageConfig) (shim.Setup, error) {
+	sc := c.SecurityContext
+	setup.LookPath = true
+	switch {
+	case sc == nil || sc.RunAsUser == nil:
+		// Resolved even for root, for the groups and HOME the image's
+		// files give the user.
+		setup.User = cmp.Or(img.User, "0")
+	case sc.RunAsGroup == nil:
+		// The user's primary group comes from the image's /etc/passwd.
+		setup.UID, setup.GID = nil, nil
+		setup.User = strconv.FormatInt(*sc.RunAsUser, 10)
+		if len(sc.SupplementalGroups) == 0 {
+			setup.Groups = nil
+		}
+	}
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser != nil {
+		return setup, nil
+	}
+	u, _, _ := strings.Cut(img.User, ":")
+	uid, err := strconv.ParseUint(u, 10, 32)
+	switch {
+	case u == "" || err == nil && uid == 0:
+		return setup, errors.New("container has runAsNonRoot and image will run as root")
+	case err != nil:
+		return setup, fmt.Errorf("container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root", u)
+	}
+	return setup, nil
 }

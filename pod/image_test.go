@@ -210,20 +210,24 @@ func TestImageUserAndReadOnlyRoot(t *testing.T) {
 		RestartPolicy: pod.RestartNever,
 		Containers: []pod.Container{
 			{Name: "image-user", Image: "busybox:app", Command: []string{"sh", "-c", "id -u; id -g; echo $HOME"}},
-			{Name: "run-as", Image: "busybox:app", Command: []string{"id", "-u"},
+			{Name: "run-as", Image: "busybox:app", Command: []string{"sh", "-c", "id -u; id -g"},
 				SecurityContext: &pod.SecurityContext{RunAsUser: &nobody}},
+			// A uid the host does not know, and the image does not either.
+			{Name: "unknown-uid", Image: "busybox:app", Command: []string{"sh", "-c", "id -u; id -g"},
+				SecurityContext: &pod.SecurityContext{RunAsUser: new(int64(4242))}},
 			{Name: "read-only", Image: "busybox:app", Command: []string{"sh", "-c", "touch /x 2>/dev/null && echo writable || echo read-only; ls /dev"},
 				SecurityContext: &pod.SecurityContext{ReadOnlyRootFilesystem: true, RunAsUser: new(int64(0))}},
 		},
 	}, pod.WithStateDir(t.TempDir()), pod.WithImages(store))
-	for _, c := range []string{"image-user", "run-as", "read-only"} {
+	for _, c := range []string{"image-user", "run-as", "unknown-uid", "read-only"} {
 		if index(rec, pod.EventExited, c) < 0 {
 			rec.until(c+" exited", isReason(pod.EventExited, c))
 		}
 	}
 	_ = p
 	assert.Equal(t, []string{"1000", "50", "/home/app"}, logText(t, p, "image-user", pod.LogOptions{}))
-	assert.Equal(t, []string{"65534"}, logText(t, p, "run-as", pod.LogOptions{}))
+	assert.Equal(t, []string{"65534", "65534"}, logText(t, p, "run-as", pod.LogOptions{}), "runAsUser's group is not the image's")
+	assert.Equal(t, []string{"4242", "0"}, logText(t, p, "unknown-uid", pod.LogOptions{}))
 	ro := logText(t, p, "read-only", pod.LogOptions{})
 	require.NotEmpty(t, ro)
 	assert.Equal(t, "read-only", ro[0])
@@ -362,4 +366,37 @@ func TestImageStopSignal(t *testing.T) {
 	_ = rec
 	assert.Equal(t, []string{"up", "got USR1"}, logText(t, p, "image", pod.LogOptions{}), "the image's STOPSIGNAL did not stop it")
 	assert.Equal(t, []string{"up", "TERM"}, logText(t, p, "own", pod.LogOptions{}), "the spec's stop signal did not win")
+}
+
+func TestImageRunAsNonRoot(t *testing.T) {
+	yes := true
+	for _, tc := range []struct {
+		name, user string
+		runAs      *int64
+		want       string // the start error, or "" when it runs
+	}{
+		{"root-by-default", "", nil, "container has runAsNonRoot and image will run as root"},
+		{"root-by-uid", "0:0", nil, "container has runAsNonRoot and image will run as root"},
+		{"name", "app", nil, "container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root"},
+		{"uid", "1000", nil, ""},
+		{"run-as-user", "", new(int64(1000)), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := busyboxImage(t)
+			img.Config.User = tc.user
+			store := &layerStore{images: map[string]pod.Image{"busybox:1": img}}
+			p, rec, _ := startPod(t, "nonroot-"+tc.name, pod.Spec{
+				RestartPolicy: pod.RestartNever,
+				Containers: []pod.Container{{Name: "c", Image: "busybox:1", Command: []string{"id", "-u"},
+					SecurityContext: &pod.SecurityContext{RunAsNonRoot: &yes, RunAsUser: tc.runAs}}},
+			}, pod.WithStateDir(t.TempDir()), pod.WithImages(store))
+			if tc.want == "" {
+				rec.until("exited", isReason(pod.EventExited, "c"))
+				assert.Equal(t, []string{"1000"}, logText(t, p, "c", pod.LogOptions{}))
+				return
+			}
+			ev := rec.until("failed", isReason(pod.EventFailed, "c"))
+			assert.Contains(t, ev.Message, tc.want)
+		})
+	}
 }

@@ -17,12 +17,21 @@ import (
 // groups and capabilities: podkit's containers are host processes, and
 // podkit does not take privileges away unless asked.
 type SecurityContext struct {
-	// RunAsUser is the UID the command runs as; it must be a user the host
+	// RunAsUser is the UID the command runs as, in place of an image's
+	// user. For a container without an image it must be a user the host
 	// knows (in its user database).
 	RunAsUser *int64
-	// RunAsGroup is the GID the command runs as; it must be a group the host
-	// knows. Without it, a RunAsUser's primary group is used.
+	// RunAsGroup is the GID the command runs as; for a container without
+	// an image it must be a group the host knows. Without it, a
+	// RunAsUser's primary group is used: from the image's /etc/passwd, or
+	// the host's.
 	RunAsGroup *int64
+	// RunAsNonRoot, when true, refuses to start the container as root, as
+	// the kubelet does: with RunAsUser 0, or without RunAsUser when the
+	// image's user is root or a name (a name is not checked against the
+	// image's files, as the kubelet does not check it), or, without an
+	// image, when the supervising program runs as root.
+	RunAsNonRoot *bool
 	// SupplementalGroups are extra GIDs of the command.
 	SupplementalGroups []int64
 	// AllowPrivilegeEscalation set to false sets no_new_privs: nothing the
@@ -107,7 +116,9 @@ func (sc *SecurityContext) setup() shim.Setup {
 	return s
 }
 
-func (sc *SecurityContext) validate(errs *fieldErrors, field string) {
+// validate checks sc; hostUsers says that its users and groups are the
+// host's (a container without an image), which must know them.
+func (sc *SecurityContext) validate(errs *fieldErrors, field string, hostUsers bool) {
 	if sc == nil {
 		return
 	}
@@ -115,14 +126,17 @@ func (sc *SecurityContext) validate(errs *fieldErrors, field string) {
 	if u := sc.RunAsUser; u != nil {
 		if *u < 0 || *u > 1<<32-2 {
 			errs.add(field+".runAsUser", fmt.Sprint(*u), "not a valid UID")
-		} else if _, err := user.LookupId(strconv.FormatInt(*u, 10)); err != nil {
+		} else if _, err := user.LookupId(strconv.FormatInt(*u, 10)); err != nil && hostUsers {
 			errs.add(field+".runAsUser", fmt.Sprint(*u), "no such user on this host")
 		}
+	}
+	if nonRoot := sc.RunAsNonRoot; nonRoot != nil && *nonRoot && sc.RunAsUser != nil && *sc.RunAsUser == 0 {
+		errs.add(field+".runAsNonRoot", "true", "runAsUser is 0 (root)")
 	}
 	if g := sc.RunAsGroup; g != nil {
 		if *g < 0 || *g > 1<<32-2 {
 			errs.add(field+".runAsGroup", fmt.Sprint(*g), "not a valid GID")
-		} else if _, err := user.LookupGroupId(strconv.FormatInt(*g, 10)); err != nil {
+		} else if _, err := user.LookupGroupId(strconv.FormatInt(*g, 10)); err != nil && hostUsers {
 			errs.add(field+".runAsGroup", fmt.Sprint(*g), "no such group on this host")
 		}
 	}

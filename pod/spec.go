@@ -475,7 +475,7 @@ func (p *Pod) validate(hostname string) error {
 			errs.add(field+".restartRules", fmt.Sprint(len(c.RestartRules)), "a sidecar always restarts: it takes no rules")
 		}
 		c.Resources.validate(&errs, field+".resources")
-		c.SecurityContext.validate(&errs, field)
+		c.SecurityContext.validate(&errs, field, c.Image == "")
 		c.Lifecycle.validate(&errs, field)
 		c.StartupProbe.validate(&errs, field+".startupProbe", "startup")
 		c.LivenessProbe.validate(&errs, field+".livenessProbe", "liveness")

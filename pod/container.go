@@ -147,6 +147,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	m.task = inst.task
 	if img != nil {
 		m.image = &img.Config
+		cs.Image, cs.ImageID = img.Name, img.ID
 	}
 	cs.PID = inst.task.Pid()
 	started := fmt.Sprintf("Started container %s (pid %d)", m.spec.Name, inst.task.Pid())

@@ -183,6 +183,9 @@ func TestContainerRunsFromImage(t *testing.T) {
 	require.NoError(t, p.Exec(context.Background(), "args", cmd))
 	assert.Equal(t, "yes /opt\nwritten\n", out.String())
 	assert.Contains(t, rec.String(), `Pulled main/default Container image "busybox:1" already present on machine`)
+	cs, _ := p.Status().Container("args")
+	assert.Equal(t, img.Name, cs.Image)
+	assert.Equal(t, img.ID, cs.ImageID)
 
 	stop()
 	_ = p.Wait()

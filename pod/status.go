@@ -125,6 +125,11 @@ type ContainerStatus struct {
 	// a shared PID namespace the command itself, otherwise the container's
 	// init, whose only child is the command.
 	PID int
+	// Image and ImageID, as Kubernetes reports them, are the full name and
+	// the ID (configuration digest) of the image the container last
+	// started from; empty before that, and for a container without one.
+	Image   string
+	ImageID string
 }
 
 // ContainerState holds exactly one of a container's possible states.

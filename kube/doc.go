@@ -20,11 +20,10 @@
 // first, so a manifest is fixed in one pass. So is a field this package
 // does not know, such as one a newer API adds: it is better to refuse a
 // manifest than to run something different from what it says. Fields that
-// are harmless on one machine, such as scheduling and image pulls, are
-// accepted with a warning each (Manifest.Warnings). Finally the spec goes
-// through pod.New, whose checks look at this machine (a hostPath or a mount
-// path must exist on it, runAsUser must be one of its users); Load never
-// returns a spec that pod.New rejects.
+// are harmless on one machine, such as scheduling and image pull secrets,
+// are accepted with a warning each (Manifest.Warnings). Finally the spec goes
+// through pod.New, whose checks look at this machine (a hostPath must exist
+// on it); Load never returns a spec that pod.New rejects.
 //
 // Each warning and error names a Kubernetes field path:
 // spec.initContainers[1].livenessProbe.httpGet.port.
@@ -52,8 +51,16 @@
 //	  or Memory, sizeLimit)
 //	spec.volumes: hostPath (path; type    Volumes: HostPath (the type is checked when
 //	  checked by Load)                    Load runs: podkit creates nothing on the host)
-//	container name, image                 Name, Image (kept for Export; podkit ignores it)
-//	command (required), args              Command, Args ($(VAR) expanded, as the kubelet does)
+//	container name                        Name
+//	image                                 Image: the pod runs the container from it (an
+//	                                      image store, pod.WithImages); without one the
+//	                                      container runs the host's programs (a podkit
+//	                                      extension, see below)
+//	imagePullPolicy (Always,              ImagePullPolicy; empty defaults as the kubelet's
+//	  IfNotPresent, Never)                does (Always for :latest or no tag)
+//	command, args                         Command, Args ($(VAR) expanded, as the kubelet
+//	                                      does); without command the image's entrypoint
+//	                                      runs, with args the image's cmd if none
 //	env (name and value)                  Env, "NAME=value" ($(VAR) expanded)
 //	workingDir                            WorkingDir
 //	ports                                 (names resolve the probes' and hooks' named ports)
@@ -93,9 +100,10 @@
 //	  evictionResponders, overhead
 //	spec: serviceAccountName, serviceAccount, automountServiceAccountToken
 //	  (no token is mounted), enableServiceLinks
-//	spec: imagePullSecrets, dnsPolicy, subdomain, readinessGates
+//	spec: imagePullSecrets (registry credentials come from the Docker
+//	  config file), dnsPolicy, subdomain, readinessGates
 //	spec.securityContext: fsGroupChangePolicy, seLinuxChangePolicy
-//	container: image, imagePullPolicy, ports, terminationMessagePath,
+//	container: ports, terminationMessagePath,
 //	  terminationMessagePolicy, resizePolicy
 //	container resources.requests: memory, ephemeral-storage (podkit reserves
 //	  nothing)
@@ -112,8 +120,10 @@
 //	spec.initContainers[*].restartPolicy other than Always, unless it is
 //	  what the pod's policy gives an init container anyway (OnFailure, or
 //	  Never in a pod whose policy is Never)
-//	container: command missing (podkit has no image to take it from), env
-//	  valueFrom, envFrom, volumeDevices, stdin, stdinOnce, tty: true
+//	container: neither image nor command (nothing to run), env valueFrom,
+//	  envFrom, volumeDevices, stdin, stdinOnce, tty: true
+//	  (an imagePullPolicy other than Always, IfNotPresent and Never is
+//	  invalid)
 //	container ports: a hostPort of a protocol other than TCP, a hostIP
 //	  without a hostPort
 //	resources: limits other than cpu and memory (ephemeral-storage,
@@ -136,8 +146,11 @@
 // # Export
 //
 // Export maps every field of pod.Spec back, so that Load gives the same
-// spec again; Container.RootFS, Stdout and Stderr only make sense on this
-// machine and are left out. A process container needs an Image. An
+// spec again; Container.RootFS, SharedHostFilesystem, Stdout and Stderr only
+// make sense on this machine and are left out. A process container needs an
+// Image: one without, which runs the host's program here, is named an image
+// that holds the program by ExportOptions.Images (podkit export --image
+// CONTAINER=IMAGE), or the export fails naming the container. An
 // in-process container (Func) becomes a container of the podkit image
 // (ExportOptions.PodkitImage, DefaultPodkitImage by default) that runs
 // "podkit" with the container's ExportArgs, with every volume of the pod
@@ -175,8 +188,17 @@
 //
 // # Where podkit differs
 //
-//   - Containers are host processes: they run Command from the host's
-//     filesystem (the image is not pulled), see the host's /etc/hosts and
+//   - A container without an image is a podkit extension (Kubernetes
+//     requires one): it runs Command from the host's filesystem, seen
+//     through a private writable layer, unless SharedHostFilesystem lets it
+//     write the host's files. Such a manifest exports only with an image
+//     named for each such container (podkit export --image).
+//   - Images are pulled with the credentials of the Docker config file
+//     ($DOCKER_CONFIG or ~/.docker/config.json), not imagePullSecrets; an
+//     image with the tag latest (or none) that exists only in the local
+//     store needs imagePullPolicy: IfNotPresent, as with kind, since the
+//     default for it is Always.
+//   - Containers see /etc/hosts and resolv.conf written from the host's
 //     resolver configuration, and the pod's network namespace has only its
 //     loopback, so no port is reachable from outside the pod, unless
 //     hostNetwork: true puts the pod on the host's network. Such a pod
@@ -187,6 +209,6 @@
 //     ones given: none are added from the user's groups on the host.
 //   - HTTP probes and hooks without a host go to 127.0.0.1, the pod's own
 //     loopback, where Kubernetes uses the pod's IP: the same server.
-//   - The environment of a container is PATH, HOSTNAME and its env, with no
-//     variables from an image or from services.
+//   - The environment of a container is PATH and HOSTNAME, then its
+//     image's, then its env, with no variables from services.
 package kube

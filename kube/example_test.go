@@ -37,15 +37,14 @@ spec:
 		log.Fatal(err)
 	}
 	c := m.Spec.Containers[0]
-	fmt.Println(m.Name, m.Spec.RestartPolicy, c.Command, c.LivenessProbe.Period)
+	fmt.Println(m.Name, m.Spec.RestartPolicy, c.Image, c.Command, c.LivenessProbe.Period)
 	for _, w := range m.Warnings {
 		fmt.Println("warning:", w)
 	}
 	p, err := pod.New(m.Name, m.Spec)
 	fmt.Println(p != nil, err)
 	// Output:
-	// hello Never [sh -c echo hello] 5s
-	// warning: spec.containers[0].image: ignored: podkit pulls no image; the command runs from the host's filesystem
+	// hello Never busybox:1.36 [sh -c echo hello] 5s
 	// warning: spec.nodeSelector: ignored: scheduling does not apply, podkit runs the pod on this machine
 	// true <nil>
 }

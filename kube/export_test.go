@@ -36,7 +36,8 @@ func TestExportErrors(t *testing.T) {
 			name:     "no image",
 			spec:     app(func(c *pod.Container) { c.Image = "" }),
 			sentinel: kube.ErrInvalid,
-			want:     []string{`spec.containers[0].image: required to export (container "app")`},
+			want: []string{`spec.containers[0].image: required to export: the container runs the host's program here; ` +
+				`name an image that holds it (ExportOptions.Images, podkit export --image app=REF) (container "app")`},
 		},
 		{
 			name:     "in-process without export args",
@@ -128,6 +129,38 @@ func TestExportErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ExportOptions.Images names the images of containers that run the host's
+// programs here; a container's own image wins, and an entry for a
+// container the pod lacks changes nothing.
+func TestExportImages(t *testing.T) {
+	spec := pod.Spec{
+		InitContainers: []pod.Container{{Name: "setup", Command: []string{"mkdir", "-p", "/data/x"}}},
+		Containers: []pod.Container{
+			{Name: "app", Command: []string{"app"}},
+			{Name: "db", Image: "postgres:17", ImagePullPolicy: pod.PullIfNotPresent},
+		},
+	}
+	opts := kube.ExportOptions{Images: map[string]string{
+		"setup": "busybox:1.36", "app": "example.com/app:1", "db": "example.com/other:1", "absent": "x",
+	}}
+	kp, err := kube.Export("p", spec, opts)
+	require.NoError(t, err)
+	require.Equal(t, "busybox:1.36", kp.Spec.InitContainers[0].Image)
+	require.Equal(t, "example.com/app:1", kp.Spec.Containers[0].Image)
+	require.Equal(t, "postgres:17", kp.Spec.Containers[1].Image)
+	require.Empty(t, kp.Spec.Containers[0].ImagePullPolicy, "Kubernetes defaults it from the tag")
+	require.Equal(t, corev1.PullIfNotPresent, kp.Spec.Containers[1].ImagePullPolicy)
+	require.Empty(t, kp.Spec.Containers[1].Command, "the image's entrypoint runs")
+	require.Empty(t, spec.Containers[0].Image, "Export must not modify the spec")
+
+	// Without an entry, each host-program container is named.
+	_, err = kube.Export("p", spec, kube.ExportOptions{Images: map[string]string{"app": "example.com/app:1"}})
+	require.ErrorIs(t, err, kube.ErrInvalid)
+	require.ErrorContains(t, err, "spec.initContainers[0].image: required to export")
+	require.ErrorContains(t, err, "podkit export --image setup=REF")
+	require.NotContains(t, err.Error(), "--image app=")
 }
 
 // An in-process container becomes the podkit command, with every volume

@@ -121,12 +121,8 @@ func TestLoadWeb(t *testing.T) {
 	require.Equal(t, webSpec(), m.Spec)
 	require.Equal(t, []string{
 		"metadata.labels: ignored: podkit keeps no object metadata",
-		"spec.initContainers[0].image: ignored: podkit pulls no image; the command runs from the host's filesystem",
-		"spec.initContainers[1].image: ignored: podkit pulls no image; the command runs from the host's filesystem",
-		"spec.containers[0].image: ignored: podkit pulls no image; the command runs from the host's filesystem",
 		"spec.containers[0].ports: informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)",
 		"spec.containers[0].resources.requests.memory: ignored: a request informs scheduling, and podkit reserves nothing",
-		"spec.containers[1].image: ignored: podkit pulls no image; the command runs from the host's filesystem",
 	}, m.Warnings)
 	require.Equal(t, "web", m.Pod.Name)
 }
@@ -275,10 +271,16 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
-			name:     "missing command",
-			data:     string(manifest("  containers:\n  - name: c\n    image: nginx\n")),
+			name:     "neither image nor command",
+			data:     string(manifest("  containers:\n  - name: c\n    args: [x]\n")),
 			sentinel: kube.ErrUnsupported,
-			want:     []string{"spec.containers[0].command: required: podkit has no image to take the default command from"},
+			want:     []string{"spec.containers[0].command: required: the container has no image to take a default command from"},
+		},
+		{
+			name:     "unknown pull policy",
+			data:     string(manifest("  containers:\n  - name: c\n    image: nginx\n    imagePullPolicy: Sometimes\n")),
+			sentinel: kube.ErrInvalid,
+			want:     []string{`spec.containers[0].imagePullPolicy: must be Always, IfNotPresent or Never, got "Sometimes"`},
 		},
 		{
 			name:     "wrong kind",
@@ -426,9 +428,9 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name:     "refused by pod",
-			data:     string(manifest(hello + "    volumeMounts: [{name: v, mountPath: /does/not/exist}]\n  volumes: [{name: v, emptyDir: {}}]\n")),
+			data:     string(manifest(hello + "    imagePullPolicy: Always\n")),
 			sentinel: pod.ErrInvalidSpec,
-			want:     []string{`kube: pod "p": podkit rejects the spec`, "/does/not/exist"},
+			want:     []string{`kube: pod "p": podkit rejects the spec`, "imagePullPolicy", "set without an image"},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -511,25 +513,57 @@ status:
 		"metadata.annotations: ignored: podkit keeps no object metadata",
 		"status: ignored: podkit reports the pod's status itself",
 		"spec.volumes[0].emptyDir.sizeLimit: not enforced: podkit bounds the size of a Memory emptyDir only",
-		"spec.containers[0].image: ignored: podkit pulls no image; the command runs from the host's filesystem",
 		"spec.containers[0].ports: informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)",
 		"spec.containers[0].resources.requests.ephemeral-storage: ignored: a request informs scheduling, and podkit reserves nothing",
 		"spec.containers[0].resources.requests.memory: ignored: a request informs scheduling, and podkit reserves nothing",
 		"spec.containers[0].terminationMessagePath: ignored: podkit keeps no termination message",
 		"spec.containers[0].terminationMessagePolicy: ignored: podkit keeps no termination message",
-		"spec.containers[0].imagePullPolicy: ignored: podkit pulls no image; the command runs from the host's filesystem",
 		"spec.dnsPolicy: ignored: the pod uses the host's resolver configuration",
 		"spec.nodeSelector: ignored: scheduling does not apply, podkit runs the pod on this machine",
 		"spec.serviceAccountName: ignored: podkit has no API server, services or service accounts",
 		"spec.automountServiceAccountToken: ignored: podkit has no API server, services or service accounts; no token is mounted",
 		"spec.nodeName: ignored: scheduling does not apply, podkit runs the pod on this machine",
-		"spec.imagePullSecrets: ignored: podkit pulls no image; the command runs from the host's filesystem",
+		"spec.imagePullSecrets: ignored: podkit takes registry credentials from the Docker config file ($DOCKER_CONFIG or ~/.docker/config.json)",
 		"spec.schedulerName: ignored: scheduling does not apply, podkit runs the pod on this machine",
 		"spec.tolerations: ignored: scheduling does not apply, podkit runs the pod on this machine",
 		"spec.priorityClassName: ignored: scheduling does not apply, podkit runs the pod on this machine",
 		"spec.enableServiceLinks: ignored: podkit has no API server, services or service accounts",
 	}, m.Warnings)
 	require.Equal(t, int64(1<<30), m.Spec.Volumes[0].EmptyDir.SizeLimit)
+	require.Equal(t, "nginx:1.27", m.Spec.Containers[0].Image)
+	require.Equal(t, pod.PullIfNotPresent, m.Spec.Containers[0].ImagePullPolicy)
+}
+
+// A container's image and pull policy are the pod's; its command may come
+// from the image, and its mount paths need not exist on the host: they are
+// created inside the image, or in the private layer over the host's
+// filesystem of a container without one.
+func TestLoadImages(t *testing.T) {
+	m, err := kube.Load(manifest(`  containers:
+  - name: web
+    image: nginx:1.27
+    volumeMounts: [{name: v, mountPath: /usr/share/nginx/html}]
+  - name: tool
+    image: example.com/tool
+    imagePullPolicy: Never
+    args: ["--once"]
+  - name: host
+    command: ["sleep", "1"]
+    volumeMounts: [{name: v, mountPath: /does/not/exist}]
+  volumes: [{name: v, emptyDir: {}}]
+`))
+	require.NoError(t, err)
+	require.Empty(t, m.Warnings)
+	web, tool, host := m.Spec.Containers[0], m.Spec.Containers[1], m.Spec.Containers[2]
+	require.Equal(t, "nginx:1.27", web.Image)
+	require.Empty(t, web.Command, "the image's entrypoint runs")
+	require.Empty(t, web.ImagePullPolicy, "the pod defaults it, as the kubelet does")
+	require.Equal(t, pod.PullIfNotPresent, pod.DefaultPullPolicy(web.Image))
+	require.Equal(t, pod.PullNever, tool.ImagePullPolicy)
+	require.Empty(t, tool.Command)
+	require.Equal(t, []string{"--once"}, tool.Args)
+	require.Empty(t, host.Image, "a container without an image runs the host's program")
+	require.False(t, host.SharedHostFilesystem)
 }
 
 // Load takes the manifest's values as the kubelet would run them.

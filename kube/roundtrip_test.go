@@ -86,7 +86,7 @@ func richSpec() pod.Spec {
 				SecurityContext: &pod.SecurityContext{SupplementalGroups: groups},
 			},
 			{
-				Name: "helper", Image: "example.com/helper:1", RestartPolicy: pod.RestartAlways,
+				Name: "helper", Image: "example.com/helper:1", ImagePullPolicy: pod.PullAlways, RestartPolicy: pod.RestartAlways,
 				Command:      []string{"helper"},
 				StopSignal:   syscall.Signal(37), // SIGRTMIN+3
 				StartupProbe: &pod.Probe{TCPSocket: &pod.TCPSocketAction{Port: 7000, Host: "127.0.0.2"}, Period: time.Second, FailureThreshold: 60},
@@ -99,7 +99,7 @@ func richSpec() pod.Spec {
 		},
 		Containers: []pod.Container{
 			{
-				Name: "app", Image: "example.com/app:1",
+				Name: "app", Image: "example.com/app:1", ImagePullPolicy: pod.PullNever,
 				Command:       []string{"app"},
 				Args:          []string{"--listen=:8080", "--price=$5"},
 				Env:           []string{"MODE=production", "EMPTY="},
@@ -140,6 +140,27 @@ func TestRoundTripGoSpec(t *testing.T) {
 	m := reload(t, kp)
 	require.Equal(t, spec, m.Spec)
 	require.Equal(t, "rich", m.Name)
+}
+
+// Each pull policy, and none, comes back from Export and Load as it was;
+// the exported manifest states it in Kubernetes' words.
+func TestRoundTripPullPolicy(t *testing.T) {
+	for _, policy := range []pod.PullPolicy{"", pod.PullAlways, pod.PullIfNotPresent, pod.PullNever} {
+		t.Run(string(policy), func(t *testing.T) {
+			spec := app(func(c *pod.Container) { c.ImagePullPolicy = policy })
+			kp, err := kube.Export("p", spec, kube.ExportOptions{})
+			require.NoError(t, err)
+			require.Equal(t, corev1.PullPolicy(policy), kp.Spec.Containers[0].ImagePullPolicy)
+			data, err := kube.Marshal(kp)
+			require.NoError(t, err)
+			if policy == "" {
+				require.NotContains(t, string(data), "imagePullPolicy")
+			} else {
+				require.Contains(t, string(data), "imagePullPolicy: "+string(policy)+"\n")
+			}
+			require.Equal(t, spec, reload(t, kp).Spec)
+		})
+	}
 }
 
 // A manifest loaded, exported and marshalled reads like its source.

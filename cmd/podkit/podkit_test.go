@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/podkit/podkit/image/imagetest"
 	"github.com/podkit/podkit/internal/testenv"
 	"github.com/podkit/podkit/pod/podtest"
 )
@@ -50,20 +52,34 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// podkit runs the podkit command with its own run directory.
+// busyboxRef is the image the test manifests run; newPodkit loads it.
+const busyboxRef = "busybox:1.36"
+
+// podkit runs the podkit command with its own run directory and image
+// store.
 type podkit struct {
-	t      *testing.T
-	runDir string
+	t         *testing.T
+	runDir    string
+	imagesDir string
 }
 
+// newPodkit returns a podkit whose image store holds busyboxRef, built
+// from the host's busybox and loaded with podkit image load, as a user
+// without a registry would load it.
 func newPodkit(t *testing.T) *podkit {
 	testenv.RequireRoot(t)
-	return &podkit{t: t, runDir: t.TempDir()}
+	k := &podkit{t: t, runDir: t.TempDir(), imagesDir: t.TempDir()}
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	imagetest.WriteDockerArchive(t, archive, map[string]v1.Image{busyboxRef: imagetest.BusyboxApplets(t)})
+	stdout, stderr, code := k.run("image", "load", "-i", archive)
+	require.Equal(t, 0, code, "podkit image load: %s", stderr)
+	require.Contains(t, stdout, "Loaded image index.docker.io/library/"+busyboxRef+" sha256:")
+	return k
 }
 
 func (k *podkit) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, podkitBin, args...)
-	cmd.Env = append(os.Environ(), "PODKIT_RUN_DIR="+k.runDir)
+	cmd.Env = append(os.Environ(), "PODKIT_RUN_DIR="+k.runDir, "PODKIT_IMAGES_DIR="+k.imagesDir)
 	return cmd
 }
 
@@ -294,7 +310,7 @@ func TestMemberProcessForms(t *testing.T) {
 }
 
 func TestExportRoundTrip(t *testing.T) {
-	k := &podkit{t: t, runDir: t.TempDir()}
+	k := &podkit{t: t, runDir: t.TempDir(), imagesDir: t.TempDir()}
 	stdout, stderr, code := k.run("export", "-f", "testdata/job.yaml", "--podkit-image", "example.com/podkit:1")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "kind: Pod")
@@ -314,6 +330,20 @@ func TestExportRoundTrip(t *testing.T) {
 	_, stderr, code = k.run("export", "-f", "testdata/server.yaml", "--kind", "Job")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "spec.template.spec.restartPolicy")
+
+	// A container that runs the host's program here needs --image to
+	// export.
+	host := writeManifest(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: host}\nspec:\n  containers:\n  - name: app\n    command: [\"sleep\", \"1\"]\n")
+	_, stderr, code = k.run("export", "-f", host)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "spec.containers[0].image: required to export")
+	assert.Contains(t, stderr, "podkit export --image app=REF")
+	stdout, stderr, code = k.run("export", "-f", host, "--image", "app=busybox:1.36")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "image: busybox:1.36\n")
+	_, stderr, code = k.run("export", "-f", host, "--image", "busybox:1.36")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `--image: "busybox:1.36": must be CONTAINER=IMAGE`)
 }
 
 func TestBadManifests(t *testing.T) {
@@ -330,8 +360,10 @@ func TestBadManifests(t *testing.T) {
 		{"deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", "kind \"Deployment\": Load takes a v1 Pod"},
 		{"duplicate", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, command: [\"true\"]}\n  - {name: a, command: [\"true\"]}\n",
 			"spec.containers[1].name"},
-		{"no-command", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: nginx}\n",
-			"spec.containers[0].command: required"},
+		{"no-command", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, args: [x]}\n",
+			"spec.containers[0].command: required: the container has no image to take a default command from"},
+		{"pull-policy", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: busybox, imagePullPolicy: Later}\n",
+			`spec.containers[0].imagePullPolicy: must be Always, IfNotPresent or Never, got "Later"`},
 		{"unknown-field", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containerz: []\n", "spec.containerz: unknown field"},
 		{"binary", "\x00\x01\x02\xff\xfe garbage", "kube:"},
 		{"huge", string(huge), "larger than 3 MiB"},
@@ -398,8 +430,8 @@ spec:
     command: ["podkit", "ambassador", "tcp", "--listen", "127.0.0.1:6379", "--upstream", "` + echoServer(t) + `"]
   containers:
   - name: app
-    image: busybox
-    command: ["sh", "-c", "echo ping | busybox nc 127.0.0.1 6379"]
+    image: busybox:1.36
+    command: ["sh", "-c", "echo ping | nc 127.0.0.1 6379"]
 `
 	file := filepath.Join(t.TempDir(), "amb.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(manifest), 0o644))

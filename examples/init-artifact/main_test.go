@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,16 +44,32 @@ func TestManifest(t *testing.T) {
 	defer os.Chdir(wd)
 	exampletest.CheckManifest(t, filepath.Join("examples", "init-artifact"))
 	testenv.RequireRoot(t)
-	testenv.RequireTool(t, "busybox")
 	m := exampletest.Load(t, filepath.Join("examples", "init-artifact"))
 	m.Spec.Ports[0].HostPort = 0 // any free port, for the test
-	p, err := pod.New(m.Name, m.Spec)
+	p, err := pod.New(m.Name, m.Spec, pod.WithImages(exampletest.Images(t)))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
+	var events bytes.Buffer
+	sub := p.Subscribe(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range sub {
+			fmt.Fprintln(&events, ev.Reason, ev.Container, ev.Message)
+		}
+	}()
 	require.NoError(t, p.Start(ctx))
 	defer func() {
 		cancel()
 		_ = p.Wait()
+		<-done
+		if t.Failed() {
+			t.Logf("events:\n%s", events.String())
+			logs, _ := p.Logs("web", pod.LogOptions{})
+			for _, l := range logs {
+				t.Logf("web | %s", l.Text)
+			}
+		}
 	}()
 	require.Eventually(t, func() bool {
 		addrs := p.PublishedAddrs()

@@ -39,7 +39,7 @@ func TestManifest(t *testing.T) {
 	for i := range m.Spec.InitContainers {
 		m.Spec.InitContainers[i].Stdout = &shipped
 	}
-	p, err := pod.New(m.Name, m.Spec)
+	p, err := pod.New(m.Name, m.Spec, pod.WithImages(exampletest.Images(t)))
 	require.NoError(t, err)
 	require.NoError(t, p.Run(context.Background()))
 	assert.Equal(t, "step 1 done\nstep 2 done\nstep 3 done\nstep 4 done\nstep 5 done\n", shipped.String())

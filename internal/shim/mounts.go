@@ -208,10 +208,19 @@ func bindFile(root string, f Mount) error {
 	if err := unix.Mount(f.Source, target, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("mount %s: %w", f.Target, err)
 	}
-	if f.ReadOnly {
-		if err := unix.Mount(f.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("mount %s: make it read-only: %w", f.Target, err)
-		}
+	if !f.ReadOnly {
+		return nil
+	}
+	// The remount goes through a descriptor opened after the bind, which
+	// names the new mount; fd names the file under it.
+	mounted, err := unix.Openat(int(parent.Fd()), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("mount %s: make it read-only: %w", f.Target, err)
+	}
+	defer unix.Close(mounted)
+	target = fmt.Sprintf("/proc/thread-self/fd/%d", mounted)
+	if err := unix.Mount(f.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		return fmt.Errorf("mount %s: make it read-only: %w", f.Target, err)
 	}
 	return nil
 }
@@ -297,7 +306,23 @@ func bindMount(root string, m Mount) error {
 		}
 		return nil
 	}
-	return mountInRoot(root, m.Target, bind)
+	// The read-only remount resolves the path again: the descriptor the
+	// bind was made through names the directory under the new mount, and
+	// a remount of that is EINVAL.
+	if err := mountInRoot(root, m.Target, func(target string) error {
+		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", m.Source, err)
+		}
+		return nil
+	}); err != nil || !m.ReadOnly {
+		return err
+	}
+	return mountInRoot(root, m.Target, func(target string) error {
+		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("make it read-only: %w", err)
+		}
+		return nil
+	})
 }
 
 // mountInRoot creates the directory path inside root and calls mount with

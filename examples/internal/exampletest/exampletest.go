@@ -8,9 +8,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/podkit/podkit/cmd/podkit/members"
+	"github.com/podkit/podkit/image"
+	"github.com/podkit/podkit/image/imagetest"
 	"github.com/podkit/podkit/kube"
 	"github.com/podkit/podkit/pod"
 )
@@ -30,6 +33,20 @@ func Load(t testing.TB, dir string) *kube.Manifest {
 	}}.Load(data)
 	require.NoError(t, err)
 	return m
+}
+
+// BusyboxImage is the image the examples' manifests run their programs
+// from.
+const BusyboxImage = "busybox:1.36"
+
+// Images returns an image store, in a temporary directory, holding
+// BusyboxImage built from the host's static busybox with every applet
+// (imagetest.BusyboxApplets), so that a test runs a manifest without
+// pulling from Docker Hub. It needs the busybox command; without it the
+// test is skipped, or fails under CI=true.
+func Images(t testing.TB) *image.Store {
+	t.Helper()
+	return imagetest.Store(t, map[string]v1.Image{BusyboxImage: imagetest.BusyboxApplets(t)})
 }
 
 // CheckManifest checks that dir/kubernetes.yaml is the export of

@@ -5,13 +5,16 @@ package owner
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 )
 
-// Name returns "<pod>_<pid>_<start>_<random>": the pod's name, and the PID
+// Name returns "<pod>_<pid>_<start>_<random>": the pod's name (cut, with a
+// digest of it, to keep the whole within 255 bytes), and the PID
 // and start time (in clock ticks after boot) of this program, which together
 // identify it even after its PID is reused, and a random suffix that tells
 // apart pods of the same name.
@@ -24,8 +27,20 @@ func Name(pod string) (string, error) {
 	if _, err := rand.Read(r[:]); err != nil {
 		return "", fmt.Errorf("owner: %w", err)
 	}
-	return fmt.Sprintf("%s_%d_%d_%x", pod, os.Getpid(), start, r), nil
+	suffix := fmt.Sprintf("_%d_%d_%x", os.Getpid(), start, r)
+	if len(pod)+len(suffix) > maxName {
+		// A file name holds at most 255 bytes: a long pod name is cut,
+		// and a digest of the whole keeps names of different pods apart.
+		sum := sha256.Sum256([]byte(pod))
+		digest := hex.EncodeToString(sum[:4])
+		pod = pod[:maxName-len(suffix)-len(digest)-1] + "-" + digest
+	}
+	return pod + suffix, nil
 }
+
+// maxName is the longest file name Linux filesystems take (NAME_MAX): a
+// name is that of a directory in the state tree and of a cgroup.
+const maxName = 255
 
 // Alive reports whether the program that owns name is still running: its
 // PID has the start time the name records, and it is not a zombie (state Z)

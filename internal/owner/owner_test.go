@@ -33,6 +33,23 @@ func TestNameAndAlive(t *testing.T) {
 	assert.True(t, Alive("not-ours"), "foreign names are left alone")
 }
 
+// A 253-byte pod name (the longest Kubernetes takes) still makes a file
+// name: cut, with a digest that keeps two long names apart, and Alive
+// reads it.
+func TestLongName(t *testing.T) {
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)
+	n, err := Name(long)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(n), 255)
+	assert.True(t, strings.HasPrefix(n, long[:150]))
+	assert.True(t, Alive(n))
+	other, err := Name(long[:252] + "e")
+	require.NoError(t, err)
+	cut := func(s string) string { return s[:strings.IndexByte(s, '_')] }
+	assert.NotEqual(t, cut(n), cut(other), "two long names share a prefix")
+	require.NoError(t, os.Mkdir(t.TempDir()+"/"+n, 0o700), "not a file name")
+}
+
 // TestZombieIsDead keeps a real zombie: a child that has exited and that
 // the test does not reap until the end.
 func TestZombieIsDead(t *testing.T) {

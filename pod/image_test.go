@@ -151,7 +151,8 @@ func TestContainerRunsFromImage(t *testing.T) {
 				VolumeMounts: []pod.VolumeMount{{Name: "work", MountPath: "/work-dir"}}},
 			// command replaces both; the image's user by name, resolved
 			// in its /etc/passwd and /etc/group.
-			{Name: "user", Image: "busybox:1", Command: []string{"sh", "-c", "id; echo $HOME; cat /tmp/mine 2>&1 | wc -l"}},
+			{Name: "user", Image: "busybox:1", Command: []string{"sh", "-c", "id; echo $HOME; cat /tmp/mine 2>&1 | wc -l; pwd"},
+				WorkingDir: "/srv/new"}, // created, as runc creates it
 		},
 	}, pod.WithStateDir(state), pod.WithImages(store))
 	waitLogs(t, p, "args", 7)
@@ -172,7 +173,7 @@ func TestContainerRunsFromImage(t *testing.T) {
 		rec.until("user exited", isReason(pod.EventExited, "user"))
 	}
 	user := logText(t, p, "user", pod.LogOptions{})
-	assert.Equal(t, []string{"uid=0(root) gid=0(root)", "/root", "1"}, user, "another container sees the first one's writes")
+	assert.Equal(t, []string{"uid=0(root) gid=0(root)", "/root", "1", "/srv/new"}, user, "another container sees the first one's writes")
 	assert.NoFileExists(t, hostMarker, "a write reached the host")
 	os.Remove(hostMarker)
 

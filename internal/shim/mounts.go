@@ -118,6 +118,13 @@ func (fs Filesystem) setup() error {
 		}
 		return chdir(fs.Dir)
 	}
+	if fs.Dir != "" {
+		// A working directory the root lacks is created, as runc creates
+		// it, inside the root and before it may turn read-only.
+		if err := mountInRoot(root, fs.Dir, func(string) error { return nil }); err != nil {
+			return fmt.Errorf("working directory %s: %w", fs.Dir, err)
+		}
+	}
 	if fs.ReadOnlyRootfs {
 		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 			return fmt.Errorf("make root filesystem read-only: %w", err)

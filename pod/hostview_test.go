@@ -91,26 +91,39 @@ func TestSharedHostFilesystem(t *testing.T) {
 
 // TestHostViewReadOnlyRootFilesystem: a read-only root refuses writes in
 // every mount of the host's view, a separate one (a tmpfs standing for a
-// /tmp of its own) included; volumes stay writable.
+// /tmp of its own) included; volumes stay writable. Each mount of the view
+// keeps the host mount's nosuid, nodev and noexec, read-only or not.
 func TestHostViewReadOnlyRootFilesystem(t *testing.T) {
 	requireRoot(t)
 	tag := hostViewTag(t)
 	sep := t.TempDir()
-	require.NoError(t, syscall.Mount("tmpfs", sep, "tmpfs", 0, "size=64k"))
+	require.NoError(t, syscall.Mount("tmpfs", sep, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "size=64k"))
 	t.Cleanup(func() { _ = syscall.Unmount(sep, syscall.MNT_DETACH) })
 	try := ""
 	for _, f := range []string{"/tmp/" + tag, "/usr/" + tag, sep + "/" + tag, "/run/state/f"} {
 		try += fmt.Sprintf("touch %[1]s 2>/dev/null && echo %[1]s written || echo %[1]s refused; ", f)
 	}
+	options := fmt.Sprintf(`awk '$5 == "%s" { print $6 }' /proc/self/mountinfo`, sep)
 	p, rec, _ := startPod(t, "hostview-ro", pod.Spec{
 		RestartPolicy: pod.RestartNever,
 		Volumes:       []pod.Volume{stateVolume()},
-		Containers: []pod.Container{{Name: "c", VolumeMounts: stateMount(), Command: []string{"sh", "-c", try},
-			SecurityContext: &pod.SecurityContext{ReadOnlyRootFilesystem: true}}},
+		Containers: []pod.Container{
+			{Name: "c", VolumeMounts: stateMount(), Command: []string{"sh", "-c", try + options},
+				SecurityContext: &pod.SecurityContext{ReadOnlyRootFilesystem: true}},
+			{Name: "rw", Command: []string{"sh", "-c", options}},
+		},
 	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
-	assert.Equal(t, []string{"/tmp/" + tag + " refused", "/usr/" + tag + " refused", sep + "/" + tag + " refused", "/run/state/f written"},
-		logText(t, p, "c", pod.LogOptions{}))
+	lines := logText(t, p, "c", pod.LogOptions{})
+	require.Len(t, lines, 5)
+	assert.Equal(t, []string{"/tmp/" + tag + " refused", "/usr/" + tag + " refused", sep + "/" + tag + " refused", "/run/state/f written"}, lines[:4])
+	rw := logText(t, p, "rw", pod.LogOptions{})
+	require.Len(t, rw, 1)
+	for _, c := range []struct{ options, mode string }{{lines[4], "ro"}, {rw[0], "rw"}} {
+		got := strings.Split(c.options, ",")
+		assert.Equal(t, c.mode, got[0])
+		assert.Subset(t, got, []string{"nosuid", "nodev", "noexec"}, "the view dropped a flag of the host's mount")
+	}
 }
 
 // TestHostViewSupervisorKilled kills, with SIGKILL, a program running a pod

@@ -74,7 +74,7 @@ func (fs Filesystem) setup() error {
 		}
 	}
 	root := fs.Rootfs
-	var hostMounts []string
+	var hostMounts []hostMount
 	if root != "" {
 		var err error
 		switch {
@@ -119,12 +119,16 @@ func (fs Filesystem) setup() error {
 		return chdir(fs.Dir)
 	}
 	if fs.ReadOnlyRootfs {
-		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("make root filesystem read-only: %w", err)
+		if len(hostMounts) == 0 {
+			hostMounts = []hostMount{{target: root}}
 		}
-		for _, m := range hostMounts[min(1, len(hostMounts)):] {
-			if err := unix.Mount(m, m, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-				return fmt.Errorf("make %s read-only: %w", strings.TrimPrefix(m, root), err)
+		// A remount sets every flag anew: each mount keeps its own.
+		for _, m := range hostMounts {
+			if err := unix.Mount(m.target, m.target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|m.flags, ""); err != nil {
+				if m.target == root {
+					return fmt.Errorf("make root filesystem read-only: %w", err)
+				}
+				return fmt.Errorf("make %s read-only: %w", strings.TrimPrefix(m.target, root), err)
 			}
 		}
 	}

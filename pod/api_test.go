@@ -232,7 +232,8 @@ func TestLogs(t *testing.T) {
 	long := strings.Repeat("x", 20000)
 	p, rec, _ := startPod(t, "logs", pod.Spec{
 		RestartPolicy: pod.RestartOnFailure,
-		Containers: []pod.Container{{Name: "c", Stdout: &tee, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")},
+		Volumes:       []pod.Volume{stateVolume()},
+		Containers: []pod.Container{{Name: "c", Stdout: &tee, Env: []string{"F=/run/state/ran"}, VolumeMounts: stateMount(),
 			Command: []string{"sh", "-c", `echo out1; echo err1 >&2; echo out2; printf '` + long + `\n'; printf tail; ` +
 				`if [ -e "$F" ]; then exit 0; fi; touch "$F"; exit 1`}}},
 	})
@@ -293,8 +294,9 @@ func TestLogs(t *testing.T) {
 func TestLogsPrevious(t *testing.T) {
 	p, rec, _ := startPod(t, "prev", pod.Spec{
 		RestartPolicy: pod.RestartOnFailure,
+		Volumes:       []pod.Volume{stateVolume()},
 		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
-			`if [ -e "$F" ]; then echo second; exit 0; fi; touch "$F"; echo first; exit 1`}, Env: []string{"F=" + filepath.Join(t.TempDir(), "ran")}}},
+			`if [ -e "$F" ]; then echo second; exit 0; fi; touch "$F"; echo first; exit 1`}, Env: []string{"F=/run/state/ran"}, VolumeMounts: stateMount()}},
 	})
 	_, err := p.Logs("c", pod.LogOptions{Previous: true})
 	assert.ErrorIs(t, err, pod.ErrNoPreviousInstance)
@@ -448,12 +450,12 @@ func TestSpecRoundTrip(t *testing.T) {
 
 func TestFollowLogs(t *testing.T) {
 	requireRoot(t)
-	counter := filepath.Join(t.TempDir(), "n")
 	p, err := pod.New("follow", pod.Spec{
 		RestartPolicy: pod.RestartOnFailure,
-		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
+		Volumes:       []pod.Volume{stateVolume()},
+		Containers: []pod.Container{{Name: "c", VolumeMounts: stateMount(), Command: []string{"sh", "-c",
 			// Fails twice, then succeeds, counting its runs in a file.
-			`n=$(cat ` + counter + ` 2>/dev/null || echo 0); echo run $n; echo $((n+1)) > ` + counter + `; [ $n -ge 2 ]`}}},
+			`n=$(cat /run/state/n 2>/dev/null || echo 0); echo run $n; echo $((n+1)) > /run/state/n; [ $n -ge 2 ]`}}},
 	}, pod.WithBackoff(pod.Backoff{Initial: time.Millisecond}))
 	require.NoError(t, err)
 	var got []string

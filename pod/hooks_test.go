@@ -13,12 +13,13 @@ import (
 )
 
 func TestPostStartHookGatesRunning(t *testing.T) {
-	marker := filepath.Join(t.TempDir(), "hooked")
 	p, rec, _ := startPod(t, "poststart", pod.Spec{
 		RestartPolicy: pod.RestartNever,
+		Volumes:       []pod.Volume{stateVolume()},
 		InitContainers: []pod.Container{{Name: "side", Command: []string{"sleep", "1000"}, RestartPolicy: pod.RestartAlways,
-			Lifecycle: &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"sh", "-c", "sleep 0.2; touch " + marker}}}}}},
-		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", "test -e " + marker}}},
+			VolumeMounts: stateMount(),
+			Lifecycle:    &pod.Lifecycle{PostStart: &pod.LifecycleHandler{Exec: &pod.ExecAction{Command: []string{"sh", "-c", "sleep 0.2; touch /run/state/hooked"}}}}}},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", "test -e /run/state/hooked"}, VolumeMounts: stateMount()}},
 	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))
 	require.NoError(t, p.Wait(), "the app started before the sidecar's postStart hook finished")
@@ -39,14 +40,17 @@ func TestPostStartHookFailureRestarts(t *testing.T) {
 }
 
 func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
+	// The order is read after the pod has ended: a hostPath volume outlives
+	// it.
 	dir := t.TempDir()
-	order := filepath.Join(dir, "order")
 	p, rec, cancel := startPod(t, "prestop", pod.Spec{
 		TerminationGracePeriod: new(5 * time.Second),
+		Volumes:                []pod.Volume{{Name: "out", HostPath: &pod.HostPathVolume{Path: dir}}},
 		Containers: []pod.Container{{Name: "c",
-			Command: []string{"sh", "-c", "trap 'echo term >> " + order + "; exit 0' TERM; echo trapping; sleep 1000 & wait"},
+			VolumeMounts: []pod.VolumeMount{{Name: "out", MountPath: "/run/out"}},
+			Command:      []string{"sh", "-c", "trap 'echo term >> /run/out/order; exit 0' TERM; echo trapping; sleep 1000 & wait"},
 			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
-				Command: []string{"sh", "-c", "echo prestop >> " + order}}}}}},
+				Command: []string{"sh", "-c", "echo prestop >> /run/out/order"}}}}}},
 	})
 	rec.until("running", isPhase(pod.PhaseRunning))
 	// Running means started, not that the shell has set its trap: on a slow
@@ -54,7 +58,7 @@ func TestPreStopHookRunsBeforeStopSignal(t *testing.T) {
 	waitLogs(t, p, "c", 1)
 	cancel()
 	_ = p.Wait()
-	data, err := os.ReadFile(order)
+	data, err := os.ReadFile(filepath.Join(dir, "order"))
 	require.NoError(t, err)
 	assert.Equal(t, "prestop\nterm\n", string(data))
 }

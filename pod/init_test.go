@@ -3,7 +3,6 @@ package pod_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -55,11 +54,11 @@ func TestInitContainerFailure(t *testing.T) {
 	for _, policy := range []pod.RestartPolicy{pod.RestartNever, pod.RestartOnFailure, pod.RestartAlways} {
 		t.Run(string(policy), func(t *testing.T) {
 			// The init container fails on its first run only.
-			ran := filepath.Join(t.TempDir(), "ran")
 			p, rec, _ := startPod(t, "initfail", pod.Spec{
 				RestartPolicy: policy,
-				InitContainers: []pod.Container{{Name: "setup", Command: []string{"sh", "-c",
-					fmt.Sprintf("if [ -e %[1]s ]; then exit 0; fi; touch %[1]s; exit 3", ran)}}},
+				Volumes:       []pod.Volume{stateVolume()},
+				InitContainers: []pod.Container{{Name: "setup", VolumeMounts: stateMount(), Command: []string{"sh", "-c",
+					"if [ -e /run/state/ran ]; then exit 0; fi; touch /run/state/ran; exit 3"}}},
 				Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
 			})
 			if policy == pod.RestartNever {

@@ -74,11 +74,14 @@ func TestRestartPolicies(t *testing.T) {
 // deterministic.
 func TestCrashLoopBackOff(t *testing.T) {
 	clk := testingclock.NewFakeClock(time.Now())
-	token := filepath.Join(t.TempDir(), "token")
 	p, rec, _ := startPod(t, "crashloop", pod.Spec{
-		Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c",
-			fmt.Sprintf("while [ ! -e %[1]s ]; do sleep 0.01; done; rm %[1]s; exit 1", token)}}},
+		Volumes: []pod.Volume{stateVolume()},
+		Containers: []pod.Container{{Name: "c", VolumeMounts: stateMount(), Command: []string{"sh", "-c",
+			"while [ ! -e /run/state/token ]; do sleep 0.01; done; rm /run/state/token; exit 1"}}},
 	}, pod.WithClock(clk), pod.WithBackoff(pod.Backoff{Initial: time.Second, Max: 4 * time.Second, Reset: time.Minute}))
+	state, err := p.VolumePath("state")
+	require.NoError(t, err)
+	token := filepath.Join(state, "token")
 
 	var delays []time.Duration
 	next := func(runFor time.Duration) {
@@ -322,12 +325,12 @@ func TestManyPodsDoNotLeak(t *testing.T) {
 }
 
 func TestContainerRestartPolicyAndRules(t *testing.T) {
-	ran := filepath.Join(t.TempDir(), "ran")
 	p, rec, _ := startPod(t, "rules", pod.Spec{
 		RestartPolicy: pod.RestartNever,
+		Volumes:       []pod.Volume{stateVolume()},
 		Containers: []pod.Container{
-			{Name: "retry", Command: []string{"sh", "-c",
-				fmt.Sprintf("if [ -e %[1]s ]; then exit 0; fi; touch %[1]s; exit 42", ran)},
+			{Name: "retry", VolumeMounts: stateMount(), Command: []string{"sh", "-c",
+				"if [ -e /run/state/ran ]; then exit 0; fi; touch /run/state/ran; exit 42"},
 				RestartRules: []pod.RestartRule{{Action: pod.RuleRestart, ExitCodes: pod.ExitCodes{Operator: pod.ExitCodesIn, Values: []int{42}}}}},
 			{Name: "own", Command: []string{"sh", "-c", "exit 0"}, RestartPolicy: pod.RestartOnFailure},
 		},

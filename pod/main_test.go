@@ -115,6 +115,25 @@ func runHelper(name string, args []string) int {
 		select {}
 	case "supervisor": // supervisor SHARED: run a pod, print its PIDs, block
 		return runSupervisor(args[0] == "true")
+	case "hostview-supervisor": // hostview-supervisor STATE FILE: run a pod whose container writes FILE, print its infra's PID once written, block
+		p, err := pod.New("orphaned-view", pod.Spec{
+			Containers: []pod.Container{{Name: "c", Command: []string{"sh", "-c", "echo layer > " + args[1] + "; echo written; exec sleep 1000"}}},
+		}, pod.WithStateDir(args[0]))
+		if err == nil {
+			err = p.Start(context.Background())
+		}
+		for err == nil {
+			if entries, _ := p.Logs("c", pod.LogOptions{}); len(entries) > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		fmt.Println(p.Status().InfraPID)
+		select {}
 	case "bridged-supervisor": // bridged-supervisor: run a bridged pod, print its infra's PID and its IP, block
 		p, err := pod.New("orphaned-net", pod.Spec{
 			Network:    pod.Network{Mode: pod.NetworkBridged},
@@ -291,6 +310,15 @@ func isReason(reason, container string) func(pod.Event) bool {
 
 func isPhase(ph pod.Phase) func(pod.Event) bool {
 	return func(ev pod.Event) bool { return ev.Reason == pod.EventPodPhase && ev.Phase == ph }
+}
+
+// stateVolume and stateMount give containers a directory, /run/state,
+// that outlives their restarts and that they share: a container's writes
+// to the host's files stay its own and end with it.
+func stateVolume() pod.Volume { return pod.Volume{Name: "state", EmptyDir: &pod.EmptyDirVolume{}} }
+
+func stateMount() []pod.VolumeMount {
+	return []pod.VolumeMount{{Name: "state", MountPath: "/run/state"}}
 }
 
 // startPod starts a pod with a recorder of its events (subscribed before

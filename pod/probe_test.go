@@ -35,10 +35,17 @@ func TestLivenessProbeRestarts(t *testing.T) {
 }
 
 func TestReadinessProbeFlaps(t *testing.T) {
-	ready := filepath.Join(t.TempDir(), "ready")
+	// The test raises the flag in a volume: in the container's view of the
+	// host's files, a file the host creates after the probe looked for it
+	// may stay unseen.
 	p, rec, _ := startPod(t, "readiness", pod.Spec{
-		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}, ReadinessProbe: fileProbe(ready)}},
+		Volumes: []pod.Volume{stateVolume()},
+		Containers: []pod.Container{{Name: "c", Command: []string{"sleep", "1000"}, VolumeMounts: stateMount(),
+			ReadinessProbe: fileProbe("/run/state/ready")}},
 	})
+	state, err := p.VolumePath("state")
+	require.NoError(t, err)
+	ready := filepath.Join(state, "ready")
 	rec.until("running", isPhase(pod.PhaseRunning))
 	c, _ := p.Status().Container("c")
 	assert.False(t, c.Ready, "ready before its readiness probe passed")
@@ -60,8 +67,7 @@ func TestReadinessProbeFlaps(t *testing.T) {
 }
 
 func TestStartupProbeHoldsOthers(t *testing.T) {
-	started := filepath.Join(t.TempDir(), "started")
-	startup := fileProbe(started)
+	startup := fileProbe("/run/state/started")
 	startup.FailureThreshold = 1000 // a slow start is no failure
 	// Fails from its first check, an Unhealthy event, if it runs before
 	// the startup probe passed; after that it must not restart the proxy
@@ -70,10 +76,14 @@ func TestStartupProbeHoldsOthers(t *testing.T) {
 	liveness := fileProbe("/no/such/file")
 	liveness.FailureThreshold = 1000
 	p, rec, _ := startPod(t, "startup", pod.Spec{
-		InitContainers: []pod.Container{{Name: "proxy", Command: []string{"sleep", "1000"},
+		Volumes: []pod.Volume{stateVolume()},
+		InitContainers: []pod.Container{{Name: "proxy", Command: []string{"sleep", "1000"}, VolumeMounts: stateMount(),
 			RestartPolicy: pod.RestartAlways, StartupProbe: startup, LivenessProbe: liveness}},
 		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
 	})
+	state, err := p.VolumePath("state")
+	require.NoError(t, err)
+	started := filepath.Join(state, "started")
 	rec.until("proxy started", isReason(pod.EventStarted, "proxy"))
 	time.Sleep(300 * time.Millisecond)
 	proxy, _ := p.Status().Container("proxy")
@@ -161,26 +171,27 @@ func TestGRPCProbe(t *testing.T) {
 }
 
 func TestLivenessKillRunsPreStopWithProbeGrace(t *testing.T) {
-	dir := t.TempDir()
-	marker := filepath.Join(dir, "prestop")
-	liveness := fileProbe(filepath.Join(dir, "healthy"))
+	liveness := fileProbe("/run/state/healthy")
 	liveness.TerminationGracePeriod = 300 * time.Millisecond
 	p, rec, _ := startPod(t, "probegrace", pod.Spec{
 		TerminationGracePeriod: new(time.Hour),
-		Containers: []pod.Container{{Name: "c",
+		Volumes:                []pod.Volume{stateVolume()},
+		Containers: []pod.Container{{Name: "c", VolumeMounts: stateMount(),
 			// The first instance ignores SIGTERM: only the probe's grace
 			// period ends it. The next one stops when asked.
-			Command:       []string{"sh", "-c", `[ -e ` + marker + ` ] || trap "" TERM; while :; do sleep 0.05; done`},
+			Command:       []string{"sh", "-c", `[ -e /run/state/prestop ] || trap "" TERM; while :; do sleep 0.05; done`},
 			LivenessProbe: liveness,
 			Lifecycle: &pod.Lifecycle{PreStop: &pod.LifecycleHandler{Exec: &pod.ExecAction{
-				Command: []string{"sh", "-c", "echo ran > " + marker}}}},
+				Command: []string{"sh", "-c", "echo ran > /run/state/prestop"}}}},
 		}},
 	})
 	rec.until("killed with SIGKILL", func(ev pod.Event) bool {
 		return ev.Reason == pod.EventKilling && ev.Signal == syscall.SIGKILL
 	})
 	rec.until("restarted", isReason(pod.EventStarted, "c"))
-	data, err := os.ReadFile(marker)
+	state, err := p.VolumePath("state")
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(state, "prestop"))
 	require.NoError(t, err, "the preStop hook did not run before the liveness kill")
 	assert.Equal(t, "ran\n", string(data))
 	killing := rec.reasons(func(e pod.Event) bool { return e.Reason == pod.EventKilling })

@@ -234,9 +234,12 @@ type Container struct {
 	// would. By default such a container sees the host's filesystem
 	// through a private writable layer: it reads the host's files, its
 	// writes stay its own and are discarded when it ends, its mount paths
-	// are created in that layer, and podkit's state directory is hidden
-	// from it. Either way it has its own /proc, /dev and /sys. A hostPath
-	// volume is the way to share one directory with the host instead.
+	// are created in that layer, podkit's state directory is hidden from
+	// it, and it has its own /proc, /dev and /sys. With
+	// SharedHostFilesystem it sees the host's, /proc listing the host's
+	// processes, and its volume mount paths must exist on the host. A
+	// hostPath volume is the way to share one directory with the host
+	// instead.
 	SharedHostFilesystem bool
 
 	// Stdout and Stderr, when not nil, receive a copy of the container's

@@ -396,7 +396,7 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 				errs.add(vf+".mountPath", vm.MountPath, "duplicate mount path")
 			case c.Func != nil || c.SharedHostFilesystem:
 				if fi, err := os.Stat(vm.MountPath); err != nil || !fi.IsDir() && !fi.Mode().IsRegular() {
-					errs.add(vf+".mountPath", vm.MountPath, "does not exist on the host, and the container has no rootfs to create it in")
+					errs.add(vf+".mountPath", vm.MountPath, "does not exist on the host, and a container that shares the host's filesystem cannot create it")
 				}
 			}
 			paths[filepath.Clean(vm.MountPath)] = true

@@ -153,8 +153,8 @@ func TestVolumeValidation(t *testing.T) {
 			`mountPath: invalid value "/a/../../etc": must not contain '..'`},
 		{"duplicate mount path", []pod.Volume{vol}, pod.Container{RootFS: existing, VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/d"}, {Name: "v", MountPath: "/d/"}}},
 			`volumeMounts[1].mountPath: invalid value "/d/": duplicate mount path`},
-		{"missing host mount point", []pod.Volume{vol}, pod.Container{VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/no/such/dir"}}},
-			`does not exist on the host, and the container has no rootfs`},
+		{"missing host mount point", []pod.Volume{vol}, pod.Container{SharedHostFilesystem: true, VolumeMounts: []pod.VolumeMount{{Name: "v", MountPath: "/no/such/dir"}}},
+			`volumeMounts[0].mountPath: invalid value "/no/such/dir": does not exist on the host, and a container that shares the host's filesystem cannot create it`},
 		{"missing rootfs", nil, pod.Container{RootFS: "/no/such/rootfs"},
 			`rootfs: invalid value "/no/such/rootfs": not an existing directory`},
 		{"two sources", []pod.Volume{{Name: "v", EmptyDir: &pod.EmptyDirVolume{}, HostPath: &pod.HostPathVolume{Path: "/"}}}, pod.Container{},
@@ -322,5 +322,34 @@ func TestStateTreeClosed(t *testing.T) {
 		out, err := planter.CombinedOutput()
 		assert.Error(t, err, "a local user wrote into volume %s", vol)
 		assert.Contains(t, string(out), "Permission denied")
+	}
+}
+
+// TestReadOnlyVolumeMounts: a read-only mount is read-only with the mounts
+// under its source, in a root filesystem and in a view of the host's.
+func TestReadOnlyVolumeMounts(t *testing.T) {
+	requireRoot(t)
+	src := t.TempDir()
+	sub := filepath.Join(src, "sub")
+	require.NoError(t, os.Mkdir(sub, 0o755))
+	require.NoError(t, syscall.Mount("tmpfs", sub, "tmpfs", 0, "size=64k"))
+	t.Cleanup(func() { _ = syscall.Unmount(sub, syscall.MNT_DETACH) })
+	try := `for f in /v/f /v/sub/f /w/f; do touch $f 2>/dev/null && echo $f written || echo $f refused; done`
+	spec := func(name, root string) pod.Container {
+		return pod.Container{Name: name, RootFS: root, Command: []string{"sh", "-c", try},
+			VolumeMounts: []pod.VolumeMount{{Name: "host", MountPath: "/v", ReadOnly: true}, {Name: "host", MountPath: "/w"}}}
+	}
+	p, rec, _ := startPod(t, "ro-mounts", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Volumes:       []pod.Volume{{Name: "host", HostPath: &pod.HostPathVolume{Path: src}}},
+		Containers:    []pod.Container{spec("rootfs", busyboxRootfs(t)), spec("host-view", "")},
+	})
+	rec.until("rootfs done", isReason(pod.EventExited, "rootfs"))
+	if index(rec, pod.EventExited, "host-view") < 0 {
+		rec.until("host-view done", isReason(pod.EventExited, "host-view"))
+	}
+	require.NoError(t, p.Wait())
+	for _, c := range []string{"rootfs", "host-view"} {
+		assert.Equal(t, []string{"/v/f refused", "/v/sub/f refused", "/w/f written"}, logText(t, p, c, pod.LogOptions{}), c)
 	}
 }

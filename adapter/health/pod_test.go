@@ -25,10 +25,12 @@ import (
 // The adapter turns a worker's flag file and an API's JSON status into
 // /readyz: a podkit readiness probe on the API, pointed at the adapter's
 // address inside the pod, follows them, and a monitor outside the pod reads
-// the same endpoints on the host.
+// the same endpoints on the host. The test raises the worker's flag in an
+// emptyDir volume the worker mounts: in a container's view of the host's
+// files (an overlay over them), a file the host creates after the
+// container looked for it may stay unseen.
 func TestHealthAdapterDrivesReadiness(t *testing.T) {
 	testenv.RequireRoot(t)
-	flag := filepath.Join(t.TempDir(), "ready")
 	var status atomic.Value
 	status.Store("UP")
 	api := pod.Container{
@@ -53,13 +55,14 @@ func TestHealthAdapterDrivesReadiness(t *testing.T) {
 		ReadinessProbe: &pod.Probe{HTTPGet: &pod.HTTPGetAction{Port: 8086, Path: "/readyz"},
 			Period: 100 * time.Millisecond, FailureThreshold: 1},
 	}
-	worker := pod.Container{Name: "worker", Command: []string{"sleep", "1000"}}
+	worker := pod.Container{Name: "worker", Command: []string{"sleep", "1000"},
+		VolumeMounts: []pod.VolumeMount{{Name: "flags", MountPath: "/run/flags"}}}
 	reg := prometheus.NewRegistry()
 	h := health.Adapter{
 		Listen:    testenv.FreeAddr(t),
 		PodListen: "127.0.0.1:8086",
 		Checks: []health.Check{
-			{Name: "worker", Readiness: true, Command: &health.Command{Container: "worker", Command: []string{"test", "-f", flag}}},
+			{Name: "worker", Readiness: true, Command: &health.Command{Container: "worker", Command: []string{"test", "-f", "/run/flags/ready"}}},
 			// The API listens inside the pod only: the adapter gets there.
 			{Name: "api", Readiness: true, HTTP: &health.HTTP{URL: "http://127.0.0.1:8080/health", JSONField: "status"}},
 			{Name: "api-port", Liveness: true, TCP: &health.TCP{Address: "127.0.0.1:8080"}},
@@ -69,6 +72,7 @@ func TestHealthAdapterDrivesReadiness(t *testing.T) {
 	sidecar, err := h.Container("health")
 	require.NoError(t, err)
 	p := podtest.Start(t, "health-adapter", pod.Spec{
+		Volumes:        []pod.Volume{{Name: "flags", EmptyDir: &pod.EmptyDirVolume{}}},
 		InitContainers: []pod.Container{sidecar},
 		Containers: []pod.Container{
 			worker,
@@ -93,6 +97,9 @@ func TestHealthAdapterDrivesReadiness(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "ok", body)
 
+	flags, err := p.VolumePath("flags")
+	require.NoError(t, err)
+	flag := filepath.Join(flags, "ready")
 	require.NoError(t, os.WriteFile(flag, nil, 0o644))
 	readyWithin(true, "the flag makes the API ready")
 	code, body = healthGet(t, host, hostURL+"/readyz?verbose")

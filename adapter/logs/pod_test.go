@@ -72,16 +72,19 @@ func TestLogsAdaptsContainer(t *testing.T) {
 }
 
 // TestLogsDefaultOutput writes the records to the adapter's own log, and
-// follows the application across a restart.
+// follows the application across a restart. The application marks its
+// first run in an emptyDir volume, which outlives its restarts (its other
+// writes do not).
 func TestLogsDefaultOutput(t *testing.T) {
-	marker := filepath.Join(t.TempDir(), "ran")
-	app := `if [ -e ` + marker + ` ]; then echo 'level=info msg="second run"'; sleep 1000; fi
-touch ` + marker + `; echo 'level=error msg="first run"'; exit 1`
+	app := `if [ -e /run/state/ran ]; then echo 'level=info msg="second run"'; sleep 1000; fi
+touch /run/state/ran; echo 'level=error msg="first run"'; exit 1`
 	adapter, err := Adapter{FromContainer: "app", Format: FormatLogfmt}.Container("adapter")
 	require.NoError(t, err)
 	p := podtest.Start(t, "logs-default", pod.Spec{
+		Volumes:        []pod.Volume{{Name: "state", EmptyDir: &pod.EmptyDirVolume{}}},
 		InitContainers: []pod.Container{adapter},
-		Containers:     []pod.Container{{Name: "app", Command: []string{"sh", "-c", app}}},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sh", "-c", app},
+			VolumeMounts: []pod.VolumeMount{{Name: "state", MountPath: "/run/state"}}}},
 	})
 	var lines []string
 	require.Eventually(t, func() bool {

@@ -30,9 +30,11 @@ var pseudoFilesystems = map[string]bool{
 // name) is bound read-only instead. The kernel's pseudo-filesystems and
 // whatever lies under /proc, /sys and /dev are left out: mountSpecial mounts
 // the container's own. So are root itself and the mounts under each of
-// hide, which the caller masks. It returns the mount points it made, in
+// hide, which the caller masks. Each mount keeps the host mount's nosuid,
+// nodev, noexec and ro: a setuid program on a nosuid mount of the host
+// gains nothing in the view either. It returns the mounts it made, in
 // order.
-func mountHostLayer(root, upper string, hide []string) ([]string, error) {
+func mountHostLayer(root, upper string, hide []string) ([]hostMount, error) {
 	mounts, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return nil, fmt.Errorf("host filesystem: %w", err)
@@ -40,7 +42,7 @@ func mountHostLayer(root, upper string, hide []string) ([]string, error) {
 	under := func(path, dir string) bool {
 		return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
 	}
-	var made []string
+	var made []hostMount
 	for i, m := range mounts {
 		p := m.Mountpoint
 		if pseudoFilesystems[m.FSType] || under(p, "/proc") || under(p, "/sys") || under(p, "/dev") || under(p, root) {
@@ -57,11 +59,12 @@ func mountHostLayer(root, upper string, hide []string) ([]string, error) {
 		if p == "/" {
 			target = root
 		}
-		if err := overlayHostMount(p, target, filepath.Join(upper, strconv.Itoa(i))); err != nil {
+		flags := mountFlags(m.Options)
+		if err := overlayHostMount(p, target, filepath.Join(upper, strconv.Itoa(i)), flags); err != nil {
 			if p == "/" {
 				return nil, err
 			}
-			if err := bindReadOnly(p, target); err != nil {
+			if err := bindReadOnly(p, target, flags); err != nil {
 				// A mount point the container's view lacks (a mount on
 				// a file that the layer below hides, say) is left out.
 				if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -70,14 +73,40 @@ func mountHostLayer(root, upper string, hide []string) ([]string, error) {
 				return nil, fmt.Errorf("host filesystem: %s: %w", p, err)
 			}
 		}
-		made = append(made, target)
+		made = append(made, hostMount{target: target, flags: flags})
 	}
 	return made, nil
 }
 
+// hostMount is a mount of a view of the host's filesystem: its mount point
+// and the host mount's flags it keeps.
+type hostMount struct {
+	target string
+	flags  uintptr
+}
+
+// mountFlags returns the flags among a mount's options (a mountinfo
+// field, "rw,nosuid,nodev,relatime") that its view keeps.
+func mountFlags(options string) uintptr {
+	var flags uintptr
+	for _, o := range strings.Split(options, ",") {
+		switch o {
+		case "ro":
+			flags |= unix.MS_RDONLY
+		case "nosuid":
+			flags |= unix.MS_NOSUID
+		case "nodev":
+			flags |= unix.MS_NODEV
+		case "noexec":
+			flags |= unix.MS_NOEXEC
+		}
+	}
+	return flags
+}
+
 // overlayHostMount mounts the host's mount at source on target as the lower
-// layer of an overlay whose writable layer is dir/upper.
-func overlayHostMount(source, target, dir string) error {
+// layer of an overlay whose writable layer is dir/upper, with flags.
+func overlayHostMount(source, target, dir string, flags uintptr) error {
 	fi, err := os.Stat(source)
 	if err != nil {
 		return err
@@ -102,16 +131,16 @@ func overlayHostMount(source, target, dir string) error {
 		return err
 	}
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", source, up, work)
-	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+	if err := unix.Mount("overlay", target, "overlay", flags, opts); err != nil {
 		return fmt.Errorf("overlay %s: %w", source, err)
 	}
 	return nil
 }
 
-// bindReadOnly binds source at target, read-only.
-func bindReadOnly(source, target string) error {
+// bindReadOnly binds source at target, read-only, with flags.
+func bindReadOnly(source, target string, flags uintptr) error {
 	if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
 		return err
 	}
-	return unix.Mount(source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+	return unix.Mount(source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|flags, "")
 }

@@ -74,7 +74,7 @@ func (fs Filesystem) setup() error {
 		}
 	}
 	root := fs.Rootfs
-	var hostMounts []string
+	var hostMounts []hostMount
 	if root != "" {
 		var err error
 		switch {
@@ -126,12 +126,16 @@ func (fs Filesystem) setup() error {
 		}
 	}
 	if fs.ReadOnlyRootfs {
-		if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("make root filesystem read-only: %w", err)
+		if len(hostMounts) == 0 {
+			hostMounts = []hostMount{{target: root}}
 		}
-		for _, m := range hostMounts[min(1, len(hostMounts)):] {
-			if err := unix.Mount(m, m, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-				return fmt.Errorf("make %s read-only: %w", strings.TrimPrefix(m, root), err)
+		// A remount sets every flag anew: each mount keeps its own.
+		for _, m := range hostMounts {
+			if err := unix.Mount(m.target, m.target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|m.flags, ""); err != nil {
+				if m.target == root {
+					return fmt.Errorf("make root filesystem read-only: %w", err)
+				}
+				return fmt.Errorf("make %s read-only: %w", strings.TrimPrefix(m.target, root), err)
 			}
 		}
 	}
@@ -296,40 +300,52 @@ func mountSpecial(root string) error {
 // root filesystem the mount point is created; on the host's filesystem it
 // must exist.
 func bindMount(root string, m Mount) error {
-	bind := func(target string) error {
-		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", m.Source, err)
-		}
-		if m.ReadOnly {
-			if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
-				return fmt.Errorf("make it read-only: %w", err)
-			}
-		}
-		return nil
-	}
 	if root == "" {
-		if err := bind(m.Target); err != nil {
+		if err := bindPath(m); err != nil {
 			return fmt.Errorf("mount %s: %w", m.Target, err)
 		}
 		return nil
 	}
-	// The read-only remount resolves the path again: the descriptor the
-	// bind was made through names the directory under the new mount, and
-	// a remount of that is EINVAL.
-	if err := mountInRoot(root, m.Target, func(target string) error {
-		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", m.Source, err)
-		}
-		return nil
-	}); err != nil || !m.ReadOnly {
-		return err
-	}
 	return mountInRoot(root, m.Target, func(target string) error {
-		if err := unix.Mount(m.Source, target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
+		return attachTree(m, target)
+	})
+}
+
+// bindPath binds m.Source at the path m.Target, read-only (the top mount)
+// when m says so.
+func bindPath(m Mount) error {
+	if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", m.Source, err)
+	}
+	if m.ReadOnly {
+		if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("make it read-only: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
+}
+
+// attachTree binds a copy of the mount tree at m.Source (its submounts
+// included, all read-only when m says so) onto target, a directory's
+// descriptor path (/proc/thread-self/fd/N). The copy is made read-only
+// before it is attached: a remount through target would reach the
+// directory below the new mount, not the mount, and fail.
+func attachTree(m Mount, target string) error {
+	tree, err := unix.OpenTree(unix.AT_FDCWD, m.Source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("bind %s: %w", m.Source, err)
+	}
+	defer unix.Close(tree)
+	if m.ReadOnly {
+		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+			return fmt.Errorf("make it read-only: %w", err)
+		}
+	}
+	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_SYMLINKS); err != nil {
+		return fmt.Errorf("bind %s: %w", m.Source, err)
+	}
+	return nil
 }
 
 // mountInRoot creates the directory path inside root and calls mount with

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) {
@@ -74,4 +75,15 @@ func TestInitReportsStartFailure(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rs, 1)
 	assert.Contains(t, rs[0].Err, "/no/such/command")
+}
+
+func TestMountFlags(t *testing.T) {
+	for options, want := range map[string]uintptr{
+		"rw,relatime":                     0,
+		"ro,nosuid,nodev,noexec,relatime": unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
+		"rw,nosuid,noatime":               unix.MS_NOSUID,
+		"":                                0,
+	} {
+		assert.Equal(t, want, mountFlags(options), options)
+	}
 }

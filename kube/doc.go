@@ -139,8 +139,7 @@
 //	  grpc mode TLS; a tcpSocket hook
 //	securityContext (either level): privileged: true, seccompProfile and
 //	  appArmorProfile other than Unconfined, seLinuxOptions,
-//	  windowsOptions, procMount other than Default, runAsNonRoot: true
-//	  without a runAsUser (podkit cannot check an image's user)
+//	  windowsOptions, procMount other than Default
 //	any field not named in this documentation
 //
 // # Export

@@ -399,7 +399,6 @@ func TestLoadErrors(t *testing.T) {
 				"spec.securityContext.seccompProfile: RuntimeDefault: podkit applies no seccomp profile",
 				"spec.securityContext.fsGroup: podkit does not change the ownership of volumes",
 				"spec.containers[0].securityContext.privileged",
-				"spec.containers[0].securityContext.runAsNonRoot: podkit cannot check an image's user: set runAsUser",
 			},
 		},
 		{
@@ -639,4 +638,24 @@ func TestPublishedPortNoLoopbackWarning(t *testing.T) {
 `))
 	require.NoError(t, err)
 	assert.Contains(t, m.Warnings, "spec.containers[0].ports: informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)")
+}
+
+// runAsNonRoot reaches the pod, which checks the image's user when the
+// container starts, as the kubelet does, and is exported again.
+func TestRunAsNonRootMapped(t *testing.T) {
+	m, err := kube.Load(manifest(`  securityContext:
+    runAsNonRoot: true
+  containers:
+  - name: c
+    image: busybox:1.36
+`))
+	require.NoError(t, err)
+	sc := m.Spec.Containers[0].SecurityContext
+	require.NotNil(t, sc)
+	require.NotNil(t, sc.RunAsNonRoot)
+	assert.True(t, *sc.RunAsNonRoot)
+	kp, err := kube.Export(m.Name, m.Spec, kube.ExportOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, kp.Spec.Containers[0].SecurityContext)
+	assert.Equal(t, true, *kp.Spec.Containers[0].SecurityContext.RunAsNonRoot)
 }

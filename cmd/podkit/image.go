@@ -36,7 +36,7 @@ run from them.`,
 func (e *env) openImages(quiet bool, opts ...image.Option) (*image.Store, func(), error) {
 	var bar *progressBar
 	if !quiet && isTerminal(e.stderr) {
-		bar = &progressBar{w: e.stderr, start: time.Now()}
+		bar = &progressBar{w: e.stderr, start: time.Now(), now: time.Now}
 		opts = append(opts, image.WithProgress(bar.report))
 	}
 	s, err := image.Open(e.imagesDir, opts...)
@@ -60,6 +60,7 @@ func isTerminal(w io.Writer) bool {
 type progressBar struct {
 	mu    sync.Mutex
 	w     io.Writer
+	now   func() time.Time // the clock the rate is computed with
 	start time.Time
 	last  time.Time
 	shown bool
@@ -68,7 +69,7 @@ type progressBar struct {
 func (b *progressBar) report(p image.Progress) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := time.Now()
+	now := b.now()
 	if p.Event == image.EventBytes && now.Sub(b.last) < 100*time.Millisecond {
 		return
 	}

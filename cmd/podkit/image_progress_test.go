@@ -14,7 +14,8 @@ import (
 // and ends with a newline when the image is done.
 func TestProgressBar(t *testing.T) {
 	var out strings.Builder
-	b := &progressBar{w: &out, start: time.Now().Add(-2 * time.Second)}
+	start := time.Now()
+	b := &progressBar{w: &out, start: start, now: func() time.Time { return start.Add(2 * time.Second) }}
 	b.report(image.Progress{Ref: "busybox:1", Event: image.EventStart, BytesTotal: 4_000_000, LayersTotal: 2})
 	b.report(image.Progress{Ref: "busybox:1", Event: image.EventLayerDone, BytesDone: 2_000_000, BytesTotal: 4_000_000, LayersDone: 1, LayersTotal: 2})
 	b.report(image.Progress{Ref: "busybox:1", Event: image.EventDone, BytesDone: 4_000_000, BytesTotal: 4_000_000, LayersDone: 2, LayersTotal: 2})
@@ -22,12 +23,12 @@ func TestProgressBar(t *testing.T) {
 	lines := strings.Split(out.String(), "\r\033[K")
 	assert.Equal(t, "", lines[0])
 	assert.Equal(t, "busybox:1: layers 0/2, 0 B of 4.0 MB, 0 B/s", lines[1])
-	assert.Regexp(t, `^busybox:1: layers 1/2, 2.0 MB of 4.0 MB, (999.\d kB|1.0 MB)/s$`, lines[2])
-	assert.Regexp(t, `^busybox:1: layers 2/2, 4.0 MB of 4.0 MB, (1\.9|2\.0) MB/s\n$`, lines[3])
+	assert.Regexp(t, `^busybox:1: layers 1/2, 2.0 MB of 4.0 MB, 1.0 MB/s$`, lines[2])
+	assert.Regexp(t, `^busybox:1: layers 2/2, 4.0 MB of 4.0 MB, 2.0 MB/s\n$`, lines[3])
 
 	// An import does not know its total.
 	out.Reset()
-	b = &progressBar{w: &out, start: time.Now()}
+	b = &progressBar{w: &out, start: start, now: time.Now}
 	b.report(image.Progress{Ref: "debian:12", Event: image.EventStart, BytesTotal: -1})
 	b.finish()
 	assert.Contains(t, out.String(), "0 B of ?")

@@ -300,7 +300,7 @@ func (u *unpacker) file(ctx context.Context, tr *tar.Reader, parent int, base st
 		return fmt.Errorf("chmod: %w", err)
 	}
 	for _, x := range m.xattrs {
-		if err := unix.Fsetxattr(fd, x[0], []byte(x[1]), 0); err != nil {
+		if err := xattrErr(x[0], unix.Fsetxattr(fd, x[0], []byte(x[1]), 0)); err != nil {
 			return fmt.Errorf("xattr %q: %w", x[0], err)
 		}
 	}
@@ -415,7 +415,7 @@ func (u *unpacker) rootDir(m meta) error {
 		return fmt.Errorf("chmod: %w", err)
 	}
 	for _, x := range m.xattrs {
-		if err := unix.Fsetxattr(u.root, x[0], []byte(x[1]), 0); err != nil {
+		if err := xattrErr(x[0], unix.Fsetxattr(u.root, x[0], []byte(x[1]), 0)); err != nil {
 			return fmt.Errorf("xattr %q: %w", x[0], err)
 		}
 	}
@@ -540,7 +540,7 @@ func (u *unpacker) setMeta(parent int, base string, m meta, chmod bool) error {
 		}
 	}
 	for _, x := range m.xattrs {
-		if err := lsetxattrAt(parent, base, x[0], x[1]); err != nil {
+		if err := xattrErr(x[0], lsetxattrAt(parent, base, x[0], x[1])); err != nil {
 			return fmt.Errorf("xattr %q: %w", x[0], err)
 		}
 	}
@@ -589,4 +589,14 @@ func (u *unpacker) whiteout(dir, base string) error {
 	}
 	u.stats.Whiteouts++
 	return nil
+}
+
+// xattrErr is err, unless it says that the filesystem keeps no extended
+// attributes of the user namespace (tmpfs before Linux 6.6): those are
+// informational, and are dropped as container engines drop them.
+func xattrErr(name string, err error) error {
+	if strings.HasPrefix(name, "user.") && errors.Is(err, unix.EOPNOTSUPP) {
+		return nil
+	}
+	return err
 }

@@ -96,12 +96,16 @@ func TestLayerEntries(t *testing.T) {
 	assert.Equal(t, unix.Timespec{Sec: mtime.Unix(), Nsec: 700}, st.Mtim)
 
 	assert.Equal(t, capNetBindService(), getxattr(t, p("usr/bin/ping"), "security.capability"))
-	assert.Equal(t, "hello", getxattr(t, p("usr/bin/ping"), "user.comment"))
+	if userXattrs(t) {
+		assert.Equal(t, "hello", getxattr(t, p("usr/bin/ping"), "user.comment"))
+	}
 
 	st = lstat(t, p("home/user"))
 	assert.Equal(t, [3]uint32{1000, 1001, unix.S_IFDIR | 0o700}, [3]uint32{st.Uid, st.Gid, st.Mode})
 	assert.Equal(t, mtime.Unix(), st.Mtim.Sec, "a directory's mtime is set after its entries")
-	assert.Equal(t, "d", getxattr(t, p("home/user"), "user.dir"))
+	if userXattrs(t) {
+		assert.Equal(t, "d", getxattr(t, p("home/user"), "user.dir"))
+	}
 	st = lstat(t, p("tmp"))
 	assert.Equal(t, uint32(unix.S_IFDIR|0o1777), st.Mode)
 	assert.Equal(t, mtime.Unix(), st.Mtim.Sec)
@@ -381,4 +385,12 @@ func TestLayerGlobalHeader(t *testing.T) {
 	)), s.dir)
 	require.NoError(t, err)
 	assert.Equal(t, 1, stats.Files)
+}
+
+// userXattrs reports whether the test's temporary directories keep
+// extended attributes of the user namespace (tmpfs before Linux 6.6 does
+// not; the unpacker drops them there).
+func userXattrs(t *testing.T) bool {
+	err := unix.Setxattr(t.TempDir(), "user.probe", []byte("1"), 0)
+	return !errors.Is(err, unix.EOPNOTSUPP)
 }

@@ -42,8 +42,8 @@ func TestMetricsPrometheusScrapes(t *testing.T) {
 
 	dir := t.TempDir()
 	config := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
+  scrape_interval: 5s
+  scrape_timeout: 5s
 scrape_configs:
   - job_name: podkit
     static_configs:

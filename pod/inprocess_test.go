@@ -155,7 +155,10 @@ func TestFuncSidecarStopsAfterMainAndOutlivesGrace(t *testing.T) {
 		return nil
 	})
 	p, rec, cancel := startPod(t, "func-grace", pod.Spec{
-		TerminationGracePeriod: new(100 * time.Millisecond),
+		// The app's stop spends part of the pod's grace period; what is
+		// left must leave the sidecar its own stop request, on a slow
+		// machine too.
+		TerminationGracePeriod: new(time.Second),
 		InitContainers:         []pod.Container{stubborn},
 		Containers:             []pod.Container{{Name: "app", Command: []string{"sleep", "1000"}}},
 	})

@@ -261,9 +261,11 @@ func TestSecondInterruptKills(t *testing.T) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "app | up") }, 20*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "app | up") }, time.Minute, 20*time.Millisecond,
+		"the app never said up; podkit's output:\n%s", &out)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), `"signal":"SIGTERM"`) }, 20*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), `"signal":"SIGTERM"`) }, time.Minute, 20*time.Millisecond,
+		"no stop signal was sent; podkit's output:\n%s", &out)
 	// The container ignores its stop signal and the grace period is an
 	// hour: only the second Ctrl-C ends it.
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))

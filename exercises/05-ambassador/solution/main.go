@@ -21,10 +21,11 @@ func main() {
 }
 
 func run(ctx context.Context, out *lab.Out) error {
-	backends, err := startBackends(ctx, out, 2)
+	backends, stopBackends, err := startBackends(out, 2)
 	if err != nil {
 		return err
 	}
+	defer stopBackends()
 	amb, err := ambassador.TCP{
 		Listen:    "127.0.0.1:9000",
 		Upstreams: []ambassador.Upstream{{Addr: backends[0]}, {Addr: backends[1]}},

@@ -43,25 +43,31 @@ func app() int {
 }
 
 // startBackends starts n HTTP servers on the host's loopback, which answer
-// "hello from backend-<i>", until ctx is done, and returns their addresses.
-func startBackends(ctx context.Context, out *lab.Out, n int) ([]string, error) {
+// "hello from backend-<i>", and returns their addresses and a function that
+// closes them. They serve until it is called, so they outlive the pod and
+// answer the app's last requests while it stops.
+func startBackends(out *lab.Out, n int) ([]string, func(), error) {
 	var addrs []string
+	var servers []*http.Server
+	stop := func() {
+		for _, srv := range servers {
+			_ = srv.Close()
+		}
+	}
 	for i := 1; i <= n; i++ {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, err
+			stop()
+			return nil, nil, err
 		}
 		name := fmt.Sprintf("backend-%d", i)
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "hello from %s\n", name)
 		})}
+		servers = append(servers, srv)
 		go func() { _ = srv.Serve(ln) }()
-		go func() {
-			<-ctx.Done()
-			_ = srv.Close()
-		}()
 		out.Printf("%s | listening on %s (host)", name, ln.Addr())
 		addrs = append(addrs, ln.Addr().String())
 	}
-	return addrs, nil
+	return addrs, stop, nil
 }

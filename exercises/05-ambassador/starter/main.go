@@ -27,10 +27,11 @@ func main() {
 // the pod is isolated: inside it, 127.0.0.1 is the pod's own loopback, and
 // every request fails.
 func run(ctx context.Context, out *lab.Out) error {
-	backends, err := startBackends(ctx, out, 2)
+	backends, stopBackends, err := startBackends(out, 2)
 	if err != nil {
 		return err
 	}
+	defer stopBackends()
 
 	// TODO(1): make an ambassador named "ambassador" that listens on
 	// 127.0.0.1:9000 inside the pod and forwards each connection to one of

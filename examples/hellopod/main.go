@@ -40,6 +40,8 @@ func main() {
 	}
 }
 
+// run runs the pod until Ctrl-C, SIGTERM or the end of duration (0: no
+// end), then stops it gracefully.
 func run(duration time.Duration, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -48,6 +50,12 @@ func run(duration time.Duration, out io.Writer) error {
 		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
+	return runPod(ctx, out)
+}
+
+// runPod runs the pod until ctx is done, then stops it gracefully; the end
+// of ctx is a request to stop, not an error.
+func runPod(ctx context.Context, out io.Writer) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err

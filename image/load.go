@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
 )
 
 // LoadedImage is an image Load or Import stored.
@@ -30,8 +32,10 @@ type LoadedImage struct {
 
 // Load stores the images of path: a docker-archive (docker save, podman
 // save), an OCI archive (podman save --format oci-archive, skopeo copy
-// to oci-archive:) or an OCI image layout directory. The form comes from
-// the content, not the name. Every blob is verified against its digest
+// to oci-archive:) or an OCI image layout directory; an archive may be
+// compressed with gzip or zstd (docker save | gzip), and is then
+// decompressed into the store's temporary directory first. The form comes
+// from the content, not the name. Every blob is verified against its digest
 // before the store trusts it; an archive with a corrupt blob stores
 // nothing of that image. Layers are unpacked later, by Lookup or Pull.
 // Load blocks until every image is stored or ctx is done.
@@ -43,28 +47,92 @@ func (s *Store) Load(ctx context.Context, path string) ([]LoadedImage, error) {
 	if info.IsDir() {
 		return s.loadLayout(ctx, path, path)
 	}
-	form, err := archiveForm(path)
-	if err != nil {
-		return nil, err
-	}
-	if form == "docker" {
-		return s.loadDocker(ctx, path)
-	}
-	tmp, release, err := s.tempDir("load")
+	what := path
+	plain, release, err := s.decompressed(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if err := extract(ctx, path, tmp); err != nil {
-		return nil, fmt.Errorf("image: load %s: %w", path, err)
+	form, err := archiveForm(plain, what)
+	if err != nil {
+		return nil, err
 	}
-	return s.loadLayout(ctx, tmp, path)
+	if form == "docker" {
+		return s.loadDocker(ctx, plain, what)
+	}
+	tmp, releaseTmp, err := s.tempDir("load")
+	if err != nil {
+		return nil, err
+	}
+	defer releaseTmp()
+	if err := extract(ctx, plain, tmp); err != nil {
+		return nil, fmt.Errorf("image: load %s: %w", what, err)
+	}
+	return s.loadLayout(ctx, tmp, what)
+}
+
+// decompressed returns path itself when it is not compressed, or the path
+// of a decompressed copy in the store's temporary directory for a gzip or
+// zstd archive (docker save | gzip, as docker load takes it), and a
+// function that removes the copy.
+func (s *Store) decompressed(ctx context.Context, path string) (string, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("image: load: %w", err)
+	}
+	defer f.Close()
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	var open func(io.Reader) (io.ReadCloser, error)
+	switch {
+	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		open = func(r io.Reader) (io.ReadCloser, error) { return gzip.NewReader(r) }
+	case n == 4 && magic == [4]byte{0x28, 0xb5, 0x2f, 0xfd}:
+		open = func(r io.Reader) (io.ReadCloser, error) {
+			d, err := zstd.NewReader(r)
+			if err != nil {
+				return nil, err
+			}
+			return d.IOReadCloser(), nil
+		}
+	default:
+		return path, func() {}, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", nil, fmt.Errorf("image: load %s: %w", path, err)
+	}
+	dir, release, err := s.tempDir("load")
+	if err != nil {
+		return "", nil, err
+	}
+	plain := filepath.Join(dir, "archive.tar")
+	err = func() error {
+		r, err := open(f)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		w, err := os.OpenFile(plain, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, &ctxReader{ctx: ctx, r: r})
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}()
+	if err != nil {
+		release()
+		return "", nil, fmt.Errorf("image: load %s: decompressing: %w", path, err)
+	}
+	return plain, release, nil
 }
 
 // archiveForm tells a docker-archive (manifest.json) from an OCI archive
 // (oci-layout) by their entries; an archive with both, as docker save
 // writes since Docker 25, loads as a docker-archive for its RepoTags.
-func archiveForm(path string) (string, error) {
+func archiveForm(path, what string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("image: load: %w", err)
@@ -78,7 +146,7 @@ func archiveForm(path string) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("image: load %s: not a docker-archive, OCI archive or OCI layout directory: %w", path, err)
+			return "", fmt.Errorf("image: load %s: not a docker-archive, OCI archive or OCI layout directory: %w", what, err)
 		}
 		switch filepath.Clean(h.Name) {
 		case "manifest.json":
@@ -88,7 +156,7 @@ func archiveForm(path string) (string, error) {
 		}
 	}
 	if !oci {
-		return "", fmt.Errorf("image: load %s: a tar archive with neither manifest.json nor oci-layout", path)
+		return "", fmt.Errorf("image: load %s: a tar archive with neither manifest.json nor oci-layout", what)
 	}
 	return "oci", nil
 }
@@ -209,15 +277,16 @@ func (s *Store) storeLoaded(ctx context.Context, src *source, what string) (Load
 	return LoadedImage{Names: src.names, Digest: d.String(), ID: src.configD.Digest.String()}, nil
 }
 
-// loadDocker stores the images of a docker-archive. Their layers are
+// loadDocker stores the images of the docker-archive at path, named what
+// in errors and progress. Their layers are
 // stored uncompressed, as the archive holds them, with the OCI media type
 // for uncompressed layers: each layer's digest is then its diffID from
 // the image's configuration, verified as it is written.
-func (s *Store) loadDocker(ctx context.Context, path string) ([]LoadedImage, error) {
+func (s *Store) loadDocker(ctx context.Context, path, what string) ([]LoadedImage, error) {
 	opener := func() (io.ReadCloser, error) { return os.Open(path) }
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
-		return nil, fmt.Errorf("image: load %s: %w", path, err)
+		return nil, fmt.Errorf("image: load %s: %w", what, err)
 	}
 	var out []LoadedImage
 	for i, d := range m {
@@ -226,7 +295,7 @@ func (s *Store) loadDocker(ctx context.Context, path string) ([]LoadedImage, err
 		for _, t := range d.RepoTags {
 			nt, err := name.NewTag(t)
 			if err != nil {
-				return out, fmt.Errorf("image: load %s: RepoTags %q: %w", path, t, err)
+				return out, fmt.Errorf("image: load %s: RepoTags %q: %w", what, t, err)
 			}
 			names = append(names, nt.Name())
 			if tag == nil {
@@ -234,13 +303,13 @@ func (s *Store) loadDocker(ctx context.Context, path string) ([]LoadedImage, err
 			}
 		}
 		if tag == nil && len(m) > 1 {
-			return out, fmt.Errorf("image: load %s: image %d (%s): untagged in an archive of several images", path, i, d.Config)
+			return out, fmt.Errorf("image: load %s: image %d (%s): untagged in an archive of several images", what, i, d.Config)
 		}
 		img, err := tarball.Image(opener, tag)
 		if err != nil {
-			return out, fmt.Errorf("image: load %s: %w", path, err)
+			return out, fmt.Errorf("image: load %s: %w", what, err)
 		}
-		li, err := s.loadDockerImage(ctx, img, names, path)
+		li, err := s.loadDockerImage(ctx, img, names, what)
 		if err != nil {
 			return out, err
 		}

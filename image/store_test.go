@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -208,6 +210,70 @@ func TestLoadOCILayoutAndArchive(t *testing.T) {
 		for _, e := range ents {
 			assert.False(t, strings.HasPrefix(e.Name(), "tmp-"), e.Name())
 		}
+	}
+}
+
+// Archives compressed with gzip (docker save | gzip) or zstd load as the
+// plain ones do, and leave no decompressed copy behind; a truncated one is
+// refused with the archive's name.
+func TestLoadCompressedArchives(t *testing.T) {
+	ctx := context.Background()
+	bb := imagetest.Busybox(t)
+	want, err := bb.Digest()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	docker := filepath.Join(dir, "docker.tar")
+	imagetest.WriteDockerArchive(t, docker, map[string]v1.Image{"example.com/busybox:1": bb})
+	oci := filepath.Join(dir, "oci.tar")
+	imagetest.WriteOCIArchive(t, oci, map[string]any{"example.com/busybox:1": bb})
+	compress := func(src, dst string, newWriter func(io.Writer) io.WriteCloser) string {
+		data, err := os.ReadFile(src)
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		w := newWriter(&buf)
+		_, err = w.Write(data)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		require.NoError(t, os.WriteFile(dst, buf.Bytes(), 0o644))
+		return dst
+	}
+	gz := func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) }
+	zst := func(w io.Writer) io.WriteCloser {
+		z, err := zstd.NewWriter(w)
+		require.NoError(t, err)
+		return z
+	}
+	for _, path := range []string{
+		compress(docker, filepath.Join(dir, "docker.tar.gz"), gz),
+		compress(oci, filepath.Join(dir, "oci.tar.zst"), zst),
+	} {
+		s := open(t)
+		loaded, err := s.Load(ctx, path)
+		require.NoError(t, err, path)
+		require.Len(t, loaded, 1)
+		assert.Equal(t, []string{"example.com/busybox:1"}, loaded[0].Names, path)
+		img := lookup(t, s, "example.com/busybox:1")
+		assert.FileExists(t, filepath.Join(img.Layers[0], "bin/busybox"))
+		if strings.Contains(path, "oci") {
+			assert.Equal(t, want.String(), img.Digest, path)
+		}
+		ents, err := os.ReadDir(s.Dir())
+		require.NoError(t, err)
+		for _, e := range ents {
+			assert.False(t, strings.HasPrefix(e.Name(), "tmp-"), e.Name())
+		}
+	}
+	whole, err := os.ReadFile(filepath.Join(dir, "docker.tar.gz"))
+	require.NoError(t, err)
+	cut := filepath.Join(dir, "cut.tar.gz")
+	require.NoError(t, os.WriteFile(cut, whole[:len(whole)/2], 0o644))
+	s := open(t)
+	_, err = s.Load(ctx, cut)
+	require.ErrorContains(t, err, "image: load "+cut+": decompressing: ")
+	ents, err := os.ReadDir(s.Dir())
+	require.NoError(t, err)
+	for _, e := range ents {
+		assert.False(t, strings.HasPrefix(e.Name(), "tmp-"), e.Name())
 	}
 }
 

@@ -115,7 +115,7 @@ func imageLoadCommand(e *env) *cobra.Command {
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "load -i FILE",
-		Short: "Load images from a docker save or podman save archive, an OCI archive or an OCI layout directory",
+		Short: "Load images from a docker save or podman save archive, an OCI archive (either may be gzip- or zstd-compressed) or an OCI layout directory",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, done, err := e.openImages(quiet)

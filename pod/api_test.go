@@ -97,8 +97,9 @@ func TestJobLifecycle(t *testing.T) {
 	p, rec, _ := startPod(t, "job", pod.Spec{
 		RestartPolicy: pod.RestartNever,
 		Containers: []pod.Container{
-			{Name: "a", Command: []string{"sh", "-c", "sleep 0.1"}},
-			{Name: "b", Command: []string{"sh", "-c", "sleep 0.2"}},
+			// b outlasts a by far more than a loaded machine's delays.
+			{Name: "a", Command: []string{"sh", "-c", "exit 0"}},
+			{Name: "b", Command: []string{"sh", "-c", "sleep 1.5"}},
 		},
 	})
 	rec.until("succeeded", isPhase(pod.PhaseSucceeded))

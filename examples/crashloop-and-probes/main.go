@@ -67,11 +67,15 @@ func run(ctx context.Context, w io.Writer) error {
 		Containers: []pod.Container{{Name: "flaky",
 			Command:      []string{"sh", "-c", app},
 			VolumeMounts: []pod.VolumeMount{{Name: "state", MountPath: "/mnt"}},
+			// The probes' timeout is longer than the kubelet's default of
+			// 1s: a loaded machine has taken over a second to fork a
+			// probe's shell, and the liveness probe's job is to catch the
+			// stale heartbeat of the hang, not a slow fork.
 			ReadinessProbe: &pod.Probe{Exec: exists("/mnt/ready"), Period: 500 * time.Millisecond,
-				FailureThreshold: 1},
+				Timeout: 5 * time.Second, FailureThreshold: 1},
 			LivenessProbe: &pod.Probe{Exec: &pod.ExecAction{Command: []string{"sh", "-c",
 				`[ $(( $(date +%s) - $(stat -c %Y /mnt/heartbeat) )) -lt 2 ]`}},
-				InitialDelay: time.Second, Period: 500 * time.Millisecond, FailureThreshold: 2},
+				InitialDelay: time.Second, Period: 500 * time.Millisecond, Timeout: 5 * time.Second, FailureThreshold: 2},
 			Stdout: out.Writer("flaky"),
 		}},
 	}, pod.WithBackoff(pod.Backoff{Initial: 500 * time.Millisecond, Max: 4 * time.Second}))

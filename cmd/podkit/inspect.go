@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -91,7 +90,9 @@ func statusCommand(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status POD",
 		Short: "Show a pod's status",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show a pod's status: as text, or (-o json, -o yaml) as the v1 Pod the Kubernetes
+API server would hold, as podkit get pod POD -o json|yaml prints it.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := podapi.NewClient(e.runDir, args[0])
 			defer c.Close()
@@ -99,10 +100,16 @@ func statusCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+			switch output {
+			case "json", "yaml":
+				kp, err := podObject(st)
+				if err != nil {
+					return err
+				}
+				return printObject(e.stdout, kp, output)
+			case "text":
+			default:
+				return fmt.Errorf("--output: %q: must be text, json or yaml", output)
 			}
 			s := st.Status
 			fmt.Fprintf(e.stdout, "Name:      %s\nPhase:     %s\n", st.Name, s.Phase)
@@ -125,7 +132,7 @@ func statusCommand(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	c.Flags().StringVarP(&output, "output", "o", "text", "text, or the v1 Pod with its status as json or yaml")
 	return c
 }
 

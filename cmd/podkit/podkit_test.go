@@ -652,3 +652,30 @@ func TestStatusInKubernetesShape(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// A manifest's sysctls are set in the pod's namespaces, where its
+// container reads them; a sysctl that is not namespaced is refused before
+// anything runs.
+func TestRunSysctls(t *testing.T) {
+	k := newPodkit(t)
+	host := func() string {
+		port, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+		require.NoError(t, err)
+		shm, err := os.ReadFile("/proc/sys/kernel/shm_rmid_forced")
+		require.NoError(t, err)
+		return string(port) + string(shm)
+	}
+	before := host()
+	stdout, stderr, code := k.run("run", "-f", "testdata/sysctls.yaml", "--events", "none")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "app | 0\napp | 1\n", stdout)
+	assert.Equal(t, before, host(), "the host's parameters changed")
+
+	manifest := filepath.Join(t.TempDir(), "panic.yaml")
+	data, err := os.ReadFile("testdata/sysctls.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(manifest, bytes.Replace(data, []byte("kernel.shm_rmid_forced"), []byte("kernel.panic"), 1), 0o600))
+	_, stderr, code = k.run("run", "-f", manifest)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `sysctls[1].name: invalid value "kernel.panic": not namespaced`)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,26 +102,12 @@ type listedPod struct {
 	sidecars map[string]bool
 }
 
-// fetchPods asks every named pod for its status at once: one that does
-// not answer costs one timeout, not one each. A pod whose supervisor died
+// fetchPods asks every named pod for its status (askStatus). A pod whose supervisor died
 // is left out when listing them all (its socket goes with the next pod of
 // that name); otherwise every failure is printed, and an error returned
 // once every pod that answered is.
 func fetchPods(cmd *cobra.Command, e *env, names []string, listAll bool) ([]listedPod, error) {
-	type answer struct {
-		st  podapi.Status
-		err error
-	}
-	answers := make([]answer, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() {
-			c := podapi.NewClient(e.runDir, name)
-			defer c.Close()
-			answers[i].st, answers[i].err = c.Status(cmd.Context())
-		})
-	}
-	wg.Wait()
+	answers := askStatus(cmd.Context(), e, names)
 	var (
 		pods   []listedPod
 		failed error
@@ -145,6 +132,29 @@ func fetchPods(cmd *cobra.Command, e *env, names []string, listAll bool) ([]list
 		pods = append(pods, listedPod{pod: kp, supervisorPID: a.st.PID, sidecars: sidecars})
 	}
 	return pods, failed
+}
+
+// statusAnswer is a pod's answer to a status request.
+type statusAnswer struct {
+	st  podapi.Status
+	err error
+}
+
+// askStatus asks every named pod for its status at once, so that one that
+// does not answer costs one timeout, not one each, and returns their
+// answers in the order of names.
+func askStatus(ctx context.Context, e *env, names []string) []statusAnswer {
+	answers := make([]statusAnswer, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			c := podapi.NewClient(e.runDir, name)
+			defer c.Close()
+			answers[i].st, answers[i].err = c.Status(ctx)
+		})
+	}
+	wg.Wait()
+	return answers
 }
 
 // podObject is the v1 Pod of a pod's API status: its manifest, if it was

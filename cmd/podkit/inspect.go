@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -29,22 +28,7 @@ within ` + podapi.DefaultTimeout.String() + ` (stopped or stuck) is listed as No
 			if err != nil {
 				return err
 			}
-			// Ask every pod at once: one that does not answer costs
-			// one timeout, not one each.
-			type answer struct {
-				st  podapi.Status
-				err error
-			}
-			answers := make([]answer, len(names))
-			var wg sync.WaitGroup
-			for i, name := range names {
-				wg.Go(func() {
-					c := podapi.NewClient(e.runDir, name)
-					defer c.Close()
-					answers[i].st, answers[i].err = c.Status(cmd.Context())
-				})
-			}
-			wg.Wait()
+			answers := askStatus(cmd.Context(), e, names)
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 3, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tPHASE\tREADY\tRESTARTS\tAGE\tPID")
 			var failed error

@@ -102,6 +102,21 @@ func (k *podkit) run(args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), 0
 }
 
+// start starts podkit in the background with its output in a buffer; the
+// test's cleanup kills it.
+func (k *podkit) start(args ...string) (*exec.Cmd, *podtest.Buffer) {
+	k.t.Helper()
+	cmd := k.command(context.Background(), args...)
+	out := &podtest.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(k.t, cmd.Start())
+	k.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, out
+}
+
 func TestRunJobWithEventsJSON(t *testing.T) {
 	k := newPodkit(t)
 	stdout, stderr, code := k.run("run", "-f", "testdata/job.yaml", "--events", "json")
@@ -176,14 +191,7 @@ func TestRunExitStatus(t *testing.T) {
 // container runs.
 func startServer(t *testing.T, k *podkit) (*exec.Cmd, *podtest.Buffer) {
 	t.Helper()
-	cmd := k.command(context.Background(), "run", "-f", "testdata/server.yaml", "--events", "json")
-	out := &podtest.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	cmd, out := k.start("run", "-f", "testdata/server.yaml", "--events", "json")
 	require.Eventually(t, func() bool {
 		stdout, _, _ := k.run("logs", "server", "-c", "app")
 		return stdout == "hello\nworld\n"
@@ -257,14 +265,7 @@ func TestInterruptStopsGracefully(t *testing.T) {
 
 func TestSecondInterruptKills(t *testing.T) {
 	k := newPodkit(t)
-	cmd := k.command(context.Background(), "run", "-f", "testdata/stubborn.yaml", "--events", "json")
-	var out podtest.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	cmd, out := k.start("run", "-f", "testdata/stubborn.yaml", "--events", "json")
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "app | up") }, 20*time.Second, 20*time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), `"signal":"SIGTERM"`) }, 20*time.Second, 20*time.Millisecond)
@@ -541,14 +542,7 @@ func TestAdapterLogsProcessForm(t *testing.T) {
 // that scripts written against kubectl's output read it.
 func TestStatusInKubernetesShape(t *testing.T) {
 	k := newPodkit(t)
-	cmd := k.command(context.Background(), "run", "-f", "testdata/crashloop.yaml", "--events", "none")
-	var out podtest.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	cmd, out := k.start("run", "-f", "testdata/crashloop.yaml", "--events", "none")
 
 	status := func() corev1.Pod {
 		t.Helper()
@@ -573,7 +567,7 @@ func TestStatusInKubernetesShape(t *testing.T) {
 		}
 		crash, steady := kp.Status.ContainerStatuses[0], kp.Status.ContainerStatuses[1]
 		return crash.RestartCount >= 1 && crash.LastTerminationState.Terminated != nil && steady.Ready
-	}, 60*time.Second, 100*time.Millisecond, "output: %s", &out)
+	}, 60*time.Second, 100*time.Millisecond, "output: %s", out)
 
 	assert.Equal(t, "v1", kp.APIVersion)
 	assert.Equal(t, "Pod", kp.Kind)

@@ -56,17 +56,21 @@ pods, or none named, print a v1 List. Without NAME, every pod.`,
 			pods, err := fetchPods(cmd, e, names, listAll)
 			switch output {
 			case "json", "yaml":
+				// One pod named is a Pod, as with kubectl; anything
+				// else a List.
 				var obj any
-				if len(pods) == 1 && !listAll {
+				switch {
+				case len(names) == 1 && !listAll && len(pods) == 0:
+				case len(names) == 1 && !listAll:
 					obj = pods[0].pod
-				} else {
+				default:
 					list := &corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}, Items: []corev1.Pod{}}
 					for _, p := range pods {
 						list.Items = append(list.Items, *p.pod)
 					}
 					obj = list
 				}
-				if len(pods) > 0 || listAll {
+				if obj != nil {
 					if perr := printObject(e.stdout, obj, output); perr != nil {
 						return perr
 					}

@@ -637,9 +637,16 @@ func TestStatusInKubernetesShape(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(stdout), &list))
 	assert.Equal(t, "List", list.Kind)
 	require.Len(t, list.Items, 1)
-	_, stderr, code = k.run("get", "pod", "nope")
+	for _, args := range [][]string{{"get", "pod", "nope"}, {"get", "pod", "nope", "-o", "json"}} {
+		stdout, stderr, code = k.run(args...)
+		assert.Equal(t, 1, code, args)
+		assert.Empty(t, stdout, args)
+		assert.Contains(t, stderr, `pod "nope": no such pod`, args)
+	}
+	stdout, _, code = k.run("get", "pods", "crashloop", "nope", "-o", "json")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, `pod "nope": no such pod`)
+	require.NoError(t, json.Unmarshal([]byte(stdout), &list))
+	assert.Len(t, list.Items, 1, "the pod that answered is printed")
 	_, stderr, code = k.run("status", "crashloop", "-o", "xml")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `--output: "xml"`)

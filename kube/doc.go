@@ -10,6 +10,11 @@
 // validation that concern these fields. The types are those of
 // k8s.io/api/core/v1, so a Pod from client-go or a generator works as is.
 //
+// PodStatus converts a pod.Status into the status a Kubernetes API server
+// holds for a pod (phase, the kubelet's conditions with their reasons,
+// container statuses), and PodWithStatus puts it on the pod's manifest, as
+// podkit status -o json and podkit get pod -o yaml print it.
+//
 // # Refuse rather than run something else
 //
 // Load is strict. A field that the v1 Pod type does not have is an error
@@ -46,6 +51,11 @@
 //	spec.securityContext: runAsUser,      each container's SecurityContext, unless the
 //	  runAsGroup, runAsNonRoot,           container sets its own (supplementalGroups
 //	  supplementalGroups                  are the pod's in Kubernetes)
+//	spec.securityContext.sysctls          Sysctls: the namespaced ones (net.* without
+//	                                      hostNetwork, kernel.shm*, kernel.msg*,
+//	                                      kernel.sem, fs.mqueue.*, kernel.domainname),
+//	                                      set in the pod's namespaces before any
+//	                                      container starts
 //	spec.os.name: linux                   (nothing: podkit runs Linux processes)
 //	spec.volumes: emptyDir (medium ""     Volumes: EmptyDir (Medium, SizeLimit)
 //	  or Memory, sizeLimit)
@@ -116,7 +126,8 @@
 //	  setHostnameAsFQDN: true, os.name other than linux
 //	spec: ephemeralContainers, dnsConfig, hostAliases, runtimeClassName,
 //	  resourceClaims
-//	spec.securityContext: fsGroup, sysctls
+//	spec.securityContext: fsGroup; sysctls that are not namespaced (they
+//	  would change the host's kernel), and net.* with hostNetwork: true
 //	spec.initContainers[*].restartPolicy other than Always, unless it is
 //	  what the pod's policy gives an init container anyway (OnFailure, or
 //	  Never in a pod whose policy is Never)
@@ -210,4 +221,15 @@
 //     loopback, where Kubernetes uses the pod's IP: the same server.
 //   - The environment of a container is PATH and HOSTNAME, then its
 //     image's, then its env, with no variables from services.
+//   - Every namespaced sysctl a manifest asks for is set, as a kubelet
+//     whose administrator allows them all would: podkit has no cluster
+//     administrator, and the one who runs it is root on the machine. A
+//     kubelet sets only its safe sysctls (kernel.shm_rmid_forced,
+//     net.ipv4.ip_local_port_range, net.ipv4.ip_local_reserved_ports,
+//     net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range,
+//     net.ipv4.tcp_syncookies, net.ipv4.tcp_keepalive_time,
+//     net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes,
+//     net.ipv4.tcp_fin_timeout, net.ipv4.tcp_rmem, net.ipv4.tcp_wmem)
+//     unless --allowed-unsafe-sysctls allows others, so Load warns about
+//     each other one: the manifest would not run on a default cluster.
 package kube

@@ -3,6 +3,7 @@ package kube_test
 import (
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/podkit/podkit/kube"
@@ -110,4 +111,32 @@ func ExampleExport() {
 	//   volumes:
 	//   - emptyDir: {}
 	//     name: data
+}
+
+// PodStatus gives a pod's status the shape of Kubernetes', with the
+// kubelet's conditions, so that tools written against kubectl's output
+// read it.
+func ExamplePodStatus() {
+	start := time.Date(2026, 12, 5, 4, 0, 0, 0, time.UTC)
+	st := pod.Status{
+		Phase:     pod.PhaseFailed,
+		StartTime: start,
+		Containers: []pod.ContainerStatus{{
+			Name: "job", Role: pod.RoleMain, RestartCount: 2,
+			State: pod.ContainerState{Terminated: &pod.StateTerminated{
+				ExitCode: 3, Reason: pod.ReasonError, StartedAt: start, FinishedAt: start.Add(time.Second)}},
+		}},
+	}
+	ks := kube.PodStatus(st)
+	fmt.Println(ks.Phase, ks.ContainerStatuses[0].RestartCount, ks.ContainerStatuses[0].State.Terminated.Reason)
+	for _, c := range ks.Conditions {
+		fmt.Println(strings.TrimSpace(fmt.Sprint(c.Type, " ", c.Status, " ", c.Reason)))
+	}
+	// Output:
+	// Failed 2 Error
+	// PodReadyToStartContainers False
+	// Initialized True
+	// Ready False PodFailed
+	// ContainersReady False PodFailed
+	// PodScheduled True
 }

@@ -261,6 +261,14 @@ func exportSpec(pr *problems, base string, spec pod.Spec, opts ExportOptions) co
 	if len(groups) > 0 {
 		ps.SecurityContext = &corev1.PodSecurityContext{SupplementalGroups: slices.Clone(groups)}
 	}
+	if len(spec.Sysctls) > 0 {
+		if ps.SecurityContext == nil {
+			ps.SecurityContext = &corev1.PodSecurityContext{}
+		}
+		for _, s := range spec.Sysctls {
+			ps.SecurityContext.Sysctls = append(ps.SecurityContext.Sysctls, corev1.Sysctl{Name: s.Name, Value: s.Value})
+		}
+	}
 	return ps
 }
 

@@ -63,6 +63,7 @@ func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
 		spec.Resources = mapResources(pr, field(path, "resources"), *s.Resources)
 	}
 	psc := mapPodSecurity(pr, field(path, "securityContext"), s.SecurityContext)
+	spec.Sysctls = psc.sysctls
 
 	for i := range s.Volumes {
 		if v, ok := mapVolume(pr, index(path, "volumes", i), &s.Volumes[i]); ok {
@@ -131,6 +132,8 @@ type podSecurity struct {
 	runAsUser, runAsGroup *int64
 	runAsNonRoot          *bool
 	supplementalGroups    []int64
+	// sysctls are the pod's, not the containers'.
+	sysctls []pod.Sysctl
 }
 
 func mapPodSecurity(pr *problems, path string, sc *corev1.PodSecurityContext) podSecurity {
@@ -140,9 +143,9 @@ func mapPodSecurity(pr *problems, path string, sc *corev1.PodSecurityContext) po
 	checkConfinement(pr, path, sc.SeccompProfile, sc.AppArmorProfile, sc.SELinuxOptions, sc.WindowsOptions)
 	pr.others(path, sc, podSecurityRules,
 		"runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "supplementalGroupsPolicy",
-		"seccompProfile", "appArmorProfile", "seLinuxOptions", "windowsOptions")
+		"seccompProfile", "appArmorProfile", "seLinuxOptions", "windowsOptions", "sysctls")
 	return podSecurity{runAsUser: sc.RunAsUser, runAsGroup: sc.RunAsGroup, runAsNonRoot: sc.RunAsNonRoot,
-		supplementalGroups: sc.SupplementalGroups}
+		supplementalGroups: sc.SupplementalGroups, sysctls: mapSysctls(pr, field(path, "sysctls"), sc.Sysctls)}
 }
 
 // checkConfinement refuses the confinement podkit does not apply; asking

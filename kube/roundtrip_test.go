@@ -69,6 +69,7 @@ func richSpec() pod.Spec {
 		ShareProcessNamespace:  true,
 		Resources:              pod.Resources{CPULimit: 1500, CPURequest: 100, MemoryLimit: 512 << 20},
 		Network:                pod.Network{Mode: pod.NetworkHost},
+		Sysctls:                []pod.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "1"}, {Name: "kernel.msgmax", Value: "16384"}},
 		Ports:                  []pod.Port{{ContainerPort: 8080, HostPort: 8080}, {ContainerPort: 9090, HostPort: 9090, HostIP: "0.0.0.0"}},
 		Volumes: []pod.Volume{
 			{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{}},

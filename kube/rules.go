@@ -71,7 +71,6 @@ var containerRules = map[string]rule{
 var podSecurityRules = map[string]rule{
 	"fsGroup":             {refuse: "podkit does not change the ownership of volumes"},
 	"fsGroupChangePolicy": {warn: "ignored: podkit does not change the ownership of volumes"},
-	"sysctls":             {refuse: "podkit does not set sysctls"},
 	"seLinuxChangePolicy": {warn: "ignored: podkit does not relabel volumes"},
 }
 

@@ -119,14 +119,20 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		infra.Release()
 		return err
 	}
-	if p.runsImages() {
-		if err := p.writeEtcFiles(); err != nil {
-			_ = infra.Signal(syscall.SIGKILL)
-			<-infra.Done()
-			infra.Release()
-			_ = p.removeNetwork()
-			return fmt.Errorf("pod %q: /etc files: %w", p.name, err)
+	// Sysctls go in once the network is up, so that those of its
+	// interfaces exist.
+	err = p.applySysctls(infra)
+	if err == nil && p.runsImages() {
+		if err = p.writeEtcFiles(); err != nil {
+			err = fmt.Errorf("pod %q: /etc files: %w", p.name, err)
 		}
+	}
+	if err != nil {
+		_ = infra.Signal(syscall.SIGKILL)
+		<-infra.Done()
+		infra.Release()
+		_ = p.removeNetwork()
+		return err
 	}
 	p.mu.Lock()
 	p.infra = infra

@@ -53,6 +53,16 @@ type Spec struct {
 	// Network is the pod's network mode; the zero value is an isolated
 	// pod.
 	Network Network
+	// Sysctls are kernel parameters set in the pod's own namespaces once
+	// they exist and before any container starts, like Kubernetes'
+	// spec.securityContext.sysctls: net.* in its network namespace (not
+	// with NetworkHost, where they would be the host's), kernel.shm*,
+	// kernel.msg*, kernel.sem and fs.mqueue.* in its IPC namespace,
+	// kernel.domainname in its UTS namespace. New refuses every other
+	// name, which would change the host's kernel; Start fails, naming it,
+	// when a parameter does not exist in the pod's namespace or refuses
+	// its value.
+	Sysctls []Sysctl
 }
 
 // withDefaults returns a deep enough copy of s for the pod to own, with
@@ -62,6 +72,7 @@ func (s Spec) withDefaults(name string) Spec {
 	s.Containers = cloneContainers(s.Containers)
 	s.Volumes = append([]Volume(nil), s.Volumes...)
 	s.Ports = append([]Port(nil), s.Ports...)
+	s.Sysctls = append([]Sysctl(nil), s.Sysctls...)
 	if s.RestartPolicy == "" {
 		s.RestartPolicy = RestartAlways
 	}
@@ -108,6 +119,7 @@ func (p *Pod) Spec() Spec {
 	s.Containers = append([]Container(nil), s.Containers...)
 	s.Volumes = append([]Volume(nil), s.Volumes...)
 	s.Ports = append([]Port(nil), s.Ports...)
+	s.Sysctls = append([]Sysctl(nil), s.Sysctls...)
 	grace := *s.TerminationGracePeriod
 	s.TerminationGracePeriod = &grace
 	return s
@@ -421,6 +433,7 @@ func (p *Pod) validate(hostname string) error {
 	}
 	p.validateVolumes(&errs)
 	p.validatePorts(&errs)
+	p.validateSysctls(&errs)
 	if len(p.spec.Containers) == 0 {
 		errs.add("containers", "[]", "a pod needs at least one container")
 	}

@@ -26,7 +26,7 @@
 //
 // HTTP/1.1 over the socket, version 1:
 //
-//	GET  /v1/status                       Status, as JSON
+//	GET  /v1/status                       Status, as JSON (with Server.Manifest, if set)
 //	GET  /v1/logs?container=C[&previous=true][&tail=N][&follow=true]
 //	                                      log entries in the CRI format, one a line
 //	POST /v1/exec?container=C&arg=A...[&stdin=true]

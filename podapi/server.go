@@ -95,6 +95,10 @@ type Server struct {
 	// Stop stops the pod gracefully, as Ctrl-C does; it must not block.
 	// Required.
 	Stop func()
+	// Manifest is the Kubernetes Pod the pod was made from, as JSON, when
+	// it was made from one (podkit run -f); Status carries it, so that a
+	// client can show the pod's metadata and spec. Optional.
+	Manifest json.RawMessage
 }
 
 // Status is what GET /v1/status returns, and Client.Status.
@@ -106,6 +110,9 @@ type Status struct {
 	PID int `json:"pid"`
 	// Status is the pod's status (pod.Pod.Status).
 	Status pod.Status `json:"status"`
+	// Manifest is Server.Manifest: the Kubernetes Pod the pod was made
+	// from, as JSON; absent when it was not made from one.
+	Manifest json.RawMessage `json:"manifest,omitempty"`
 }
 
 // Serve serves the API on ln (from Listen) until ctx is done, then closes
@@ -140,7 +147,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, Status{Name: s.Pod.Name(), PID: os.Getpid(), Status: s.Pod.Status()})
+	writeJSON(w, Status{Name: s.Pod.Name(), PID: os.Getpid(), Status: s.Pod.Status(), Manifest: s.Manifest})
 }
 
 // logs streams the container's log in the CRI format, one entry a line.

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -30,22 +28,7 @@ within ` + podapi.DefaultTimeout.String() + ` (stopped or stuck) is listed as No
 			if err != nil {
 				return err
 			}
-			// Ask every pod at once: one that does not answer costs
-			// one timeout, not one each.
-			type answer struct {
-				st  podapi.Status
-				err error
-			}
-			answers := make([]answer, len(names))
-			var wg sync.WaitGroup
-			for i, name := range names {
-				wg.Go(func() {
-					c := podapi.NewClient(e.runDir, name)
-					defer c.Close()
-					answers[i].st, answers[i].err = c.Status(cmd.Context())
-				})
-			}
-			wg.Wait()
+			answers := askStatus(cmd.Context(), e, names)
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 3, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tPHASE\tREADY\tRESTARTS\tAGE\tPID")
 			var failed error
@@ -91,7 +74,9 @@ func statusCommand(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status POD",
 		Short: "Show a pod's status",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show a pod's status: as text, or (-o json, -o yaml) as the v1 Pod the Kubernetes
+API server would hold, as podkit get pod POD -o json|yaml prints it.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := podapi.NewClient(e.runDir, args[0])
 			defer c.Close()
@@ -99,10 +84,16 @@ func statusCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+			switch output {
+			case "json", "yaml":
+				kp, err := podObject(st)
+				if err != nil {
+					return err
+				}
+				return printObject(e.stdout, kp, output)
+			case "text":
+			default:
+				return fmt.Errorf("--output: %q: must be text, json or yaml", output)
 			}
 			s := st.Status
 			fmt.Fprintf(e.stdout, "Name:      %s\nPhase:     %s\n", st.Name, s.Phase)
@@ -125,7 +116,7 @@ func statusCommand(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	c.Flags().StringVarP(&output, "output", "o", "text", "text, or the v1 Pod with its status as json or yaml")
 	return c
 }
 

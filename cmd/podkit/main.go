@@ -74,7 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.PersistentFlags().StringVar(&e.runDir, "run-dir", e.runDir, "directory of the pods' API sockets ($PODKIT_RUN_DIR)")
 	root.PersistentFlags().StringVar(&e.imagesDir, "images-dir", e.imagesDir, "directory of the image store ($PODKIT_IMAGES_DIR)")
 	root.AddCommand(runCommand(e), validateCommand(e), exportCommand(e),
-		psCommand(e), statusCommand(e), logsCommand(e), execCommand(e), stopCommand(e), imageCommand(e),
+		psCommand(e), getCommand(e), statusCommand(e), logsCommand(e), execCommand(e), stopCommand(e), imageCommand(e),
 		sidecarCommand(e), initCommand(e), ambassadorCommand(e), adapterCommand(e))
 	err := root.Execute()
 	var exit exitError

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	corev1 "k8s.io/api/core/v1"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/podkit/podkit/image/imagetest"
 	"github.com/podkit/podkit/internal/testenv"
@@ -99,6 +102,21 @@ func (k *podkit) run(args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), 0
 }
 
+// start starts podkit in the background with its output in a buffer; the
+// test's cleanup kills it.
+func (k *podkit) start(args ...string) (*exec.Cmd, *podtest.Buffer) {
+	k.t.Helper()
+	cmd := k.command(context.Background(), args...)
+	out := &podtest.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(k.t, cmd.Start())
+	k.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, out
+}
+
 func TestRunJobWithEventsJSON(t *testing.T) {
 	k := newPodkit(t)
 	stdout, stderr, code := k.run("run", "-f", "testdata/job.yaml", "--events", "json")
@@ -173,14 +191,7 @@ func TestRunExitStatus(t *testing.T) {
 // container runs.
 func startServer(t *testing.T, k *podkit) (*exec.Cmd, *podtest.Buffer) {
 	t.Helper()
-	cmd := k.command(context.Background(), "run", "-f", "testdata/server.yaml", "--events", "json")
-	out := &podtest.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	cmd, out := k.start("run", "-f", "testdata/server.yaml", "--events", "json")
 	require.Eventually(t, func() bool {
 		stdout, _, _ := k.run("logs", "server", "-c", "app")
 		return stdout == "hello\nworld\n"
@@ -204,7 +215,8 @@ func TestInspectRunningPod(t *testing.T) {
 	stdout, _, _ = k.run("status", "server", "-o", "json")
 	var st map[string]any
 	require.NoError(t, json.Unmarshal([]byte(stdout), &st))
-	assert.Equal(t, "server", st["name"])
+	assert.Equal(t, "server", st["metadata"].(map[string]any)["name"])
+	assert.Equal(t, "Running", st["status"].(map[string]any)["phase"])
 
 	stdout, _, code = k.run("logs", "server", "-c", "app", "--tail", "1")
 	require.Equal(t, 0, code)
@@ -253,19 +265,12 @@ func TestInterruptStopsGracefully(t *testing.T) {
 
 func TestSecondInterruptKills(t *testing.T) {
 	k := newPodkit(t)
-	cmd := k.command(context.Background(), "run", "-f", "testdata/stubborn.yaml", "--events", "json")
-	var out podtest.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	cmd, out := k.start("run", "-f", "testdata/stubborn.yaml", "--events", "json")
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "app | up") }, time.Minute, 20*time.Millisecond,
-		"the app never said up; podkit's output:\n%s", &out)
+		"the app never said up; podkit's output:\n%s", out)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), `"signal":"SIGTERM"`) }, time.Minute, 20*time.Millisecond,
-		"no stop signal was sent; podkit's output:\n%s", &out)
+		"no stop signal was sent; podkit's output:\n%s", out)
 	// The container ignores its stop signal and the grace period is an
 	// hour: only the second Ctrl-C ends it.
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
@@ -533,4 +538,147 @@ func TestAdapterLogsProcessForm(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, syscall.SIGPIPE, exit.Sys().(syscall.WaitStatus).Signal())
+}
+
+// podkit status -o json prints the v1 Pod the API server would hold, so
+// that scripts written against kubectl's output read it.
+func TestStatusInKubernetesShape(t *testing.T) {
+	k := newPodkit(t)
+	cmd, out := k.start("run", "-f", "testdata/crashloop.yaml", "--events", "none")
+
+	status := func() corev1.Pod {
+		t.Helper()
+		stdout, stderr, code := k.run("status", "crashloop", "-o", "json")
+		require.Equal(t, 0, code, stderr)
+		var kp corev1.Pod
+		strict, err := kjson.UnmarshalStrict([]byte(stdout), &kp)
+		require.NoError(t, err, stdout)
+		require.Empty(t, strict, "fields a v1 Pod does not have: %s", stdout)
+		return kp
+	}
+	// The crashing container has been restarted once, and the steady one
+	// and the sidecar are ready.
+	var kp corev1.Pod
+	require.Eventually(t, func() bool {
+		if _, _, code := k.run("status", "crashloop"); code != 0 {
+			return false
+		}
+		kp = status()
+		if len(kp.Status.ContainerStatuses) != 2 {
+			return false
+		}
+		crash, steady := kp.Status.ContainerStatuses[0], kp.Status.ContainerStatuses[1]
+		return crash.RestartCount >= 1 && crash.LastTerminationState.Terminated != nil && steady.Ready
+	}, 60*time.Second, 100*time.Millisecond, "output: %s", out)
+
+	assert.Equal(t, "v1", kp.APIVersion)
+	assert.Equal(t, "Pod", kp.Kind)
+	assert.Equal(t, "crashloop", kp.Name)
+	assert.Equal(t, map[string]string{"app": "crashloop"}, kp.Labels, "the manifest's metadata")
+	assert.Equal(t, "sleep", kp.Spec.Containers[1].Command[0], "the manifest's spec")
+	assert.Equal(t, strconv.Itoa(cmd.Process.Pid), kp.Annotations["podkit.io/supervisor-pid"])
+	assert.NotEmpty(t, kp.Annotations["podkit.io/infra-pid"])
+
+	assert.Equal(t, corev1.PodRunning, kp.Status.Phase)
+	assert.Equal(t, "127.0.0.1", kp.Status.PodIP, "a pod on the host's network")
+	assert.Equal(t, []corev1.PodIP{{IP: "127.0.0.1"}}, kp.Status.PodIPs)
+	require.NotNil(t, kp.Status.StartTime)
+	conds := make(map[corev1.PodConditionType]corev1.PodCondition)
+	var types []corev1.PodConditionType
+	for _, c := range kp.Status.Conditions {
+		conds[c.Type] = c
+		types = append(types, c.Type)
+		assert.False(t, c.LastTransitionTime.IsZero(), "condition %s", c.Type)
+	}
+	assert.Equal(t, []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized,
+		corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled}, types)
+	assert.Equal(t, corev1.ConditionTrue, conds[corev1.PodInitialized].Status)
+	assert.Equal(t, corev1.ConditionTrue, conds[corev1.PodScheduled].Status)
+	// The crashing container is never ready for long; when it is not, the
+	// kubelet's reason and message say so.
+	if ready := conds[corev1.PodReady]; ready.Status == corev1.ConditionFalse {
+		assert.Equal(t, "ContainersNotReady", ready.Reason)
+		assert.Equal(t, "containers with unready status: [crash]", ready.Message)
+	}
+
+	require.Len(t, kp.Status.InitContainerStatuses, 2)
+	setup, helper := kp.Status.InitContainerStatuses[0], kp.Status.InitContainerStatuses[1]
+	require.NotNil(t, setup.State.Terminated)
+	assert.Equal(t, "Completed", setup.State.Terminated.Reason)
+	assert.True(t, setup.Ready, "a completed init container is ready")
+	assert.Equal(t, "helper", helper.Name, "a sidecar is an init container")
+	assert.NotNil(t, helper.State.Running)
+	assert.Equal(t, ptrTo(true), helper.Started)
+	assert.True(t, helper.Ready)
+
+	crash := kp.Status.ContainerStatuses[0]
+	assert.Equal(t, "crash", crash.Name)
+	last := crash.LastTerminationState.Terminated
+	assert.Equal(t, "Error", last.Reason)
+	assert.Equal(t, int32(3), last.ExitCode)
+	assert.Contains(t, crash.Image, "busybox:1.36")
+	assert.True(t, strings.HasPrefix(crash.ImageID, "sha256:"), crash.ImageID)
+
+	stdout, stderr, code := k.run("status", "crashloop", "-o", "yaml")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "\nkind: Pod\n")
+	assert.Contains(t, stdout, "  phase: Running\n")
+
+	stdout, _, code = k.run("get", "pods")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `(?m)^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$`, stdout)
+	assert.Regexp(t, `(?m)^crashloop\s+[1-3]/3\s+(Running|CrashLoopBackOff|Error|NotReady)\s+[1-9]`, stdout)
+	stdout, _, code = k.run("get", "pod", "crashloop", "-o", "json")
+	require.Equal(t, 0, code)
+	var got corev1.Pod
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+	assert.Equal(t, "crashloop", got.Name)
+	stdout, _, code = k.run("get", "pods", "-o", "json")
+	require.Equal(t, 0, code)
+	var list corev1.PodList
+	require.NoError(t, json.Unmarshal([]byte(stdout), &list))
+	assert.Equal(t, "List", list.Kind)
+	require.Len(t, list.Items, 1)
+	for _, args := range [][]string{{"get", "pod", "nope"}, {"get", "pod", "nope", "-o", "json"}} {
+		stdout, stderr, code = k.run(args...)
+		assert.Equal(t, 1, code, args)
+		assert.Empty(t, stdout, args)
+		assert.Contains(t, stderr, `pod "nope": no such pod`, args)
+	}
+	stdout, _, code = k.run("get", "pods", "crashloop", "nope", "-o", "json")
+	assert.Equal(t, 1, code)
+	require.NoError(t, json.Unmarshal([]byte(stdout), &list))
+	assert.Len(t, list.Items, 1, "the pod that answered is printed")
+	_, stderr, code = k.run("status", "crashloop", "-o", "xml")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `--output: "xml"`)
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// A manifest's sysctls are set in the pod's namespaces, where its
+// container reads them; a sysctl that is not namespaced is refused before
+// anything runs.
+func TestRunSysctls(t *testing.T) {
+	k := newPodkit(t)
+	host := func() string {
+		port, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+		require.NoError(t, err)
+		shm, err := os.ReadFile("/proc/sys/kernel/shm_rmid_forced")
+		require.NoError(t, err)
+		return string(port) + string(shm)
+	}
+	before := host()
+	stdout, stderr, code := k.run("run", "-f", "testdata/sysctls.yaml", "--events", "none")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "app | 0\napp | 1\n", stdout)
+	assert.Equal(t, before, host(), "the host's parameters changed")
+
+	manifest := filepath.Join(t.TempDir(), "panic.yaml")
+	data, err := os.ReadFile("testdata/sysctls.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(manifest, bytes.Replace(data, []byte("kernel.shm_rmid_forced"), []byte("kernel.panic"), 1), 0o600))
+	_, stderr, code = k.run("run", "-f", manifest)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `sysctls[1].name: invalid value "kernel.panic": not namespaced`)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -172,6 +173,11 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		return usage(err)
 	}
 
+	// podkit status and get show the manifest's metadata and spec.
+	manifest, err := json.Marshal(m.Pod)
+	if err != nil {
+		return usage(err)
+	}
 	ln, err := podapi.Listen(runDir, m.Name)
 	if err != nil {
 		return usage(err)
@@ -180,7 +186,8 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 	defer stop(nil)
 	srvCtx, endServer := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- (&podapi.Server{Pod: p, Stop: func() { stop(errStopRequested) }}).Serve(srvCtx, ln) }()
+	srv := &podapi.Server{Pod: p, Stop: func() { stop(errStopRequested) }, Manifest: manifest}
+	go func() { served <- srv.Serve(srvCtx, ln) }()
 	defer func() {
 		endServer()
 		<-served

@@ -52,6 +52,13 @@ type LoadOptions struct {
 	// which should name the container, fails the load. The podkit command
 	// uses it to run its ready-made members in-process.
 	Container func(c pod.Container) (pod.Container, []string, error)
+	// ConfigMaps are the ConfigMaps the pod's env and volumes may name,
+	// by name (those of the same file when loaded with LoadFile). Nil
+	// means none.
+	ConfigMaps map[string]*corev1.ConfigMap
+	// Secrets are the Secrets the pod's env and volumes may name, by name
+	// (those of the same file when loaded with LoadFile). Nil means none.
+	Secrets map[string]*corev1.Secret
 }
 
 // Load is the package's Load with o.

@@ -112,8 +112,12 @@ func checkValue(pr *problems, path string, v any, t reflect.Type) (any, bool) {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, ok := v.(json.Number)
-		if !ok || !fitsInt(n, t) {
+		if !ok {
 			return mistyped(pr, path, t, v)
+		}
+		if !fitsInt(n, t) {
+			typeProblem(pr, path, "must be "+intRange(t)+", got "+describe(v))
+			return nil, false
 		}
 	case reflect.Float32, reflect.Float64:
 		if _, ok := v.(json.Number); !ok {
@@ -150,11 +154,9 @@ func expected(t reflect.Type) string {
 		return "a string"
 	case reflect.Bool:
 		return "a boolean (true or false)"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		bits := t.Bits()
-		return fmt.Sprintf("an integer (%d to %d)", -(int64(1) << (bits - 1)), int64(1)<<(bits-1)-1)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer, not negative"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
 	case reflect.Float32, reflect.Float64:
 		return "a number"
 	}
@@ -190,11 +192,21 @@ func orList(values []string) string {
 	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }
 
+// intRange says which integers fit t.
+func intRange(t reflect.Type) string {
+	bits := t.Bits()
+	switch t.Kind() {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return fmt.Sprintf("an integer from 0 to %d", uint64(math.MaxUint64)>>(64-bits))
+	}
+	return fmt.Sprintf("an integer from %d to %d", -(int64(1) << (bits - 1)), int64(1)<<(bits-1)-1)
+}
+
 func fitsInt(n json.Number, t reflect.Type) bool {
 	switch t.Kind() {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		u, err := strconv.ParseUint(n.String(), 10, t.Bits())
-		return err == nil && u <= math.MaxUint64
+		_, err := strconv.ParseUint(n.String(), 10, t.Bits())
+		return err == nil
 	}
 	_, err := strconv.ParseInt(n.String(), 10, t.Bits())
 	return err == nil
@@ -255,7 +267,7 @@ var special = map[reflect.Type]func(v any) string{
 		}
 		return "must be a duration string such as 30s, got " + describe(v)
 	},
-	reflect.TypeFor[metav1.FieldsV1]():  func(any) string { return "" },
+	reflect.TypeFor[metav1.FieldsV1](): func(any) string { return "" },
 }
 
 func timestamp(v any) string {

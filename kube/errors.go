@@ -59,6 +59,9 @@ type Problem struct {
 	// cause is an error the problem stands for, such as pod.New's, which
 	// Error.Unwrap returns so that errors.Is finds its sentinel.
 	cause error
+	// whole marks a problem of the whole file, whose path has no
+	// documents[i] prefix.
+	whole bool
 	// typed marks a value of the wrong type, which was dropped: other
 	// problems at or under its path follow from that and are not shown.
 	typed bool
@@ -184,9 +187,9 @@ func (p *problems) warnings() []string {
 // list given as a string is also an empty list).
 func (p *problems) tidy() []Problem {
 	type key struct {
-		doc        int
-		path, msg  string
-		kind       ProblemKind
+		doc       int
+		path, msg string
+		kind      ProblemKind
 	}
 	seen := make(map[key]bool)
 	var out []Problem

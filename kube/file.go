@@ -2,10 +2,12 @@ package kube
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -124,6 +126,7 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 		pr.invalidf("", "no manifest: the input is empty")
 	}
 	var skipped []string
+	skippedFirst := 0
 	objects := make([]any, len(docs))
 	for i, d := range docs {
 		pr.doc = i
@@ -133,6 +136,9 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 		kind, obj := decodeDocument(pr, d)
 		if obj == nil {
 			if kind != "" {
+				if skipped == nil {
+					skippedFirst = i
+				}
 				skipped = append(skipped, fmt.Sprintf("%s (documents[%d])", kind, i))
 			}
 			continue
@@ -140,9 +146,9 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 		objects[i] = obj
 		f.collect(pr, obj)
 	}
-	pr.doc = 0
 	if len(skipped) > 0 {
-		pr.warnf("", "skipped, podkit does not run these kinds: %s", strings.Join(skipped, ", "))
+		pr.list = append(pr.list, Problem{Document: skippedFirst, Kind: ProblemWarning, whole: true,
+			Message: "skipped, podkit does not run these kinds: " + strings.Join(skipped, ", ")})
 	}
 	opts.ConfigMaps = merged(opts.ConfigMaps, f.ConfigMaps)
 	opts.Secrets = merged(opts.Secrets, f.Secrets)
@@ -156,6 +162,9 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 	if len(docs) > 1 {
 		for i := range pr.list {
 			p := &pr.list[i]
+			if p.whole {
+				continue
+			}
 			prefix := fmt.Sprintf("documents[%d]", p.Document)
 			if p.Path == "" {
 				p.Path = prefix
@@ -164,6 +173,10 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 			}
 		}
 	}
+	// Document by document, the problems of the whole file last.
+	slices.SortStableFunc(pr.list, func(a, b Problem) int {
+		return cmp.Or(cmpBool(a.whole, b.whole), cmp.Compare(a.Document, b.Document))
+	})
 	if err := pr.err(""); err != nil {
 		return nil, err
 	}
@@ -372,4 +385,15 @@ func secretMerged(s *corev1.Secret) *corev1.Secret {
 	}
 	c.StringData = nil
 	return c
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

@@ -70,9 +70,26 @@ func runInProcess(c pod.Container) (pod.Container, []string, error) {
 	return ip, warnings, err
 }
 
-// readManifest reads and loads a manifest, as podkit run runs it, printing
-// its warnings.
+// readManifest reads and loads a single-Pod manifest, printing its
+// warnings.
 func readManifest(e *env, file string) (*kube.Manifest, error) {
+	data, err := readFile(e, file)
+	if err != nil {
+		return nil, err
+	}
+	m, err := kube.LoadOptions{Container: runInProcess}.Load(data)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintln(e.stderr, "warning:", w)
+	}
+	return m, nil
+}
+
+// readFile reads a manifest file, - for standard input, of at most
+// maxManifestBytes.
+func readFile(e *env, file string) ([]byte, error) {
 	in := e.stdin
 	if file != "-" {
 		f, err := os.Open(file)
@@ -87,21 +104,14 @@ func readManifest(e *env, file string) (*kube.Manifest, error) {
 		return nil, err
 	}
 	if len(data) > maxManifestBytes {
-		return nil, fmt.Errorf("%s: larger than %d MiB: not a Pod manifest", file, maxManifestBytes>>20)
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a manifest", file, maxManifestBytes>>20)
 	}
-	m, err := kube.LoadOptions{Container: runInProcess}.Load(data)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range m.Warnings {
-		fmt.Fprintln(e.stderr, "warning:", w)
-	}
-	return m, nil
+	return data, nil
 }
 
 // runManifest runs the pod of a manifest until it ends.
 func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile string) error {
-	m, err := readManifest(e, file)
+	m, err := readRunnable(e, file)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "podkit:", err)
 		return exitError{exitUsage}

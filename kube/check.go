@@ -116,7 +116,11 @@ func checkValue(pr *problems, path string, v any, t reflect.Type) (any, bool) {
 			return mistyped(pr, path, t, v)
 		}
 		if !fitsInt(n, t) {
-			typeProblem(pr, path, "must be "+intRange(t)+", got "+describe(v))
+			want := "an integer"
+			if !strings.ContainsAny(n.String(), ".eE") {
+				want = intRange(t) // an integer, too large
+			}
+			typeProblem(pr, path, "must be "+want+", got "+describe(v))
 			return nil, false
 		}
 	case reflect.Float32, reflect.Float64:

@@ -301,7 +301,8 @@ func decodeDocument(pr *problems, j []byte) (string, any) {
 	}
 	k, ok := docKinds[kind]
 	if !ok {
-		name, _ := m["metadata"].(map[string]any)["name"].(string)
+		meta, _ := m["metadata"].(map[string]any)
+		name, _ := meta["name"].(string)
 		return fmt.Sprintf("%s %q", kind, name), nil
 	}
 	if apiVersion != k.apiVersion {

@@ -65,17 +65,19 @@ func (o LoadOptions) Load(data []byte) (*Manifest, error) {
 	case len(docs) > 1:
 		return nil, fmt.Errorf("kube: %w: %d YAML documents: Load takes exactly one Pod (LoadFile reads files of several)", ErrInvalid, len(docs))
 	}
+	// A kind or apiVersion that is not even a string is reported by
+	// decodeDocument, in YAML's terms.
 	var tm metav1.TypeMeta
-	if err := json.Unmarshal(docs[0], &tm); err != nil {
-		return nil, fmt.Errorf("kube: %w: not a Kubernetes object: %w", ErrInvalid, err)
-	}
-	if tm.APIVersion != "v1" || tm.Kind != "Pod" {
+	if err := json.Unmarshal(docs[0], &tm); err == nil && (tm.APIVersion != "v1" || tm.Kind != "Pod") {
 		return nil, fmt.Errorf("kube: %w: apiVersion %q, kind %q: Load takes a v1 Pod (LoadFile reads the other kinds)", ErrInvalid, tm.APIVersion, tm.Kind)
 	}
-	_, obj := decodeDocument(pr, docs[0])
+	kind, obj := decodeDocument(pr, docs[0])
 	kp, _ := obj.(*corev1.Pod)
 	if kp == nil {
-		return nil, pr.err("pod")
+		if err := pr.err("pod"); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("kube: %w: %s: Load takes a v1 Pod (LoadFile reads the other kinds)", ErrInvalid, kind)
 	}
 	return o.fromPod(pr, kp)
 }

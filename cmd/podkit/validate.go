@@ -28,7 +28,8 @@ error, or the file cannot be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
-				return fmt.Errorf("--output: %q: must be text or json", output)
+				fmt.Fprintf(e.stderr, "podkit: --output: %q: must be text or json\n", output)
+				return exitError{exitUsage}
 			}
 			return validateFile(e, file, output)
 		},

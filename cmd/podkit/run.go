@@ -39,9 +39,11 @@ func runCommand(e *env) *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "run -f FILE",
-		Short: "Run a Kubernetes Pod manifest in the foreground until the pod ends",
-		Long: `Run a Kubernetes Pod manifest (YAML or JSON, - for standard input) as a podkit pod
-in the foreground, until the pod is Succeeded or Failed. Container output is shown
+		Short: "Run a Kubernetes manifest's pod in the foreground until it ends",
+		Long: `Run a Kubernetes manifest file (YAML or JSON, one or more documents, - for standard
+input) as a podkit pod in the foreground, until the pod is Succeeded or Failed. The
+file's workloads must reduce to one pod so far: a Pod, a Deployment, ReplicaSet or
+StatefulSet of one replica, a DaemonSet or a Job of one completion. Container output is shown
 prefixed by container name. Ctrl-C or SIGTERM stops the pod gracefully within its
 grace period; a second one kills it at once.
 
@@ -55,7 +57,7 @@ Exit status: 0 if the pod Succeeded; 1 if it Failed; 2 if the manifest is invali
 			return runManifest(cmd.Context(), e, file, events, logDir, timelineFile)
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
+	c.Flags().StringVarP(&file, "file", "f", "", "the manifest file (- for standard input)")
 	c.Flags().StringVar(&events, "events", "text", "events on standard output as text, json (one object per line) or none")
 	c.Flags().StringVar(&logDir, "log-dir", "", "write each container's output to DIR/<container>.log (CRI format) instead of the terminal")
 	c.Flags().StringVar(&timelineFile, "timeline", "", "when the pod ends, draw its life as an SVG timeline in FILE")

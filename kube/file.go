@@ -315,8 +315,8 @@ func decodeDocument(pr *problems, j []byte) (string, any) {
 		err = json.Unmarshal(b, obj)
 	}
 	if err != nil {
-		// The checker lets through only what decodes; this is a bug of
-		// its, reported rather than hidden.
+		// checkValue lets through only what decodes, so this is a case
+		// it misses: reported rather than hidden.
 		pr.invalidf("", "cannot decode the %s: %v", kind, err)
 		return "", nil
 	}

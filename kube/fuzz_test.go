@@ -15,15 +15,7 @@ import (
 // never panics, and a manifest it accepts either exports to one that loads
 // back to the same spec, or is refused by Export with an error.
 func FuzzLoad(f *testing.F) {
-	for _, glob := range []string{"testdata/*.yaml", "testdata/*.json"} {
-		files, err := filepath.Glob(glob)
-		require.NoError(f, err)
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			require.NoError(f, err)
-			f.Add(data)
-		}
-	}
+	seed(f, "testdata/*.yaml", "testdata/*.json")
 	f.Add([]byte("apiVersion: v1\nkind: Deployment\n"))
 	f.Add([]byte("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"containers\":[{\"name\":\"a\",\"command\":[\"true\"]},{\"name\":\"a\",\"command\":[\"true\"]}]}}"))
 	f.Add([]byte("\x00\x01\x02binary"))
@@ -50,15 +42,7 @@ func FuzzLoad(f *testing.F) {
 // one problem that fails the load (or a plain error wrapping a sentinel),
 // and a File it returns has a mapped template for each workload.
 func FuzzLoadFile(f *testing.F) {
-	for _, glob := range []string{"testdata/files/*.yaml", "testdata/*.yaml", "testdata/*.json"} {
-		files, err := filepath.Glob(glob)
-		require.NoError(f, err)
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			require.NoError(f, err)
-			f.Add(data)
-		}
-	}
+	seed(f, "testdata/files/*.yaml", "testdata/*.yaml", "testdata/*.json")
 	f.Add([]byte("---\n---\nkind: Deployment\n---\n[1, 2]\n---\n{a: [\n"))
 	f.Add([]byte("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {schedule: '@every 1h', jobTemplate: 7}\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {a: 5}\nstringData: {a: b}\n"))
@@ -78,4 +62,17 @@ func FuzzLoadFile(f *testing.F) {
 			require.Equal(t, kube.ProblemWarning, p.Kind)
 		}
 	})
+}
+
+// seed adds the files matching globs to the corpus.
+func seed(f *testing.F, globs ...string) {
+	for _, glob := range globs {
+		files, err := filepath.Glob(glob)
+		require.NoError(f, err)
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			require.NoError(f, err)
+			f.Add(data)
+		}
+	}
 }

@@ -122,28 +122,21 @@ func (o LoadOptions) workload(pr *problems, obj any) *Workload {
 		return w
 	case *appsv1.Deployment:
 		w := &Workload{Kind: "Deployment", Name: x.Name, Object: x, Replicas: replicas(pr, x.Spec.Replicas)}
-		workloadMeta(pr, &x.ObjectMeta, x.Status)
-		o.template(pr, w, x.Spec.Selector, true, &x.Spec.Template, "spec.template")
-		pr.others("spec", &x.Spec, deploymentRules, "replicas", "selector", "template")
+		o.replicated(pr, w, &x.ObjectMeta, x.Status, x.Spec.Selector, &x.Spec.Template, &x.Spec, deploymentRules, "replicas")
 		return w
 	case *appsv1.ReplicaSet:
 		w := &Workload{Kind: "ReplicaSet", Name: x.Name, Object: x, Replicas: replicas(pr, x.Spec.Replicas)}
-		workloadMeta(pr, &x.ObjectMeta, x.Status)
-		o.template(pr, w, x.Spec.Selector, true, &x.Spec.Template, "spec.template")
-		pr.others("spec", &x.Spec, replicaSetRules, "replicas", "selector", "template")
+		o.replicated(pr, w, &x.ObjectMeta, x.Status, x.Spec.Selector, &x.Spec.Template, &x.Spec, replicaSetRules, "replicas")
 		return w
 	case *appsv1.DaemonSet:
 		w := &Workload{Kind: "DaemonSet", Name: x.Name, Object: x, Replicas: 1}
-		workloadMeta(pr, &x.ObjectMeta, x.Status)
-		o.template(pr, w, x.Spec.Selector, true, &x.Spec.Template, "spec.template")
-		pr.others("spec", &x.Spec, daemonSetRules, "selector", "template")
+		o.replicated(pr, w, &x.ObjectMeta, x.Status, x.Spec.Selector, &x.Spec.Template, &x.Spec, daemonSetRules)
 		return w
 	case *appsv1.StatefulSet:
 		w := &Workload{Kind: "StatefulSet", Name: x.Name, Object: x, Replicas: replicas(pr, x.Spec.Replicas)}
-		workloadMeta(pr, &x.ObjectMeta, x.Status)
-		o.template(pr, w, x.Spec.Selector, true, &x.Spec.Template, "spec.template")
+		o.replicated(pr, w, &x.ObjectMeta, x.Status, x.Spec.Selector, &x.Spec.Template, &x.Spec, statefulSetRules,
+			"replicas", "serviceName", "podManagementPolicy", "ordinals")
 		w.StatefulSet = statefulSetParams(pr, &x.Spec)
-		pr.others("spec", &x.Spec, statefulSetRules, "replicas", "selector", "template", "serviceName", "podManagementPolicy", "ordinals")
 		return w
 	case *batchv1.Job:
 		w := &Workload{Kind: "Job", Name: x.Name, Object: x}
@@ -159,6 +152,17 @@ func (o LoadOptions) workload(pr *problems, obj any) *Workload {
 		return w
 	}
 	return nil
+}
+
+// replicated checks and maps a workload of the apps group: its metadata,
+// status, selector and template, and the other fields of its spec, with
+// rules; handled lists those the caller reads, besides the selector and
+// the template.
+func (o LoadOptions) replicated(pr *problems, w *Workload, meta *metav1.ObjectMeta, status any,
+	sel *metav1.LabelSelector, t *corev1.PodTemplateSpec, spec any, rules map[string]rule, handled ...string) {
+	workloadMeta(pr, meta, status)
+	o.template(pr, w, sel, true, t, "spec.template")
+	pr.others("spec", spec, rules, append(handled, "selector", "template")...)
 }
 
 // workloadMeta checks a workload's metadata and status.

@@ -152,10 +152,16 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 	}
 	opts.ConfigMaps = merged(opts.ConfigMaps, f.ConfigMaps)
 	opts.Secrets = merged(opts.Secrets, f.Secrets)
+	named := make(map[string]bool) // kind and name of each workload
 	for i, obj := range objects {
 		pr.doc = i
 		if w := opts.workload(pr, obj); w != nil {
 			w.Document = i
+			if named[w.String()] {
+				// kubectl apply would replace the first with the second.
+				pr.invalidf("metadata.name", "%q: another %s of the file has that name", w.Name, w.Kind)
+			}
+			named[w.String()] = true
 			f.Workloads = append(f.Workloads, w)
 		}
 	}

@@ -274,6 +274,8 @@ spec:
 			[]string{`documents[1]: yaml: line 14: key "metadata" already set in map`}},
 		{"duplicate config map", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
 			[]string{`documents[1].metadata.name: "x": another ConfigMap of the file has that name`}},
+		{"duplicate deployment", deployment + "---\n" + deployment,
+			[]string{`documents[1].metadata.name: "web": another Deployment of the file has that name`}},
 		{"secret data", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {token: not base64!, \"bad key\": YQ==}\n",
 			[]string{`data.token: must be base64 (use stringData for plain text), got the string "not base64!"`,
 				`data.bad key: "bad key": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`}},

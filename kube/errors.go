@@ -81,11 +81,11 @@ func (p Problem) String() string {
 // say, and the errors some of them stand for (pod.ErrInvalidSpec when
 // pod.New rejects a spec). Use errors.As to read the problems.
 type Error struct {
-	// What names what the problems belong to, such as `pod "web"` or
-	// "manifest".
+	// What names what the problems belong to, such as `pod "web"` for
+	// Load; it is empty for LoadFile, whose paths say the document.
 	What string
-	// Problems are every problem found, in the order of the manifest,
-	// warnings included.
+	// Problems are every problem found, warnings included, document by
+	// document (a file's skipped documents last).
 	Problems []Problem
 }
 
@@ -169,6 +169,12 @@ func (p *problems) take(list []Problem) {
 // failed reports whether any problem is invalid or unsupported.
 func (p *problems) failed() bool {
 	return slices.ContainsFunc(p.list, func(q Problem) bool { return q.Kind != ProblemWarning })
+}
+
+// docFailed reports whether any problem of the current document is
+// invalid or unsupported.
+func (p *problems) docFailed() bool {
+	return slices.ContainsFunc(p.list, func(q Problem) bool { return q.Kind != ProblemWarning && q.Document == p.doc })
 }
 
 // warnings returns the warnings as "path: message".

@@ -135,8 +135,8 @@ func (o LoadOptions) mapFilePod(pr *problems, kp *corev1.Pod, base string) *Mani
 
 // mapPod maps the pod kp, at base in its document ("" for a Pod,
 // spec.template for a Deployment's template), adding its problems to pr.
-// Only when it has no invalid or unsupported fields are the Container
-// hook and pod.New run; their error is returned.
+// Only when its document has no invalid or unsupported fields are the
+// Container hook and pod.New run; their error is returned.
 func (o LoadOptions) mapPod(pr *problems, kp *corev1.Pod, base string) (*Manifest, error) {
 	first := len(pr.list)
 	meta := field(base, "metadata")
@@ -153,7 +153,9 @@ func (o LoadOptions) mapPod(pr *problems, kp *corev1.Pod, base string) (*Manifes
 	pr.take(validate(kp, false, base))
 	spec := mapPodSpec(pr, field(base, "spec"), &kp.Spec)
 	mine := problems{list: pr.list[first:]}
-	if mine.failed() {
+	if pr.docFailed() {
+		// Not with a value dropped for its type either: pod.New would
+		// complain of what follows from that.
 		return nil, nil
 	}
 	var warnings []string

@@ -55,8 +55,7 @@ func checkValue(pr *problems, path string, v any, t reflect.Type) (any, bool) {
 		for _, k := range keysOf(m) {
 			ft, ok := fields[k]
 			if !ok {
-				pr.list = append(pr.list, Problem{Document: pr.doc, Path: field(path, k), Kind: ProblemInvalid,
-					Message: "unknown field" + didYouMean(k, t), typed: true})
+				pr.push(Problem{Path: field(path, k), Kind: ProblemInvalid, Message: "unknown field" + didYouMean(k, t), typed: true})
 				continue
 			}
 			if cv, ok := checkValue(pr, field(path, k), m[k], ft); ok {
@@ -132,7 +131,7 @@ func checkValue(pr *problems, path string, v any, t reflect.Type) (any, bool) {
 }
 
 func typeProblem(pr *problems, path, msg string) {
-	pr.list = append(pr.list, Problem{Document: pr.doc, Path: path, Message: msg, Kind: ProblemInvalid, typed: true})
+	pr.push(Problem{Path: path, Message: msg, Kind: ProblemInvalid, typed: true})
 }
 
 // mistyped reports v, of the wrong type for t, and drops it.

@@ -140,10 +140,22 @@ type problems struct {
 	list []Problem
 	// doc is the Document of the problems added.
 	doc int
+	// item is the path of the object in its document, items[i] in a
+	// List, which the paths of the problems added are under.
+	item string
+}
+
+// push adds q as a problem of the current document and object.
+func (p *problems) push(q Problem) {
+	q.Document = p.doc
+	if p.item != "" {
+		q.Path = under(p.item, q.Path)
+	}
+	p.list = append(p.list, q)
 }
 
 func (p *problems) add(kind ProblemKind, path, format string, args ...any) {
-	p.list = append(p.list, Problem{Document: p.doc, Path: path, Message: fmt.Sprintf(format, args...), Kind: kind})
+	p.push(Problem{Path: path, Message: fmt.Sprintf(format, args...), Kind: kind})
 }
 
 func (p *problems) invalidf(path, format string, args ...any) {
@@ -161,8 +173,7 @@ func (p *problems) warnf(path, format string, args ...any) {
 // take adds the problems of a validator, as the current document's.
 func (p *problems) take(list []Problem) {
 	for _, q := range list {
-		q.Document = p.doc
-		p.list = append(p.list, q)
+		p.push(q)
 	}
 }
 
@@ -244,6 +255,18 @@ func field(path string, name string) string {
 		return name
 	}
 	return path + "." + name
+}
+
+// under returns path under base: base.path, or either when the other is
+// empty.
+func under(base, path string) string {
+	switch {
+	case base == "":
+		return path
+	case path == "":
+		return base
+	}
+	return base + "." + path
 }
 
 func index(path string, name string, i int) string {

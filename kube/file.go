@@ -42,7 +42,8 @@ type File struct {
 
 // Workload is one object of a file that runs pods.
 type Workload struct {
-	// Document is the index of the workload's document in the file.
+	// Document is the index of the workload's document in the file (of
+	// the List holding it, whose problems' paths then say the item).
 	Document int
 	// Kind is the object's kind: Pod, Deployment, ReplicaSet,
 	// StatefulSet, DaemonSet, Job or CronJob.
@@ -94,10 +95,12 @@ var docKinds = map[string]struct {
 // JSON object), as kubectl apply -f and podman kube play take them: Pods,
 // apps/v1 Deployments, ReplicaSets, StatefulSets and DaemonSets, batch/v1
 // Jobs and CronJobs, and v1 ConfigMaps, Secrets, PersistentVolumeClaims and
-// Services, in any order. Each workload's pod template is mapped as Load
-// maps a Pod, with opts, whose ConfigMaps and Secrets are completed with
-// the file's (the file's win on a name in both). Documents of other kinds
-// are skipped, all named in one warning.
+// Services, in any order; a document may be a v1 List of them (as kubectl
+// get -o yaml writes), whose objects' paths start with items[i]. Each
+// workload's pod template is mapped as Load maps a Pod, with opts, whose
+// ConfigMaps and Secrets are completed with the file's (the file's win on
+// a name in both). Objects of other kinds are skipped, all named in one
+// warning.
 //
 // LoadFile checks the whole file in one pass and reports every problem at
 // once: YAML syntax errors and duplicate keys (with their line), unknown
@@ -127,24 +130,26 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 	}
 	var skipped []string
 	skippedFirst := 0
-	objects := make([]any, len(docs))
+	var objects []object
 	for i, d := range docs {
 		pr.doc = i
 		if d == nil {
 			continue // a syntax error, reported
 		}
-		kind, obj := decodeDocument(pr, d)
-		if obj == nil {
-			if kind != "" {
+		for _, o := range decodeObjects(pr, d) {
+			if o.obj == nil {
 				if skipped == nil {
 					skippedFirst = i
 				}
-				skipped = append(skipped, fmt.Sprintf("%s (documents[%d])", kind, i))
+				skipped = append(skipped, fmt.Sprintf("%s (%s)", o.kind, under(fmt.Sprintf("documents[%d]", i), o.item)))
+				continue
 			}
-			continue
+			o.doc = i
+			objects = append(objects, o)
+			pr.item = o.item
+			f.collect(pr, o.obj)
+			pr.item = ""
 		}
-		objects[i] = obj
-		f.collect(pr, obj)
 	}
 	if len(skipped) > 0 {
 		pr.list = append(pr.list, Problem{Document: skippedFirst, Kind: ProblemWarning, whole: true,
@@ -153,10 +158,10 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 	opts.ConfigMaps = merged(opts.ConfigMaps, f.ConfigMaps)
 	opts.Secrets = merged(opts.Secrets, f.Secrets)
 	named := make(map[string]bool) // kind and name of each workload
-	for i, obj := range objects {
-		pr.doc = i
-		if w := opts.workload(pr, obj); w != nil {
-			w.Document = i
+	for _, o := range objects {
+		pr.doc, pr.item = o.doc, o.item
+		if w := opts.workload(pr, o.obj); w != nil {
+			w.Document = o.doc
 			if named[w.String()] {
 				// kubectl apply would replace the first with the second.
 				pr.invalidf("metadata.name", "%q: another %s of the file has that name", w.Name, w.Kind)
@@ -165,18 +170,14 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 			f.Workloads = append(f.Workloads, w)
 		}
 	}
+	pr.item = ""
 	if len(docs) > 1 {
 		for i := range pr.list {
 			p := &pr.list[i]
 			if p.whole {
 				continue
 			}
-			prefix := fmt.Sprintf("documents[%d]", p.Document)
-			if p.Path == "" {
-				p.Path = prefix
-			} else {
-				p.Path = prefix + "." + p.Path
-			}
+			p.Path = under(fmt.Sprintf("documents[%d]", p.Document), p.Path)
 		}
 	}
 	// Document by document, the problems of the whole file last.
@@ -278,23 +279,90 @@ func yamlProblems(pr *problems, err error, start int) {
 	}
 }
 
-// decodeDocument decodes one document, reporting every problem of its
-// structure. It returns the document's kind, and the object, or nil when
-// the kind is not one LoadFile reads (the kind is then not empty) or the
-// document is not an object.
+// object is one object of a file: a document, or an item of a List.
+type object struct {
+	doc  int
+	item string // items[i] in a List, or ""
+	// kind names an object of a kind LoadFile skips (Ingress "web"),
+	// whose obj is nil.
+	kind string
+	obj  any
+}
+
+// decodeObjects decodes a document: one object, or the items of a v1 List
+// (as kubectl get -o yaml writes), each at its path items[i].
+func decodeObjects(pr *problems, j []byte) []object {
+	m := decodeRaw(pr, j)
+	if m == nil {
+		return nil
+	}
+	if m["kind"] != "List" {
+		kind, obj := decodeObject(pr, m)
+		if kind == "" {
+			return nil
+		}
+		return []object{{kind: kind, obj: obj}}
+	}
+	if m["apiVersion"] != "v1" {
+		pr.invalidf("apiVersion", "must be v1 for a List, got %s", describe(m["apiVersion"]))
+	}
+	for _, k := range keysOf(m) {
+		if k != "apiVersion" && k != "kind" && k != "items" && k != "metadata" {
+			pr.invalidf(k, "unknown field")
+		}
+	}
+	items, ok := m["items"].([]any)
+	if !ok && m["items"] != nil {
+		pr.invalidf("items", "must be a list, got %s", describe(m["items"]))
+	}
+	var out []object
+	for i, it := range items {
+		pr.item = fmt.Sprintf("items[%d]", i)
+		if im, ok := it.(map[string]any); !ok {
+			pr.invalidf("", "must be a Kubernetes object (a map with apiVersion and kind), got %s", describe(it))
+		} else if im["kind"] == "List" {
+			pr.invalidf("kind", "a List within a List")
+		} else if kind, obj := decodeObject(pr, im); kind != "" {
+			out = append(out, object{item: pr.item, kind: kind, obj: obj})
+		}
+	}
+	pr.item = ""
+	return out
+}
+
+// decodeDocument decodes a document of one object, as decodeObject.
 func decodeDocument(pr *problems, j []byte) (string, any) {
+	m := decodeRaw(pr, j)
+	if m == nil {
+		return "", nil
+	}
+	return decodeObject(pr, m)
+}
+
+// decodeRaw decodes a document's JSON, keeping numbers as they are
+// written, and returns it when it is a map.
+func decodeRaw(pr *problems, j []byte) map[string]any {
 	var raw any
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
 		pr.invalidf("", "not a Kubernetes object: %v", err)
-		return "", nil
+		return nil
 	}
 	m, ok := raw.(map[string]any)
 	if !ok {
 		pr.invalidf("", "must be a Kubernetes object (a map with apiVersion and kind), got %s", describe(raw))
-		return "", nil
+		return nil
 	}
+	return m
+}
+
+// decodeObject decodes one object, reporting every problem of its
+// structure. It returns the object's kind, and the object, or nil when the
+// kind is not one LoadFile reads (the kind is then its name, such as
+// Ingress "web"), or when it is no object of any kind (the kind is then
+// empty).
+func decodeObject(pr *problems, m map[string]any) (string, any) {
 	apiVersion, _ := m["apiVersion"].(string)
 	kind, ok := m["kind"].(string)
 	switch {

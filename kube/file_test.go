@@ -380,3 +380,47 @@ func TestProblemLines(t *testing.T) {
 	assert.Equal(t, 10, p.Line, p.Message)
 	assert.Equal(t, "yaml: line 10: did not find expected ',' or ']'", p.Message)
 }
+
+// A v1 List, as kubectl get -o yaml writes it, holds objects at
+// items[i] of its document.
+func TestLoadFileList(t *testing.T) {
+	const list = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: settings}
+  data: {mode: fast}
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web}
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: c, image: busybox}]
+- apiVersion: networking.k8s.io/v1
+  kind: Ingress
+  metadata: {name: web}
+`
+	f, err := kube.LoadFile([]byte(list), kube.LoadOptions{})
+	require.NoError(t, err)
+	require.Len(t, f.Workloads, 1)
+	assert.Equal(t, "Deployment", f.Workloads[0].Kind)
+	assert.Equal(t, 0, f.Workloads[0].Document)
+	assert.Contains(t, f.ConfigMaps, "settings")
+	var warnings []string
+	for _, p := range f.Problems {
+		warnings = append(warnings, p.String())
+	}
+	assert.Contains(t, warnings, `skipped, podkit does not run these kinds: Ingress "web" (documents[0].items[2])`)
+
+	broken := strings.Replace(list, "containers: [{name: c, image: busybox}]", "containers: [{name: c, image: busybox, imagePullPolicy: 1}]", 1)
+	got := problemsOf(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n"+broken+"- 7\n")
+	assert.Equal(t, []string{
+		"documents[1].items[1].spec.template.spec.containers[0].imagePullPolicy: must be Always, IfNotPresent or Never, got the number 1",
+		"documents[1].items[3]: must be a Kubernetes object (a map with apiVersion and kind), got the number 7",
+		`skipped, podkit does not run these kinds: Ingress "web" (documents[1].items[2])`,
+	}, got)
+}

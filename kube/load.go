@@ -127,8 +127,7 @@ func (o LoadOptions) fromPod(pr *problems, kp *corev1.Pod) (*Manifest, error) {
 func (o LoadOptions) mapFilePod(pr *problems, kp *corev1.Pod, base string) *Manifest {
 	m, err := o.mapPod(pr, kp, base)
 	if err != nil {
-		pr.list = append(pr.list, Problem{Document: pr.doc, Path: field(base, "spec"), Message: err.Error(),
-			Kind: ProblemInvalid, cause: err})
+		pr.push(Problem{Path: field(base, "spec"), Message: err.Error(), Kind: ProblemInvalid, cause: err})
 	}
 	return m
 }

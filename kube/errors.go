@@ -63,8 +63,12 @@ type Problem struct {
 	// documents[i] prefix.
 	whole bool
 	// typed marks a value of the wrong type, which was dropped: other
-	// problems at or under its path follow from that and are not shown.
+	// problems at or under its path, or that follow from that path, are
+	// not shown.
 	typed bool
+	// from is a path this problem follows from, besides its own: a
+	// missing command follows from a missing image.
+	from string
 }
 
 // String returns "path: message", or the message alone without a path.
@@ -143,6 +147,9 @@ type problems struct {
 	// item is the path of the object in its document, items[i] in a
 	// List, which the paths of the problems added are under.
 	item string
+	// srcs, when set, are the documents' text, from which tidy gives
+	// each problem its line (see locate).
+	srcs []source
 }
 
 // push adds q as a problem of the current document and object.
@@ -168,6 +175,14 @@ func (p *problems) unsupportedf(path, format string, args ...any) {
 
 func (p *problems) warnf(path, format string, args ...any) {
 	p.add(ProblemWarning, path, format, args...)
+}
+
+// follows says that the last problem added follows from path too, so
+// that it is not shown when path holds a value of the wrong type.
+func (p *problems) follows(path string) {
+	if len(p.list) > 0 {
+		p.list[len(p.list)-1].from = under(p.item, path)
+	}
 }
 
 // take adds the problems of a validator, as the current document's.
@@ -208,6 +223,7 @@ func (p *problems) tidy() []Problem {
 		path, msg string
 		kind      ProblemKind
 	}
+	locate(p.list, p.srcs)
 	seen := make(map[key]bool)
 	var out []Problem
 	for _, q := range p.list {
@@ -223,7 +239,7 @@ func (p *problems) tidy() []Problem {
 
 func (p *problems) underTyped(q Problem) bool {
 	for _, t := range p.list {
-		if t.typed && t.Document == q.Document && within(q.Path, t.Path) {
+		if t.typed && t.Document == q.Document && (within(q.Path, t.Path) || q.from != "" && within(q.from, t.Path)) {
 			return true
 		}
 	}

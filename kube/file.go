@@ -117,7 +117,7 @@ var docKinds = map[string]struct {
 // concurrently, and it runs nothing.
 func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 	pr := &problems{}
-	docs := splitDocuments(pr, data)
+	docs, srcs := splitDocuments(pr, data)
 	f := &File{
 		Documents:              len(docs),
 		ConfigMaps:             make(map[string]*corev1.ConfigMap),
@@ -171,13 +171,18 @@ func LoadFile(data []byte, opts LoadOptions) (*File, error) {
 		}
 	}
 	pr.item = ""
+	locate(pr.list, srcs)
 	if len(docs) > 1 {
 		for i := range pr.list {
 			p := &pr.list[i]
 			if p.whole {
 				continue
 			}
-			p.Path = under(fmt.Sprintf("documents[%d]", p.Document), p.Path)
+			prefix := fmt.Sprintf("documents[%d]", p.Document)
+			p.Path = under(prefix, p.Path)
+			if p.from != "" {
+				p.from = under(prefix, p.from)
+			}
 		}
 	}
 	// Document by document, the problems of the whole file last.
@@ -209,9 +214,11 @@ var separator = regexp.MustCompile(`^---\s*(#.*)?$`)
 
 // splitDocuments splits data into its YAML documents and converts each to
 // JSON, skipping the empty ones (comments only, a leading ---). A document
-// that is not YAML is reported, with its line in the file, and is nil.
-func splitDocuments(pr *problems, data []byte) [][]byte {
+// that is not YAML is reported, with its line in the file, and is nil. The
+// sources are the documents' text, for locate.
+func splitDocuments(pr *problems, data []byte) ([][]byte, []source) {
 	var docs [][]byte
+	var srcs []source
 	var cur bytes.Buffer
 	start := 1 // the line cur starts at
 	flush := func() {
@@ -235,6 +242,7 @@ func splitDocuments(pr *problems, data []byte) [][]byte {
 			}
 		}
 		docs = append(docs, j)
+		srcs = append(srcs, source{text: bytes.Clone(cur.Bytes()), start: start})
 	}
 	line := 0
 	for rest := data; len(rest) > 0; {
@@ -250,7 +258,7 @@ func splitDocuments(pr *problems, data []byte) [][]byte {
 		cur.WriteByte('\n')
 	}
 	flush()
-	return docs
+	return docs, srcs
 }
 
 var yamlLine = regexp.MustCompile(`^line (\d+): `)

@@ -303,6 +303,10 @@ spec:
 func TestLoadFileTypeErrorHidesItsConsequences(t *testing.T) {
 	got := problemsOf(t, string(manifest("  containers: busybox\n")))
 	assert.Equal(t, []string{`spec.containers: must be a list, got the string "busybox"`}, got)
+	// Nor as the missing image it leaves: the container has no command
+	// either, but that follows.
+	got = problemsOf(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"+string(manifest("  containers: [{name: c, image: 5}]\n")))
+	assert.Equal(t, []string{"documents[1].spec.containers[0].image: must be a string, got the number 5"}, got)
 }
 
 func TestLoadFileWrongCaseSuggestsField(t *testing.T) {
@@ -423,4 +427,38 @@ items:
 		"documents[1].items[3]: must be a Kubernetes object (a map with apiVersion and kind), got the number 7",
 		`skipped, podkit does not run these kinds: Ingress "web" (documents[1].items[2])`,
 	}, got)
+}
+
+// Each problem has the line of the file its path is on, or of the deepest
+// part of the path the file has.
+func TestLoadFileProblemLines(t *testing.T) {
+	data, err := os.ReadFile("testdata/files/broken.yaml")
+	require.NoError(t, err)
+	_, err = kube.LoadFile(data, kube.LoadOptions{})
+	var kerr *kube.Error
+	require.ErrorAs(t, err, &kerr)
+	lines := make(map[string]int)
+	for _, p := range kerr.Problems {
+		lines[p.Path] = p.Line
+	}
+	for path, line := range map[string]int{
+		"documents[1].spec.replicas":                                           13,
+		"documents[1].spec.template.spec.restartPolicy":                        20,
+		"documents[1].spec.template.spec.containers[0].imagePullPolice":        24,
+		"documents[1].spec.template.spec.containers[1].command":                27, // the container: it has no command
+		"documents[2].spec.template.spec.restartPolicy":                        41, // the spec: it has none
+		"documents[2].spec.template.spec.hostPID":                              42,
+		"documents[2].spec.template.spec.containers[0].ports[0].containerPort": 47,
+	} {
+		assert.Equal(t, line, lines[path], path)
+	}
+
+	// Load's problems have their lines too; a key may hold dots.
+	_, err = kube.Load([]byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {a.b/c: x}\nspec:\n  containers:\n  - name: c\n    image: 5\n"))
+	require.ErrorAs(t, err, &kerr)
+	require.Len(t, kerr.Problems, 2)
+	assert.Equal(t, "spec.containers[0].image", kerr.Problems[0].Path)
+	assert.Equal(t, 9, kerr.Problems[0].Line)
+	assert.Equal(t, "metadata.labels: ignored: podkit keeps no object metadata", kerr.Problems[1].String())
+	assert.Equal(t, 5, kerr.Problems[1].Line)
 }

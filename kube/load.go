@@ -56,7 +56,8 @@ type LoadOptions struct {
 // Load is the package's Load with o.
 func (o LoadOptions) Load(data []byte) (*Manifest, error) {
 	pr := &problems{}
-	docs := splitDocuments(pr, data)
+	docs, srcs := splitDocuments(pr, data)
+	pr.srcs = srcs
 	switch {
 	case pr.failed():
 		return nil, pr.err("pod")

@@ -47,8 +47,10 @@ type Problem struct {
 	// prefix when the file holds more than one document. It is empty for
 	// a problem of a whole document or file that has no better place.
 	Path string `json:"path"`
-	// Line is the line of the file a syntax error or a duplicate key is
-	// on, from 1, or 0 when it is not known.
+	// Line is the line of the file the problem is on, from 1: that of a
+	// syntax error or a duplicate key, or of the field at Path (for a
+	// missing field, of the deepest part of Path the file has); 0 when it
+	// is not known.
 	Line int `json:"line,omitempty"`
 	// Message says what is wrong, in the terms of YAML and Kubernetes,
 	// and how to fix it when that is known.

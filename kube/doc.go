@@ -3,7 +3,12 @@
 // machine or by a cluster.
 //
 // Load decodes one Pod from YAML or JSON and maps it onto a pod.Spec for
-// pod.New (FromPod does the same for a decoded *corev1.Pod). Export maps a
+// pod.New (FromPod does the same for a decoded *corev1.Pod). LoadFile reads
+// the files kubectl apply -f takes: several YAML documents of Pods,
+// Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs,
+// ConfigMaps, Secrets, PersistentVolumeClaims and Services, mapping each
+// workload's pod template as a Pod, and reporting every problem of every
+// document at once as data (Problem, *Error) with the manifest's paths. Export maps a
 // pod.Spec back onto a Pod, ExportDeployment and ExportJob onto the pod
 // template of a one-replica Deployment or a Job, and Marshal prints any of
 // them as YAML. Validate checks a Pod against the rules of Kubernetes' API
@@ -19,8 +24,8 @@
 //
 // Load is strict. A field that the v1 Pod type does not have is an error
 // naming its path (spec.containers[0].imagePullPolicyy: unknown field), as
-// are a key given twice, a kind other than Pod and input holding several
-// YAML documents (ErrInvalid). A field that podkit cannot honour is refused
+// are a key given twice, a value of the wrong type, and for Load a kind
+// other than Pod and input holding several YAML documents (ErrInvalid). A field that podkit cannot honour is refused
 // (ErrUnsupported), and one error names every such field, not just the
 // first, so a manifest is fixed in one pass. So is a field this package
 // does not know, such as one a newer API adds: it is better to refuse a
@@ -31,7 +36,28 @@
 // on it); Load never returns a spec that pod.New rejects.
 //
 // Each warning and error names a Kubernetes field path:
-// spec.initContainers[1].livenessProbe.httpGet.port.
+// spec.initContainers[1].livenessProbe.httpGet.port; in a workload, the
+// template's (spec.template.spec.containers[0].image), prefixed with
+// documents[i] in a file of several documents. A value of the wrong type is
+// worded in YAML's terms: "spec.restartPolicy: must be Always, OnFailure or
+// Never, got the number 5"; a misspelt field is given the known one it is
+// closest to ("unknown field; did you mean imagePullPolicy?").
+//
+// # Workloads
+//
+// LoadFile maps the pod template of every workload with the rules below,
+// and checks the workload's own fields: a selector matching the template's
+// labels, the restart policy its pods must have (Always for a Deployment,
+// ReplicaSet, StatefulSet or DaemonSet; OnFailure or Never for a Job), the
+// counts and seconds of a Job, a CronJob's schedule and time zone. It
+// returns the kind's parameters with the API server's defaults applied
+// (Workload.Replicas, JobParams, StatefulSetParams, CronJobParams). Refused
+// for now: a Job's podFailurePolicy, successPolicy, backoffLimitPerIndex,
+// maxFailedIndexes, completionMode Indexed and suspend: true; a
+// StatefulSet's volumeClaimTemplates; a Deployment's paused: true. Rollout
+// settings (strategy, updateStrategy, revision history, minReadySeconds)
+// are accepted with a warning. Documents of other kinds are skipped, all
+// named in one warning. docs/kubernetes.md has the whole table.
 //
 // # What maps to what
 //

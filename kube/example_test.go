@@ -1,6 +1,7 @@
 package kube_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -139,4 +140,76 @@ func ExamplePodStatus() {
 	// Ready False PodFailed
 	// ContainersReady False PodFailed
 	// PodScheduled True
+}
+
+// LoadFile reads a file of several documents, as kubectl apply -f takes
+// it: each workload's pod template is mapped as a Pod, and the objects
+// its pods may name are kept by name.
+func ExampleLoadFile() {
+	f, err := kube.LoadFile([]byte(`
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: fast
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: report
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: report
+        image: busybox:1.36
+        command: ["echo", "done"]
+`), kube.LoadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	w := f.Workloads[0]
+	fmt.Println(w, *w.Job.Completions, w.Job.BackoffLimit, w.Template.Spec.RestartPolicy, w.Template.Spec.Containers[0].Command)
+	fmt.Println(f.ConfigMaps["settings"].Data["mode"])
+	// Output:
+	// Job "report" 1 2 Never [echo done]
+	// fast
+}
+
+// Every problem of every document is reported at once, at its path in
+// the manifest, in YAML's terms.
+func ExampleError() {
+	_, err := kube.LoadFile([]byte(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: "2"
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      restartPolicy: 5
+      containers:
+      - name: web
+        image: nginx:1.27
+        imagePullPolice: Always
+`), kube.LoadOptions{})
+	var kerr *kube.Error
+	if errors.As(err, &kerr) {
+		for _, p := range kerr.Problems {
+			fmt.Printf("%s (%s)\n", p, p.Kind)
+		}
+	}
+	// Output:
+	// documents[1].spec.replicas: must be an integer, got the string "2" (invalid)
+	// documents[1].spec.template.spec.containers[0].imagePullPolice: unknown field; did you mean imagePullPolicy? (invalid)
+	// documents[1].spec.template.spec.restartPolicy: must be Always, OnFailure or Never, got the number 5 (invalid)
 }

@@ -155,7 +155,7 @@ func finishTemplate(pr *problems, what, name, base string, ps *corev1.PodSpec) e
 	v := validator{requireImage: true}
 	v.dnsSubdomain("metadata.name", name)
 	v.podSpec(base, ps)
-	pr.invalid = v.errs
+	pr.list = append(pr.list, v.errs...)
 	return pr.err(what)
 }
 

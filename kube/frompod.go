@@ -174,7 +174,12 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 		RestartPolicy: pod.RestartPolicy(ptrValue(c.RestartPolicy)),
 	}
 	if c.Image == "" && len(c.Command) == 0 {
-		pr.unsupportedf(field(path, "command"), "required: the container has no image to take a default command from")
+		hint := ""
+		if len(c.Args) > 0 {
+			hint = "; did you mean command? (args are given to a command)"
+		}
+		pr.unsupportedf(field(path, "command"), "required: the container has no image to take a default command from%s", hint)
+		pr.follows(field(path, "image"))
 	}
 	switch c.ImagePullPolicy {
 	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:

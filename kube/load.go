@@ -1,19 +1,11 @@
 package kube
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	kjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
 	"github.com/podkit/podkit/pod"
 )
@@ -52,20 +44,48 @@ type LoadOptions struct {
 	// which should name the container, fails the load. The podkit command
 	// uses it to run its ready-made members in-process.
 	Container func(c pod.Container) (pod.Container, []string, error)
+	// ConfigMaps are the ConfigMaps the pod's env and volumes may name,
+	// by name (those of the same file when loaded with LoadFile). Nil
+	// means none.
+	ConfigMaps map[string]*corev1.ConfigMap
+	// Secrets are the Secrets the pod's env and volumes may name, by name
+	// (those of the same file when loaded with LoadFile). Nil means none.
+	Secrets map[string]*corev1.Secret
 }
 
 // Load is the package's Load with o.
 func (o LoadOptions) Load(data []byte) (*Manifest, error) {
-	kp, err := decode(data)
-	if err != nil {
-		return nil, err
+	pr := &problems{}
+	docs, srcs := splitDocuments(pr, data)
+	pr.srcs = srcs
+	switch {
+	case pr.failed():
+		return nil, pr.err("pod")
+	case len(docs) == 0:
+		return nil, fmt.Errorf("kube: %w: no manifest: the input is empty", ErrInvalid)
+	case len(docs) > 1:
+		return nil, fmt.Errorf("kube: %w: %d YAML documents: Load takes exactly one Pod (LoadFile reads files of several)", ErrInvalid, len(docs))
 	}
-	return o.FromPod(kp)
+	// A kind or apiVersion that is not even a string is reported by
+	// decodeDocument, in YAML's terms.
+	var tm metav1.TypeMeta
+	if err := json.Unmarshal(docs[0], &tm); err == nil && (tm.APIVersion != "v1" || tm.Kind != "Pod") {
+		return nil, fmt.Errorf("kube: %w: apiVersion %q, kind %q: Load takes a v1 Pod (LoadFile reads the other kinds)", ErrInvalid, tm.APIVersion, tm.Kind)
+	}
+	kind, obj := decodeDocument(pr, docs[0])
+	kp, _ := obj.(*corev1.Pod)
+	if kp == nil {
+		if err := pr.err("pod"); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("kube: %w: %s: Load takes a v1 Pod (LoadFile reads the other kinds)", ErrInvalid, kind)
+	}
+	return o.fromPod(pr, kp)
 }
 
 // FromPod is the package's FromPod with o.
 func (o LoadOptions) FromPod(kp *corev1.Pod) (*Manifest, error) {
-	return o.fromPod(kp)
+	return o.fromPod(&problems{}, kp)
 }
 
 // FromPod maps a Pod onto a pod.Spec, with the rules of the package
@@ -80,114 +100,79 @@ func (o LoadOptions) FromPod(kp *corev1.Pod) (*Manifest, error) {
 //
 // FromPod does not modify kp; the Manifest keeps it.
 func FromPod(kp *corev1.Pod) (*Manifest, error) {
-	return LoadOptions{}.fromPod(kp)
+	return LoadOptions{}.FromPod(kp)
 }
 
-func (o LoadOptions) fromPod(kp *corev1.Pod) (*Manifest, error) {
-	var pr problems
-	name := kp.Name
-	what := fmt.Sprintf("pod %q", name)
-	if name == "" {
+// fromPod maps a Pod, adding its problems to those pr holds already (its
+// decoding's).
+func (o LoadOptions) fromPod(pr *problems, kp *corev1.Pod) (*Manifest, error) {
+	what := fmt.Sprintf("pod %q", kp.Name)
+	if kp.Name == "" {
 		what = "pod" // validate says the name is required
 	}
 	if kp.APIVersion != "" && kp.APIVersion != "v1" || kp.Kind != "" && kp.Kind != "Pod" {
 		pr.invalidf("apiVersion", "%s, kind %s: want a v1 Pod", kp.APIVersion, kp.Kind)
 	}
-	pr.others("metadata", &kp.ObjectMeta, metadataRules, "name")
-	if !isEmptyValue(kp.Status) {
-		pr.warnf("status", "ignored: podkit reports the pod's status itself")
+	m, err := o.mapPod(pr, kp, "")
+	if e := pr.err(what); e != nil {
+		return nil, e
 	}
-	for _, msg := range validate(kp, false) {
-		pr.invalid = append(pr.invalid, msg)
+	if err != nil {
+		return nil, fmt.Errorf("kube: %s: %w", what, err)
 	}
-	spec := mapPodSpec(&pr, "spec", &kp.Spec)
-	if err := pr.err(what); err != nil {
-		return nil, err
+	return m, nil
+}
+
+// mapFilePod maps a pod of a file, as mapPod, reporting the errors of the
+// Container hook and of pod.New as problems of the pod's spec.
+func (o LoadOptions) mapFilePod(pr *problems, kp *corev1.Pod, base string) *Manifest {
+	m, err := o.mapPod(pr, kp, base)
+	if err != nil {
+		pr.push(Problem{Path: field(base, "spec"), Message: err.Error(), Kind: ProblemInvalid, cause: err})
 	}
+	return m
+}
+
+// mapPod maps the pod kp, at base in its document ("" for a Pod,
+// spec.template for a Deployment's template), adding its problems to pr.
+// Only when its document has no invalid or unsupported fields are the
+// Container hook and pod.New run; their error is returned.
+func (o LoadOptions) mapPod(pr *problems, kp *corev1.Pod, base string) (*Manifest, error) {
+	first := len(pr.list)
+	meta := field(base, "metadata")
+	if base == "" {
+		pr.others(meta, &kp.ObjectMeta, metadataRules, "name")
+		if !isEmptyValue(kp.Status) {
+			pr.warnf("status", "ignored: podkit reports the pod's status itself")
+		}
+	} else {
+		// A template's labels are those the selector matches; its name is
+		// the workload's.
+		pr.others(meta, &kp.ObjectMeta, metadataRules, "name", "labels")
+	}
+	pr.take(validate(kp, false, base))
+	spec := mapPodSpec(pr, field(base, "spec"), &kp.Spec)
+	mine := problems{list: pr.list[first:]}
+	if pr.docFailed() {
+		// Not with a value dropped for its type either: pod.New would
+		// complain of what follows from that.
+		return nil, nil
+	}
+	var warnings []string
 	if o.Container != nil {
 		for _, list := range [][]pod.Container{spec.InitContainers, spec.Containers} {
 			for i := range list {
-				c, warnings, err := o.Container(list[i])
+				c, w, err := o.Container(list[i])
 				if err != nil {
-					return nil, fmt.Errorf("kube: %s: %w", what, err)
+					return nil, err
 				}
 				list[i] = c
-				pr.warnings = append(pr.warnings, warnings...)
+				warnings = append(warnings, w...)
 			}
 		}
 	}
-	if _, err := pod.New(name, spec); err != nil {
-		return nil, fmt.Errorf("kube: %s: podkit rejects the spec: %w", what, err)
+	if _, err := pod.New(kp.Name, spec); err != nil {
+		return nil, fmt.Errorf("podkit rejects the spec: %w", err)
 	}
-	return &Manifest{Name: name, Spec: spec, Warnings: pr.warnings, Pod: kp}, nil
-}
-
-// decode reads exactly one v1 Pod, strictly.
-func decode(data []byte) (*corev1.Pod, error) {
-	docs, err := documents(data)
-	if err != nil {
-		return nil, err
-	}
-	switch len(docs) {
-	case 0:
-		return nil, fmt.Errorf("kube: %w: no manifest: the input is empty", ErrInvalid)
-	case 1:
-	default:
-		return nil, fmt.Errorf("kube: %w: %d YAML documents: Load takes exactly one Pod", ErrInvalid, len(docs))
-	}
-	var tm metav1.TypeMeta
-	if err := json.Unmarshal(docs[0], &tm); err != nil {
-		return nil, fmt.Errorf("kube: %w: not a Kubernetes object: %w", ErrInvalid, err)
-	}
-	if tm.APIVersion != "v1" || tm.Kind != "Pod" {
-		return nil, fmt.Errorf("kube: %w: apiVersion %q, kind %q: Load takes a v1 Pod", ErrInvalid, tm.APIVersion, tm.Kind)
-	}
-	var kp corev1.Pod
-	strict, err := kjson.UnmarshalStrict(docs[0], &kp)
-	if err != nil {
-		return nil, fmt.Errorf("kube: %w: %w", ErrInvalid, err)
-	}
-	if len(strict) > 0 {
-		var pr problems
-		for _, e := range strict {
-			var fe kjson.FieldError
-			if errors.As(e, &fe) {
-				// "unknown field \"spec.x\"" becomes "spec.x: unknown field".
-				what, _, _ := strings.Cut(e.Error(), ` "`)
-				pr.invalidf(fe.FieldPath(), "%s", what)
-			} else {
-				pr.invalid = append(pr.invalid, e.Error())
-			}
-		}
-		what := "pod"
-		if kp.Name != "" {
-			what = fmt.Sprintf("pod %q", kp.Name)
-		}
-		return nil, pr.err(what)
-	}
-	return &kp, nil
-}
-
-// documents splits YAML input into its documents, as JSON, skipping empty
-// ones (a leading "---", comments only).
-func documents(data []byte) ([][]byte, error) {
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var docs [][]byte
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("kube: %w: %w", ErrInvalid, err)
-		}
-		j, err := yaml.YAMLToJSONStrict(doc)
-		if err != nil {
-			return nil, fmt.Errorf("kube: %w: document %d: %w", ErrInvalid, len(docs)+1, err)
-		}
-		if t := bytes.TrimSpace(j); len(t) == 0 || string(t) == "null" {
-			continue
-		}
-		docs = append(docs, j)
-	}
+	return &Manifest{Name: kp.Name, Spec: spec, Warnings: append(mine.warnings(), warnings...), Pod: kp}, nil
 }

@@ -315,7 +315,7 @@ func TestLoadErrors(t *testing.T) {
 			name:     "wrong type",
 			data:     string(manifest("  containers:\n  - name: c\n    command: true\n")),
 			sentinel: kube.ErrInvalid,
-			want:     []string{"spec.containers.command"},
+			want:     []string{"spec.containers[0].command: must be a list, got the boolean true"},
 		},
 		{
 			name: "unknown named port",

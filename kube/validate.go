@@ -28,26 +28,30 @@ import (
 // Export validates what it returns; Load applies the same rules except the
 // image, which podkit does not need.
 func Validate(p *corev1.Pod) error {
-	pr := problems{invalid: validate(p, true)}
+	pr := problems{list: validate(p, true, "")}
 	return pr.err(fmt.Sprintf("pod %q", p.Name))
 }
 
-// validate returns one "path: message" per broken rule.
-func validate(p *corev1.Pod, requireImage bool) []string {
+// validate returns one invalid problem per broken rule. base is the path
+// of the pod: "" for a Pod, spec.template for a workload's pod template,
+// whose name is the workload's and is checked there.
+func validate(p *corev1.Pod, requireImage bool, base string) []Problem {
 	v := validator{requireImage: requireImage}
-	v.dnsSubdomain("metadata.name", p.Name)
-	v.podSpec("spec", &p.Spec)
+	if base == "" {
+		v.dnsSubdomain("metadata.name", p.Name)
+	}
+	v.podSpec(field(base, "spec"), &p.Spec)
 	return v.errs
 }
 
 type validator struct {
 	requireImage bool
 	hostNetwork  bool // the pod's spec.hostNetwork
-	errs         []string
+	errs         []Problem
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	v.errs = append(v.errs, path+": "+fmt.Sprintf(format, args...))
+	v.errs = append(v.errs, Problem{Path: path, Message: fmt.Sprintf(format, args...), Kind: ProblemInvalid})
 }
 
 // maxSeconds is pod.MaxDuration in seconds: the largest count of seconds a

@@ -364,7 +364,7 @@ func TestBadManifests(t *testing.T) {
 		name, content, want string
 	}{
 		{"malformed", "apiVersion: v1\nkind: Pod\nmetadata: [unclosed\n", "yaml"},
-		{"deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", "kind \"Deployment\": Load takes a v1 Pod"},
+		{"deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", "spec.template.spec.containers: required: a pod needs at least one container"},
 		{"duplicate", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, command: [\"true\"]}\n  - {name: a, command: [\"true\"]}\n",
 			"spec.containers[1].name"},
 		{"no-command", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, args: [x]}\n",

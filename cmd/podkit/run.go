@@ -40,9 +40,11 @@ func runCommand(e *env) *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "run -f FILE",
-		Short: "Run a Kubernetes Pod manifest in the foreground until the pod ends",
-		Long: `Run a Kubernetes Pod manifest (YAML or JSON, - for standard input) as a podkit pod
-in the foreground, until the pod is Succeeded or Failed. Container output is shown
+		Short: "Run a Kubernetes manifest's pod in the foreground until it ends",
+		Long: `Run a Kubernetes manifest file (YAML or JSON, one or more documents, - for standard
+input) as a podkit pod in the foreground, until the pod is Succeeded or Failed. The
+file's workloads must reduce to one pod so far: a Pod, a Deployment, ReplicaSet or
+StatefulSet of one replica, a DaemonSet or a Job of one completion. Container output is shown
 prefixed by container name. Ctrl-C or SIGTERM stops the pod gracefully within its
 grace period; a second one kills it at once.
 
@@ -56,7 +58,7 @@ Exit status: 0 if the pod Succeeded; 1 if it Failed; 2 if the manifest is invali
 			return runManifest(cmd.Context(), e, file, events, logDir, timelineFile)
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
+	c.Flags().StringVarP(&file, "file", "f", "", "the manifest file (- for standard input)")
 	c.Flags().StringVar(&events, "events", "text", "events on standard output as text, json (one object per line) or none")
 	c.Flags().StringVar(&logDir, "log-dir", "", "write each container's output to DIR/<container>.log (CRI format) instead of the terminal")
 	c.Flags().StringVar(&timelineFile, "timeline", "", "when the pod ends, draw its life as an SVG timeline in FILE")
@@ -71,9 +73,26 @@ func runInProcess(c pod.Container) (pod.Container, []string, error) {
 	return ip, warnings, err
 }
 
-// readManifest reads and loads a manifest, as podkit run runs it, printing
-// its warnings.
+// readManifest reads and loads a single-Pod manifest, printing its
+// warnings.
 func readManifest(e *env, file string) (*kube.Manifest, error) {
+	data, err := readFile(e, file)
+	if err != nil {
+		return nil, err
+	}
+	m, err := kube.LoadOptions{Container: runInProcess}.Load(data)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintln(e.stderr, "warning:", w)
+	}
+	return m, nil
+}
+
+// readFile reads a manifest file, - for standard input, of at most
+// maxManifestBytes.
+func readFile(e *env, file string) ([]byte, error) {
 	in := e.stdin
 	if file != "-" {
 		f, err := os.Open(file)
@@ -88,21 +107,14 @@ func readManifest(e *env, file string) (*kube.Manifest, error) {
 		return nil, err
 	}
 	if len(data) > maxManifestBytes {
-		return nil, fmt.Errorf("%s: larger than %d MiB: not a Pod manifest", file, maxManifestBytes>>20)
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a manifest", file, maxManifestBytes>>20)
 	}
-	m, err := kube.LoadOptions{Container: runInProcess}.Load(data)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range m.Warnings {
-		fmt.Fprintln(e.stderr, "warning:", w)
-	}
-	return m, nil
+	return data, nil
 }
 
 // runManifest runs the pod of a manifest until it ends.
 func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile string) error {
-	m, err := readManifest(e, file)
+	m, err := readRunnable(e, file)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "podkit:", err)
 		return exitError{exitUsage}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,24 +14,91 @@ import (
 )
 
 func validateCommand(e *env) *cobra.Command {
-	var file string
+	var file, output string
 	c := &cobra.Command{
 		Use:   "validate -f FILE",
-		Short: "Report every problem of a Pod manifest, with its field path",
-		Args:  cobra.NoArgs,
+		Short: "Report every problem of a manifest file, with its field path",
+		Long: `Check a manifest file (YAML or JSON, one or more documents, - for standard input)
+as podkit run would load it, and report every problem of every document at once:
+YAML syntax, unknown fields, values of the wrong type, fields podkit cannot honour,
+and Kubernetes' validation rules, each with its field path.
+
+Exit status: 0 if the file is valid (it may have warnings); 2 if any problem is an
+error, or the file cannot be read.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := readManifest(e, file)
-			if err != nil {
-				fmt.Fprintln(e.stderr, err)
+			if output != "text" && output != "json" {
+				fmt.Fprintf(e.stderr, "podkit: --output: %q: must be text or json\n", output)
 				return exitError{exitUsage}
 			}
-			fmt.Fprintf(e.stdout, "pod %q is valid\n", m.Name)
-			return nil
+			return validateFile(e, file, output)
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "the Pod manifest (- for standard input)")
+	c.Flags().StringVarP(&file, "file", "f", "", "the manifest file (- for standard input)")
+	c.Flags().StringVarP(&output, "output", "o", "text", "text, or json: an array of {document, path, line, message, kind}")
 	_ = c.MarkFlagRequired("file")
 	return c
+}
+
+// validateFile reports the problems of a manifest file: as text, errors
+// and warnings on standard error and what is valid on standard output, or
+// as one JSON array on standard output.
+func validateFile(e *env, file, output string) error {
+	data, err := readFile(e, file)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "podkit:", err)
+		return exitError{exitUsage}
+	}
+	f, err := kube.LoadFile(data, kube.LoadOptions{Container: runInProcess})
+	var problems []kube.Problem
+	var kerr *kube.Error
+	switch {
+	case errors.As(err, &kerr):
+		problems = kerr.Problems
+	case err != nil:
+		// Not a problem of the manifest: an in-process member's arguments.
+		problems = []kube.Problem{{Message: err.Error(), Kind: kube.ProblemInvalid}}
+	default:
+		problems = f.Problems
+	}
+	if output == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if problems == nil {
+			problems = []kube.Problem{}
+		}
+		if err := enc.Encode(problems); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range problems {
+			switch p.Kind {
+			case kube.ProblemWarning:
+				fmt.Fprintln(e.stderr, "warning:", p)
+			case kube.ProblemUnsupported:
+				p.Message = "not supported: " + p.Message
+				fmt.Fprintln(e.stderr, p)
+			default:
+				fmt.Fprintln(e.stderr, p)
+			}
+		}
+	}
+	if err != nil {
+		return exitError{exitUsage}
+	}
+	if output == "text" {
+		for _, w := range f.Workloads {
+			what := w.String()
+			if w.Kind == "Pod" {
+				what = fmt.Sprintf("pod %q", w.Name)
+			}
+			fmt.Fprintf(e.stdout, "%s is valid\n", what)
+		}
+		if len(f.Workloads) == 0 {
+			fmt.Fprintln(e.stdout, "valid, with no workload to run")
+		}
+	}
+	return nil
 }
 
 func exportCommand(e *env) *cobra.Command {

@@ -125,8 +125,14 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	if m.spec.ownsRoot() {
 		defer p.removeRoot(m.spec)
 	}
+	// A failed attempt lets the next container start, as the kubelet
+	// goes on to the next container.
+	defer p.markLaunched(m)
 	oomBefore := p.oomKills(m)
 	inst, err := p.startInstance(m, logs, infraFD, img)
+	if errors.Is(err, errNotStarted) {
+		return term, 0, false
+	}
 
 	p.mu.Lock()
 	startedAt := p.clock.Now()
@@ -201,6 +207,7 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		p.mu.Unlock()
 	}
 
+	p.markLaunched(m)
 	<-inst.task.Done()
 	endInstance()
 	term = inst.result()
@@ -258,6 +265,35 @@ func (p *Pod) markStartedLocked(m *member) {
 	}
 }
 
+// markLaunched records that the first attempt to start m is over; later
+// calls do nothing.
+func (p *Pod) markLaunched(m *member) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !m.everLaunched {
+		m.everLaunched = true
+		close(m.launched)
+	}
+}
+
+// errNotStarted is the start error of a container that the pod stopped
+// while it waited for its turn; it is not reported.
+var errNotStarted = errors.New("the pod stopped before the container's turn to start")
+
+// waitTurn blocks until the container before m has launched (see
+// member.after), and returns errNotStarted if the pod stops first.
+func (p *Pod) waitTurn(m *member) error {
+	if m.after == nil {
+		return nil
+	}
+	select {
+	case <-m.after:
+		return nil
+	case <-p.stopCh:
+		return errNotStarted
+	}
+}
+
 // runnerFinished records that m will not run again.
 func (p *Pod) runnerFinished(m *member) {
 	p.mu.Lock()
@@ -295,6 +331,9 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 	if c.Func != nil {
 		outR, outW := io.Pipe()
 		errR, errW := io.Pipe()
+		if err := p.waitTurn(m); err != nil {
+			return nil, err
+		}
 		inst := &instance{task: p.startFunc(m, outW, errW), logsDone: make(chan struct{})}
 		p.copyOutput(inst, outR, errR, logs, c)
 		return inst, nil
@@ -495,6 +534,9 @@ func (p *Pod) startInCgroup(m *member, cmd *exec.Cmd, join func() error) (*proc.
 		p.mu.Lock()
 		m.cgroup = g
 		p.mu.Unlock()
+	}
+	if err := p.waitTurn(m); err != nil {
+		return nil, err
 	}
 	hooks, done, err := attach(g, cmd, join)
 	if err != nil {

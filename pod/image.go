@@ -181,6 +181,9 @@ func (p *Pod) imageFor(m *member) (img *Image, ok bool) {
 		if ctx.Err() != nil {
 			return nil, false
 		}
+		// The containers after m start meanwhile, as the kubelet goes on
+		// to the next container when a pull fails.
+		p.markLaunched(m)
 		delay := backoff.next(p.cfg.backoff, 0)
 		if delay == 0 {
 			// The kubelet retries a failed pull after its initial

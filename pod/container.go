@@ -224,9 +224,13 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	cs.State = ContainerState{Terminated: &term}
 	cs.PID = 0
 	ev := Event{Reason: EventExited, Container: m.spec.Name, Role: m.role, ExitCode: term.ExitCode,
-		Signal: term.Signal, Message: fmt.Sprintf("Container %s exited with code %d", m.spec.Name, term.ExitCode)}
+		Signal: term.Signal, ExitReason: term.Reason, Message: fmt.Sprintf("Container %s exited with code %d", m.spec.Name, term.ExitCode)}
 	if term.Signal != 0 {
 		ev.Message = fmt.Sprintf("Container %s was killed by %s (exit code %d)", m.spec.Name, signalName(term.Signal), term.ExitCode)
+	}
+	if term.Reason == ReasonOOMKilled {
+		ev.Message = fmt.Sprintf("Container %s was OOMKilled: the kernel's OOM killer ended it on exceeding its memory limit (exit code %d)",
+			m.spec.Name, term.ExitCode)
 	}
 	if term.ExitCode != 0 {
 		ev.Type = EventWarning

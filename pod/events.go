@@ -49,6 +49,9 @@ type Event struct {
 	// ExitCode and Signal are set on Exited events.
 	ExitCode int
 	Signal   syscall.Signal
+	// ExitReason is set on Exited events: the reason of the container's
+	// terminated state (ReasonCompleted, ReasonError, ReasonOOMKilled).
+	ExitReason string
 	// Phase is set on PodPhase events.
 	Phase Phase
 	// Delay is set on BackOff events.

@@ -366,6 +366,8 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 		}
 	}
 	kc.SecurityContext = exportSecurity(c.SecurityContext)
+	kc.TerminationMessagePath = c.TerminationMessagePath
+	kc.TerminationMessagePolicy = corev1.TerminationMessagePolicy(c.TerminationMessagePolicy)
 	return kc, stopSignal != 0
 }
 

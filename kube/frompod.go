@@ -253,6 +253,19 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 	pc.Lifecycle, pc.StopSignal = mapLifecycle(pr, field(path, "lifecycle"), c.Lifecycle, ports)
 	pc.SecurityContext = mapSecurity(pr, field(path, "securityContext"), c.SecurityContext, psc)
 
+	// Kubernetes' default path is podkit's default; leaving it unset
+	// keeps a manifest that states it valid for a container without a
+	// root filesystem of its own, which has no such file.
+	if c.TerminationMessagePath != pod.DefaultTerminationMessagePath {
+		pc.TerminationMessagePath = c.TerminationMessagePath
+	}
+	switch c.TerminationMessagePolicy {
+	case "", corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
+		pc.TerminationMessagePolicy = pod.TerminationMessagePolicy(c.TerminationMessagePolicy)
+	default:
+		pr.invalidf(field(path, "terminationMessagePolicy"), "must be File or FallbackToLogsOnError, got %q", c.TerminationMessagePolicy)
+	}
+
 	for _, b := range []struct {
 		name string
 		set  bool
@@ -264,7 +277,7 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 	pr.others(path, c, containerRules,
 		"name", "image", "imagePullPolicy", "command", "args", "workingDir", "ports", "env", "resources", "restartPolicy",
 		"restartPolicyRules", "volumeMounts", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
-		"securityContext", "stdin", "stdinOnce", "tty")
+		"securityContext", "stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy")
 	return pc
 }
 

@@ -515,8 +515,6 @@ status:
 		"spec.containers[0].ports: informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)",
 		"spec.containers[0].resources.requests.ephemeral-storage: ignored: a request informs scheduling, and podkit reserves nothing",
 		"spec.containers[0].resources.requests.memory: ignored: a request informs scheduling, and podkit reserves nothing",
-		"spec.containers[0].terminationMessagePath: ignored: podkit keeps no termination message",
-		"spec.containers[0].terminationMessagePolicy: ignored: podkit keeps no termination message",
 		"spec.dnsPolicy: ignored: the pod uses the host's resolver configuration",
 		"spec.nodeSelector: ignored: scheduling does not apply, podkit runs the pod on this machine",
 		"spec.serviceAccountName: ignored: podkit has no API server, services or service accounts",

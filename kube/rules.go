@@ -61,11 +61,9 @@ var podSpecRules = map[string]rule{
 }
 
 var containerRules = map[string]rule{
-	"terminationMessagePath":   {warn: "ignored: podkit keeps no termination message"},
-	"terminationMessagePolicy": {warn: "ignored: podkit keeps no termination message"},
-	"resizePolicy":             {warn: "ignored: podkit resizes no container in place"},
-	"envFrom":                  {refuse: "podkit has no ConfigMaps or Secrets: give each variable a value"},
-	"volumeDevices":            {refuse: "podkit has no block volumes"},
+	"resizePolicy":  {warn: "ignored: podkit resizes no container in place"},
+	"envFrom":       {refuse: "podkit has no ConfigMaps or Secrets: give each variable a value"},
+	"volumeDevices": {refuse: "podkit has no block volumes"},
 }
 
 var podSecurityRules = map[string]rule{

@@ -215,6 +215,9 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		term.Reason = ReasonOOMKilled
 		term.Message = "the container exceeded its memory limit"
 	}
+	if msg := p.terminationMessage(m, term.ExitCode, logs); msg != "" {
+		term.Message = msg
+	}
 
 	p.mu.Lock()
 	m.task, m.image = nil, nil
@@ -387,6 +390,13 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("working directory %q: not a directory", dir)
 		}
+	}
+	if setup.FS.Rootfs != "" {
+		tm, err := p.terminationFile(c)
+		if err != nil {
+			return nil, err
+		}
+		setup.FS.Files = append(setup.FS.Files, tm)
 	}
 	shared := p.spec.ShareProcessNamespace
 	useInit := !shared || !setup.Empty()

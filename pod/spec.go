@@ -242,6 +242,21 @@ type Container struct {
 	// instead.
 	SharedHostFilesystem bool
 
+	// TerminationMessagePath is where the container finds the file whose
+	// content, the first 4 KiB of it, becomes the message of its
+	// terminated state when it ends, as in Kubernetes. Empty means
+	// DefaultTerminationMessagePath. Each instance gets a new, empty file
+	// there, writable by any user, bound from the pod's state directory,
+	// so that it outlives the container's filesystem. A container without
+	// a root filesystem of its own (SharedHostFilesystem without RootFS,
+	// or Func) has no such file and must leave this empty.
+	TerminationMessagePath string
+	// TerminationMessagePolicy is File (the default, empty) or
+	// FallbackToLogsOnError: then a container that failed with an empty
+	// message file (or has no such file) takes the end of its output as
+	// its message, the last 80 lines and at most 2 KiB.
+	TerminationMessagePolicy TerminationMessagePolicy
+
 	// Stdout and Stderr, when not nil, receive a copy of the container's
 	// standard output and standard error, line by line, each line ending in
 	// '\n', across restarts. Each is written from one goroutine at a time;
@@ -478,6 +493,7 @@ func (p *Pod) validate(hostname string) error {
 			errs.add(field+".restartRules", fmt.Sprint(len(c.RestartRules)), "a sidecar always restarts: it takes no rules")
 		}
 		c.Resources.validate(&errs, field+".resources")
+		c.validateTermination(&errs, field)
 		c.SecurityContext.validate(&errs, field, c.Image == "")
 		c.Lifecycle.validate(&errs, field)
 		c.StartupProbe.validate(&errs, field+".startupProbe", "startup")

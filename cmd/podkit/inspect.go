@@ -122,7 +122,10 @@ func statusCommand(e *env) *cobra.Command {
 			for _, cs := range s.Containers {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\n", cs.Name, cs.Role, stateText(cs.State), cs.Ready, cs.RestartCount, cs.PID)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return writeTerminationMessages(e.stdout, s.Containers)
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "text", "text or json")

@@ -90,10 +90,12 @@ func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
 		spec.Containers = append(spec.Containers, mapContainer(pr, index(path, "containers", i), &s.Containers[i], psc))
 	}
 	spec.Ports = mapHostPorts(pr, path, s)
+	mapDNS(pr, path, s, &spec)
 	pr.others(path, s, podSpecRules,
 		"volumes", "initContainers", "containers", "restartPolicy", "terminationGracePeriodSeconds",
 		"activeDeadlineSeconds", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace",
-		"securityContext", "hostname", "hostnameOverride", "setHostnameAsFQDN", "os", "hostUsers", "resources")
+		"securityContext", "hostname", "hostnameOverride", "setHostnameAsFQDN", "os", "hostUsers", "resources",
+		"hostAliases", "dnsPolicy", "dnsConfig")
 	return spec
 }
 

@@ -69,7 +69,11 @@ func richSpec() pod.Spec {
 		ShareProcessNamespace:  true,
 		Resources:              pod.Resources{CPULimit: 1500, CPURequest: 100, MemoryLimit: 512 << 20},
 		Network:                pod.Network{Mode: pod.NetworkHost},
-		Ports:                  []pod.Port{{ContainerPort: 8080, HostPort: 8080}, {ContainerPort: 9090, HostPort: 9090, HostIP: "0.0.0.0"}},
+		HostAliases:            []pod.HostAlias{{IP: "192.0.2.10", Hostnames: []string{"db", "db.example.com"}}},
+		DNSPolicy:              pod.DNSNone,
+		DNSConfig: &pod.DNSConfig{Nameservers: []string{"192.0.2.53"}, Searches: []string{"example.com"},
+			Options: []pod.DNSOption{{Name: "ndots", Value: "2"}, {Name: "edns0"}}},
+		Ports: []pod.Port{{ContainerPort: 8080, HostPort: 8080}, {ContainerPort: 9090, HostPort: 9090, HostIP: "0.0.0.0"}},
 		Volumes: []pod.Volume{
 			{Name: "scratch", EmptyDir: &pod.EmptyDirVolume{}},
 			{Name: "shm", EmptyDir: &pod.EmptyDirVolume{Medium: pod.MediumMemory, SizeLimit: 16 << 20}},

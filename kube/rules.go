@@ -33,9 +33,6 @@ var metadataRules = map[string]rule{
 
 var podSpecRules = map[string]rule{
 	"ephemeralContainers":          {refuse: "podkit has no ephemeral containers (use (*pod.Pod).Exec)"},
-	"dnsPolicy":                    {warn: noDNS},
-	"dnsConfig":                    {refuse: "podkit does not write the containers' resolv.conf"},
-	"hostAliases":                  {refuse: "podkit does not write the containers' /etc/hosts"},
 	"subdomain":                    {warn: noDNS},
 	"nodeSelector":                 {warn: scheduling},
 	"nodeName":                     {warn: scheduling},

@@ -391,6 +391,10 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 			return nil, fmt.Errorf("working directory %q: not a directory", dir)
 		}
 	}
+	if setup.FS.Rootfs != "" && img == nil && p.spec.customEtc() {
+		// An image's container has them already (prepareImageRoot).
+		setup.FS.Files = append(setup.FS.Files, p.etcFiles()...)
+	}
 	if setup.FS.Rootfs != "" {
 		tm, err := p.terminationFile(c)
 		if err != nil {

@@ -119,7 +119,7 @@ func (p *Pod) startInfra(ctx context.Context) error {
 		infra.Release()
 		return err
 	}
-	if p.runsImages() {
+	if p.runsImages() || p.spec.customEtc() {
 		if err := p.writeEtcFiles(); err != nil {
 			_ = infra.Signal(syscall.SIGKILL)
 			<-infra.Done()

@@ -53,6 +53,24 @@ type Spec struct {
 	// Network is the pod's network mode; the zero value is an isolated
 	// pod.
 	Network Network
+
+	// HostAliases are added to the pod's /etc/hosts, after its own
+	// entries, as Kubernetes' hostAliases.
+	HostAliases []HostAlias
+	// DNSPolicy says where the pod's /etc/resolv.conf comes from; empty
+	// means DNSClusterFirst, which behaves as DNSDefault (podkit has no
+	// cluster DNS): the host's resolver configuration.
+	DNSPolicy DNSPolicy
+	// DNSConfig adds nameservers, search domains and options to what
+	// DNSPolicy gives, as Kubernetes' dnsConfig.
+	//
+	// The pod's /etc/hosts, /etc/hostname and /etc/resolv.conf are bound
+	// into every container run from an image; when HostAliases or
+	// DNSConfig is set, or DNSPolicy is DNSNone, into every other
+	// container with a root filesystem of its own too (RootFS, or the
+	// host's filesystem through a private layer). A container with
+	// SharedHostFilesystem keeps the host's files.
+	DNSConfig *DNSConfig
 }
 
 // withDefaults returns a deep enough copy of s for the pod to own, with
@@ -62,6 +80,8 @@ func (s Spec) withDefaults(name string) Spec {
 	s.Containers = cloneContainers(s.Containers)
 	s.Volumes = append([]Volume(nil), s.Volumes...)
 	s.Ports = append([]Port(nil), s.Ports...)
+	s.HostAliases = cloneHostAliases(s.HostAliases)
+	s.DNSConfig = s.DNSConfig.clone()
 	if s.RestartPolicy == "" {
 		s.RestartPolicy = RestartAlways
 	}
@@ -108,6 +128,8 @@ func (p *Pod) Spec() Spec {
 	s.Containers = append([]Container(nil), s.Containers...)
 	s.Volumes = append([]Volume(nil), s.Volumes...)
 	s.Ports = append([]Port(nil), s.Ports...)
+	s.HostAliases = cloneHostAliases(s.HostAliases)
+	s.DNSConfig = s.DNSConfig.clone()
 	grace := *s.TerminationGracePeriod
 	s.TerminationGracePeriod = &grace
 	return s
@@ -431,6 +453,7 @@ func (p *Pod) validate(hostname string) error {
 	}
 	p.spec.Resources.validate(&errs, "resources")
 	p.spec.Network.validate(&errs)
+	p.spec.validateDNS(&errs)
 	if strings.Contains(p.cfg.cgroupParent, "..") {
 		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
 	}

@@ -283,6 +283,24 @@ func (p *Pod) markLaunched(m *member) {
 	}
 }
 
+// gateFD is the descriptor of an init's gate (shim.Setup.Gate): the
+// second of its ExtraFiles, after the report pipe.
+const gateFD = 4
+
+// isTurn reports whether m may start its process now: it is not waiting
+// for the container before it (see member.after).
+func (p *Pod) isTurn(m *member) bool {
+	if m.after == nil {
+		return true
+	}
+	select {
+	case <-m.after:
+		return true
+	default:
+		return false
+	}
+}
+
 // errNotStarted is the start error of a container that the pod stopped
 // while it waited for its turn; it is not reported.
 var errNotStarted = errors.New("the pod stopped before the container's turn to start")
@@ -295,9 +313,13 @@ func (p *Pod) waitTurn(m *member) error {
 	}
 	select {
 	case <-m.after:
-		return nil
+	case <-p.stopCh:
+	}
+	select {
 	case <-p.stopCh:
 		return errNotStarted
+	default:
+		return nil
 	}
 }
 
@@ -420,6 +442,15 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 	if err != nil {
 		return nil, err
 	}
+	// An init sets the container up while the container before it
+	// starts, and waits at its gate to start the command in its turn.
+	var gateR, gateW *os.File
+	if useInit && !p.isTurn(m) {
+		if gateR, gateW, err = pipes.new(); err != nil {
+			return nil, err
+		}
+		setup.Gate = gateFD
+	}
 	var (
 		cmd            *exec.Cmd
 		join           func() error
@@ -442,6 +473,9 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 		}
 		cmd = shim.InitCommand(path, argv, initEnv)
 		cmd.ExtraFiles = []*os.File{statW}
+		if gateR != nil {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, gateR)
+		}
 		if shared {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: newNS}
 			join = proc.Join(infraFD, p.sandboxNamespaces()|unix.CLONE_NEWPID)
@@ -453,8 +487,13 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 		}
 	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, outW, errW
+	if gateW == nil {
+		if err := p.waitTurn(m); err != nil {
+			return nil, err
+		}
+	}
 	pr, err := p.startInCgroup(m, cmd, join)
-	pipes.closeChildEnds(outW, errW, statW)
+	pipes.closeChildEnds(outW, errW, statW, gateR)
 	if err != nil {
 		return nil, err
 	}
@@ -463,6 +502,22 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 	p.copyOutput(inst, outR, errR, logs, c)
 	if !useInit {
 		return inst, nil
+	}
+	if gateW != nil {
+		turn := p.waitTurn(m)
+		if turn == nil {
+			_, turn = gateW.Write([]byte{1})
+		}
+		pipes.closeChildEnds(gateW) // without the byte, the init gives up
+		if errors.Is(turn, errNotStarted) {
+			<-pr.Done()
+			<-inst.logsDone
+			statusR.Close()
+			p.mu.Lock()
+			pr.Release()
+			p.mu.Unlock()
+			return nil, errNotStarted
+		}
 	}
 	var rs []shim.Report
 	var rerr error
@@ -552,9 +607,6 @@ func (p *Pod) startInCgroup(m *member, cmd *exec.Cmd, join func() error) (*proc.
 		p.mu.Lock()
 		m.cgroup = g
 		p.mu.Unlock()
-	}
-	if err := p.waitTurn(m); err != nil {
-		return nil, err
 	}
 	hooks, done, err := attach(g, cmd, join)
 	if err != nil {

@@ -354,15 +354,17 @@ type instance struct {
 // PID namespace, and startInstance returns once the init has started the
 // command. In the shared PID namespace the command is started directly, or,
 // when it has a security context to apply, through an init that sets itself
-// up and then executes the command in its place.
+// up and then executes the command in its place. The command starts in
+// m's turn (waitTurn); an init is set up before, and waits at its gate.
+// startInstance returns errNotStarted if the pod stops before m's turn.
 func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image) (*instance, error) {
 	c := m.spec
 	if c.Func != nil {
-		outR, outW := io.Pipe()
-		errR, errW := io.Pipe()
 		if err := p.waitTurn(m); err != nil {
 			return nil, err
 		}
+		outR, outW := io.Pipe()
+		errR, errW := io.Pipe()
 		inst := &instance{task: p.startFunc(m, outW, errW), logsDone: make(chan struct{})}
 		p.copyOutput(inst, outR, errR, logs, c)
 		return inst, nil

@@ -359,9 +359,9 @@ func (p *Pod) runMembers() {
 		}
 	}
 	p.mu.Unlock()
-	// Each main container prepares its start (image, root filesystem,
-	// cgroup) at once, and starts its process after the one before it
-	// has started and its postStart hook has finished.
+	// Each main container prepares its start at once (image, root
+	// filesystem, cgroup, its init set up), and starts its command after
+	// the one before it has started and its postStart hook has finished.
 	for i, m := range mains {
 		if i > 0 {
 			m.after = mains[i-1].launched

@@ -118,6 +118,13 @@
 //	  runAsGroup, allowPrivilegeEscalation,
 //	  capabilities (add, drop),
 //	  readOnlyRootFilesystem
+//	terminationMessagePath,               TerminationMessagePath (Kubernetes' default,
+//	  terminationMessagePolicy            /dev/termination-log, stays empty: podkit's
+//	                                      default), TerminationMessagePolicy
+//	spec.hostAliases                      HostAliases
+//	spec.dnsPolicy, spec.dnsConfig        DNSPolicy (ClusterFirst and
+//	                                      ClusterFirstWithHostNet behave as Default,
+//	                                      with a warning: no cluster DNS), DNSConfig
 //
 // A named port of a probe or hook is resolved against the container's
 // ports; a name the container does not declare is an error. Kubernetes'
@@ -137,10 +144,11 @@
 //	spec: serviceAccountName, serviceAccount, automountServiceAccountToken
 //	  (no token is mounted), enableServiceLinks
 //	spec: imagePullSecrets (registry credentials come from the Docker
-//	  config file), dnsPolicy, subdomain, readinessGates
+//	  config file), subdomain, readinessGates
+//	spec.dnsPolicy: ClusterFirst, ClusterFirstWithHostNet (mapped; no
+//	  cluster DNS: the host's resolver configuration)
 //	spec.securityContext: fsGroupChangePolicy, seLinuxChangePolicy
-//	container: ports, terminationMessagePath,
-//	  terminationMessagePolicy, resizePolicy
+//	container: ports, resizePolicy
 //	container resources.requests: memory, ephemeral-storage (podkit reserves
 //	  nothing)
 //	emptyDir sizeLimit with the default medium (not enforced: podkit bounds
@@ -150,8 +158,7 @@
 //
 //	spec: hostPID: true, hostIPC: true, hostUsers: false,
 //	  setHostnameAsFQDN: true, os.name other than linux
-//	spec: ephemeralContainers, dnsConfig, hostAliases, runtimeClassName,
-//	  resourceClaims
+//	spec: ephemeralContainers, runtimeClassName, resourceClaims
 //	spec.securityContext: fsGroup; sysctls that are not namespaced (they
 //	  would change the host's kernel), and net.* with hostNetwork: true
 //	spec.initContainers[*].restartPolicy other than Always, unless it is

@@ -233,6 +233,7 @@ func exportSpec(pr *problems, base string, spec pod.Spec, opts ExportOptions) co
 				ContainerPort: int32(pt.ContainerPort), HostPort: int32(pt.HostPort), HostIP: pt.HostIP, Protocol: corev1.ProtocolTCP})
 		}
 	}
+	exportDNS(spec, &ps)
 	if needsOS {
 		// Kubernetes takes a stop signal only from a pod that names its OS.
 		ps.OS = &corev1.PodOS{Name: corev1.Linux}
@@ -374,6 +375,8 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 		}
 	}
 	kc.SecurityContext = exportSecurity(c.SecurityContext)
+	kc.TerminationMessagePath = c.TerminationMessagePath
+	kc.TerminationMessagePolicy = corev1.TerminationMessagePolicy(c.TerminationMessagePolicy)
 	return kc, stopSignal != 0
 }
 

@@ -91,10 +91,12 @@ func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
 		spec.Containers = append(spec.Containers, mapContainer(pr, index(path, "containers", i), &s.Containers[i], psc))
 	}
 	spec.Ports = mapHostPorts(pr, path, s)
+	mapDNS(pr, path, s, &spec)
 	pr.others(path, s, podSpecRules,
 		"volumes", "initContainers", "containers", "restartPolicy", "terminationGracePeriodSeconds",
 		"activeDeadlineSeconds", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace",
-		"securityContext", "hostname", "hostnameOverride", "setHostnameAsFQDN", "os", "hostUsers", "resources")
+		"securityContext", "hostname", "hostnameOverride", "setHostnameAsFQDN", "os", "hostUsers", "resources",
+		"hostAliases", "dnsPolicy", "dnsConfig")
 	return spec
 }
 
@@ -261,6 +263,19 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 	pc.Lifecycle, pc.StopSignal = mapLifecycle(pr, field(path, "lifecycle"), c.Lifecycle, ports)
 	pc.SecurityContext = mapSecurity(pr, field(path, "securityContext"), c.SecurityContext, psc)
 
+	// Kubernetes' default path is podkit's default; leaving it unset
+	// keeps a manifest that states it valid for a container without a
+	// root filesystem of its own, which has no such file.
+	if c.TerminationMessagePath != pod.DefaultTerminationMessagePath {
+		pc.TerminationMessagePath = c.TerminationMessagePath
+	}
+	switch c.TerminationMessagePolicy {
+	case "", corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
+		pc.TerminationMessagePolicy = pod.TerminationMessagePolicy(c.TerminationMessagePolicy)
+	default:
+		pr.invalidf(field(path, "terminationMessagePolicy"), "must be File or FallbackToLogsOnError, got %q", c.TerminationMessagePolicy)
+	}
+
 	for _, b := range []struct {
 		name string
 		set  bool
@@ -272,7 +287,7 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 	pr.others(path, c, containerRules,
 		"name", "image", "imagePullPolicy", "command", "args", "workingDir", "ports", "env", "resources", "restartPolicy",
 		"restartPolicyRules", "volumeMounts", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
-		"securityContext", "stdin", "stdinOnce", "tty")
+		"securityContext", "stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy")
 	return pc
 }
 

@@ -450,7 +450,7 @@ func TestLoadErrors(t *testing.T) {
 func TestLoadErrorCollectsEverything(t *testing.T) {
 	_, err := kube.Load(manifest(`  hostPID: true
   hostIPC: true
-  dnsConfig: {nameservers: [1.1.1.1]}
+  runtimeClassName: gvisor
   containers:
   - name: c
     tty: true
@@ -462,7 +462,7 @@ func TestLoadErrorCollectsEverything(t *testing.T) {
 	require.ErrorIs(t, err, kube.ErrInvalid) // the unknown port name
 	for _, path := range []string{
 		"spec.containers[0].livenessProbe.tcpSocket.port",
-		"spec.hostPID", "spec.hostIPC", "spec.dnsConfig", "spec.containers[0].tty", "spec.containers[0].envFrom",
+		"spec.hostPID", "spec.hostIPC", "spec.runtimeClassName", "spec.containers[0].tty", "spec.containers[0].envFrom",
 		"spec.containers[0].ports[0].protocol", "spec.containers[0].command",
 	} {
 		assert.Contains(t, err.Error(), path+":")
@@ -515,9 +515,7 @@ status:
 		"spec.containers[0].ports: informational: a pod's ports are reachable on its loopback only (named ports serve its probes and hooks)",
 		"spec.containers[0].resources.requests.ephemeral-storage: ignored: a request informs scheduling, and podkit reserves nothing",
 		"spec.containers[0].resources.requests.memory: ignored: a request informs scheduling, and podkit reserves nothing",
-		"spec.containers[0].terminationMessagePath: ignored: podkit keeps no termination message",
-		"spec.containers[0].terminationMessagePolicy: ignored: podkit keeps no termination message",
-		"spec.dnsPolicy: ignored: the pod uses the host's resolver configuration",
+		"spec.dnsPolicy: ClusterFirst: podkit has no cluster DNS: the pod gets the host's resolver configuration, as the kubelet falls back to Default without one",
 		"spec.nodeSelector: ignored: scheduling does not apply, podkit runs the pod on this machine",
 		"spec.serviceAccountName: ignored: podkit has no API server, services or service accounts",
 		"spec.automountServiceAccountToken: ignored: podkit has no API server, services or service accounts; no token is mounted",

@@ -33,9 +33,6 @@ var metadataRules = map[string]rule{
 
 var podSpecRules = map[string]rule{
 	"ephemeralContainers":          {refuse: "podkit has no ephemeral containers (use (*pod.Pod).Exec)"},
-	"dnsPolicy":                    {warn: noDNS},
-	"dnsConfig":                    {refuse: "podkit does not write the containers' resolv.conf"},
-	"hostAliases":                  {refuse: "podkit does not write the containers' /etc/hosts"},
 	"subdomain":                    {warn: noDNS},
 	"nodeSelector":                 {warn: scheduling},
 	"nodeName":                     {warn: scheduling},
@@ -61,11 +58,9 @@ var podSpecRules = map[string]rule{
 }
 
 var containerRules = map[string]rule{
-	"terminationMessagePath":   {warn: "ignored: podkit keeps no termination message"},
-	"terminationMessagePolicy": {warn: "ignored: podkit keeps no termination message"},
-	"resizePolicy":             {warn: "ignored: podkit resizes no container in place"},
-	"envFrom":                  {refuse: "podkit has no ConfigMaps or Secrets: give each variable a value"},
-	"volumeDevices":            {refuse: "podkit has no block volumes"},
+	"resizePolicy":  {warn: "ignored: podkit resizes no container in place"},
+	"envFrom":       {refuse: "podkit has no ConfigMaps or Secrets: give each variable a value"},
+	"volumeDevices": {refuse: "podkit has no block volumes"},
 }
 
 var podSecurityRules = map[string]rule{

@@ -125,8 +125,14 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	if m.spec.ownsRoot() {
 		defer p.removeRoot(m.spec)
 	}
+	// A failed attempt lets the next container start, as the kubelet
+	// goes on to the next container.
+	defer p.markLaunched(m)
 	oomBefore := p.oomKills(m)
 	inst, err := p.startInstance(m, logs, infraFD, img)
+	if errors.Is(err, errNotStarted) {
+		return term, 0, false
+	}
 
 	p.mu.Lock()
 	startedAt := p.clock.Now()
@@ -201,12 +207,16 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 		p.mu.Unlock()
 	}
 
+	p.markLaunched(m)
 	<-inst.task.Done()
 	endInstance()
 	term = inst.result()
 	if term.ExitCode != 0 && p.oomKills(m) > oomBefore {
 		term.Reason = ReasonOOMKilled
 		term.Message = "the container exceeded its memory limit"
+	}
+	if msg := p.terminationMessage(m, term.ExitCode, logs); msg != "" {
+		term.Message = msg
 	}
 
 	p.mu.Lock()
@@ -217,9 +227,13 @@ func (p *Pod) runOnce(m *member) (term StateTerminated, ranFor time.Duration, ok
 	cs.State = ContainerState{Terminated: &term}
 	cs.PID = 0
 	ev := Event{Reason: EventExited, Container: m.spec.Name, Role: m.role, ExitCode: term.ExitCode,
-		Signal: term.Signal, Message: fmt.Sprintf("Container %s exited with code %d", m.spec.Name, term.ExitCode)}
+		Signal: term.Signal, ExitReason: term.Reason, Message: fmt.Sprintf("Container %s exited with code %d", m.spec.Name, term.ExitCode)}
 	if term.Signal != 0 {
 		ev.Message = fmt.Sprintf("Container %s was killed by %s (exit code %d)", m.spec.Name, signalName(term.Signal), term.ExitCode)
+	}
+	if term.Reason == ReasonOOMKilled {
+		ev.Message = fmt.Sprintf("Container %s was OOMKilled: the kernel's OOM killer ended it on exceeding its memory limit (exit code %d)",
+			m.spec.Name, term.ExitCode)
 	}
 	if term.ExitCode != 0 {
 		ev.Type = EventWarning
@@ -258,6 +272,57 @@ func (p *Pod) markStartedLocked(m *member) {
 	}
 }
 
+// markLaunched records that the first attempt to start m is over; later
+// calls do nothing.
+func (p *Pod) markLaunched(m *member) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !m.everLaunched {
+		m.everLaunched = true
+		close(m.launched)
+	}
+}
+
+// gateFD is the descriptor of an init's gate (shim.Setup.Gate): the
+// second of its ExtraFiles, after the report pipe.
+const gateFD = 4
+
+// isTurn reports whether m may start its process now: it is not waiting
+// for the container before it (see member.after).
+func (p *Pod) isTurn(m *member) bool {
+	if m.after == nil {
+		return true
+	}
+	select {
+	case <-m.after:
+		return true
+	default:
+		return false
+	}
+}
+
+// errNotStarted is the start error of a container that the pod stopped
+// while it waited for its turn; it is not reported.
+var errNotStarted = errors.New("the pod stopped before the container's turn to start")
+
+// waitTurn blocks until the container before m has launched (see
+// member.after), and returns errNotStarted if the pod stops first.
+func (p *Pod) waitTurn(m *member) error {
+	if m.after == nil {
+		return nil
+	}
+	select {
+	case <-m.after:
+	case <-p.stopCh:
+	}
+	select {
+	case <-p.stopCh:
+		return errNotStarted
+	default:
+		return nil
+	}
+}
+
 // runnerFinished records that m will not run again.
 func (p *Pod) runnerFinished(m *member) {
 	p.mu.Lock()
@@ -289,10 +354,15 @@ type instance struct {
 // PID namespace, and startInstance returns once the init has started the
 // command. In the shared PID namespace the command is started directly, or,
 // when it has a security context to apply, through an init that sets itself
-// up and then executes the command in its place.
+// up and then executes the command in its place. The command starts in
+// m's turn (waitTurn); an init is set up before, and waits at its gate.
+// startInstance returns errNotStarted if the pod stops before m's turn.
 func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image) (*instance, error) {
 	c := m.spec
 	if c.Func != nil {
+		if err := p.waitTurn(m); err != nil {
+			return nil, err
+		}
 		outR, outW := io.Pipe()
 		errR, errW := io.Pipe()
 		inst := &instance{task: p.startFunc(m, outW, errW), logsDone: make(chan struct{})}
@@ -345,6 +415,17 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 			return nil, fmt.Errorf("working directory %q: not a directory", dir)
 		}
 	}
+	if setup.FS.Rootfs != "" && img == nil && p.spec.customEtc() {
+		// An image's container has them already (prepareImageRoot).
+		setup.FS.Files = append(setup.FS.Files, p.etcFiles()...)
+	}
+	if setup.FS.Rootfs != "" {
+		tm, err := p.terminationFile(c)
+		if err != nil {
+			return nil, err
+		}
+		setup.FS.Files = append(setup.FS.Files, tm)
+	}
 	shared := p.spec.ShareProcessNamespace
 	useInit := !shared || !setup.Empty()
 	setup.Exec = shared
@@ -362,6 +443,15 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 	errR, errW, err := pipes.new()
 	if err != nil {
 		return nil, err
+	}
+	// An init sets the container up while the container before it
+	// starts, and waits at its gate to start the command in its turn.
+	var gateR, gateW *os.File
+	if useInit && !p.isTurn(m) {
+		if gateR, gateW, err = pipes.new(); err != nil {
+			return nil, err
+		}
+		setup.Gate = gateFD
 	}
 	var (
 		cmd            *exec.Cmd
@@ -385,6 +475,9 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 		}
 		cmd = shim.InitCommand(path, argv, initEnv)
 		cmd.ExtraFiles = []*os.File{statW}
+		if gateR != nil {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, gateR)
+		}
 		if shared {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: newNS}
 			join = proc.Join(infraFD, p.sandboxNamespaces()|unix.CLONE_NEWPID)
@@ -396,8 +489,13 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 		}
 	}
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, outW, errW
+	if gateW == nil {
+		if err := p.waitTurn(m); err != nil {
+			return nil, err
+		}
+	}
 	pr, err := p.startInCgroup(m, cmd, join)
-	pipes.closeChildEnds(outW, errW, statW)
+	pipes.closeChildEnds(outW, errW, statW, gateR)
 	if err != nil {
 		return nil, err
 	}
@@ -406,6 +504,22 @@ func (p *Pod) startInstance(m *member, logs *logBuffer, infraFD int, img *Image)
 	p.copyOutput(inst, outR, errR, logs, c)
 	if !useInit {
 		return inst, nil
+	}
+	if gateW != nil {
+		turn := p.waitTurn(m)
+		if turn == nil {
+			_, turn = gateW.Write([]byte{1})
+		}
+		pipes.closeChildEnds(gateW) // without the byte, the init gives up
+		if errors.Is(turn, errNotStarted) {
+			<-pr.Done()
+			<-inst.logsDone
+			statusR.Close()
+			p.mu.Lock()
+			pr.Release()
+			p.mu.Unlock()
+			return nil, errNotStarted
+		}
 	}
 	var rs []shim.Report
 	var rerr error

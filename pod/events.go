@@ -24,6 +24,11 @@ const (
 	EventPulled            = "Pulled"            // a container's image was pulled, or was present
 	EventErrImageNeverPull = "ErrImageNeverPull" // the image is missing and the pull policy is Never
 	EventInspectFailed     = "InspectFailed"     // the image's name is invalid
+
+	// EventDNSConfigForming says that the pod's resolver configuration
+	// went past the kubelet's limits (3 nameservers, 32 search domains,
+	// 2048 characters of them) once merged, and what was cut.
+	EventDNSConfigForming = "DNSConfigForming"
 )
 
 // EventType is Normal or Warning, as in Kubernetes.
@@ -49,6 +54,9 @@ type Event struct {
 	// ExitCode and Signal are set on Exited events.
 	ExitCode int
 	Signal   syscall.Signal
+	// ExitReason is set on Exited events: the reason of the container's
+	// terminated state (ReasonCompleted, ReasonError, ReasonOOMKilled).
+	ExitReason string
 	// Phase is set on PodPhase events.
 	Phase Phase
 	// Delay is set on BackOff events.

@@ -181,6 +181,9 @@ func (p *Pod) imageFor(m *member) (img *Image, ok bool) {
 		if ctx.Err() != nil {
 			return nil, false
 		}
+		// The containers after m start meanwhile, as the kubelet goes on
+		// to the next container when a pull fails.
+		p.markLaunched(m)
 		delay := backoff.next(p.cfg.backoff, 0)
 		if delay == 0 {
 			// The kubelet retries a failed pull after its initial
@@ -396,10 +399,17 @@ func (p *Pod) writeEtcFiles() error {
 	if err != nil {
 		return err
 	}
+	hosts = append(hosts, hostAliasEntries(p.spec.HostAliases)...)
+	resolv, warnings := p.spec.resolvConf(podResolvConf())
+	p.mu.Lock()
+	for _, w := range warnings {
+		p.emitLocked(Event{Reason: EventDNSConfigForming, Type: EventWarning, Message: w})
+	}
+	p.mu.Unlock()
 	files := map[string][]byte{
 		"hosts":       hosts,
 		"hostname":    []byte(p.spec.Hostname + "\n"),
-		"resolv.conf": podResolvConf(),
+		"resolv.conf": resolv,
 	}
 	for name, data := range files {
 		// 0644 so that a container's non-root user reads them through
@@ -413,7 +423,7 @@ func (p *Pod) writeEtcFiles() error {
 
 // podHosts is the pod's /etc/hosts as the kubelet writes it: loopback
 // names, then the pod's address under its hostname. A pod on the host's
-// network gets the host's file.
+// network gets the host's file. The host aliases follow (hostAliasEntries).
 func podHosts(mode NetworkMode, hostname, podIP string) ([]byte, error) {
 	if mode == NetworkHost {
 		return os.ReadFile("/etc/hosts")

@@ -127,6 +127,18 @@ type member struct {
 	started     chan struct{} // closed when the container first runs
 	everStarted bool          // started is closed
 	done        chan struct{} // closed when the container will not run again
+	// launched is closed once the first attempt to start the container
+	// is over: its process runs and its postStart hook has finished, or
+	// the attempt failed (a pull, the start, the hook).
+	launched     chan struct{}
+	everLaunched bool // launched is closed
+
+	// after, for a main container, is the launched channel of the main
+	// container declared before it: its first start waits for it, so
+	// that main containers start one after another in the spec's order,
+	// as the kubelet starts them. Set before its goroutine starts, then
+	// only read.
+	after <-chan struct{}
 }
 
 // New validates spec and returns a pod ready to start; opts set what the
@@ -162,7 +174,8 @@ func New(name string, spec Spec, opts ...Option) (*Pod, error) {
 	}
 	add := func(c Container, role Role) {
 		p.members = append(p.members, &member{spec: c, role: role, index: len(p.members), imageStop: unsetStop[c.Name],
-			logsSwapped: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})})
+			logsSwapped: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{}),
+			launched: make(chan struct{})})
 	}
 	for _, c := range p.spec.InitContainers {
 		if c.RestartPolicy == RestartAlways {
@@ -302,7 +315,7 @@ func (p *Pod) Start(ctx context.Context) error {
 }
 
 // runMembers runs the init containers one at a time, and then the main
-// containers. If an init container fails for good, or the pod stops first,
+// containers, started in their order. If an init container fails for good, or the pod stops first,
 // the containers after it never run.
 func (p *Pod) runMembers() {
 	var mains []*member
@@ -346,7 +359,13 @@ func (p *Pod) runMembers() {
 		}
 	}
 	p.mu.Unlock()
-	for _, m := range mains {
+	// Each main container prepares its start at once (image, root
+	// filesystem, cgroup, its init set up), and starts its command after
+	// the one before it has started and its postStart hook has finished.
+	for i, m := range mains {
+		if i > 0 {
+			m.after = mains[i-1].launched
+		}
 		go p.runContainer(m)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -439,11 +440,7 @@ func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
 	}
 	switch {
 	case pr.Exec != nil:
-		cmd := exec.Command(pr.Exec.Command[0], pr.Exec.Command[1:]...)
-		if err := p.Exec(ctx, m.spec.Name, cmd); err != nil {
-			return err
-		}
-		return nil
+		return p.execProbe(ctx, m, pr.Exec.Command)
 	case pr.TCPSocket != nil:
 		return p.probeTCP(ctx, net.JoinHostPort(host(pr.TCPSocket.Host), strconv.Itoa(pr.TCPSocket.Port)))
 	case pr.HTTPGet != nil:
@@ -454,6 +451,56 @@ func (p *Pod) check(ctx context.Context, m *member, pr Probe) error {
 		return pr.Func(ctx)
 	}
 	return errors.New("probe has no handler")
+}
+
+// maxProbeOutput bounds the output of an exec probe kept for its event, as
+// the kubelet bounds it (10 KiB).
+const maxProbeOutput = 10 << 10
+
+// execProbe runs an exec probe's command in m. A failure's error is what
+// the kubelet reports: the command's output (stdout and stderr together,
+// the first maxProbeOutput bytes, without trailing newlines), or, when it
+// printed nothing, its exit status; a timeout is "command ... timed out".
+func (p *Pod) execProbe(ctx context.Context, m *member, argv []string) error {
+	out := &limitedBuffer{max: maxProbeOutput}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
+	err := p.Exec(ctx, m.spec.Name, cmd)
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		return fmt.Errorf("command %q timed out", strings.Join(argv, " "))
+	case errors.As(err, &exitErr):
+		if msg := strings.TrimRight(out.String(), "\r\n"); msg != "" {
+			return errors.New(msg)
+		}
+	}
+	return err
+}
+
+// limitedBuffer keeps the first max bytes written to it, and takes the rest
+// without keeping it. It is safe for concurrent writes.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (b *limitedBuffer) Write(data []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - len(b.buf); room > 0 {
+		b.buf = append(b.buf, data[:min(room, len(data))]...)
+	}
+	return len(data), nil
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }
 
 // probe runs m's probes for one instance until ctx is done: the startup
@@ -530,7 +577,7 @@ func (p *Pod) probeLoop(ctx context.Context, m *member, inst *instance, kind str
 		successes, failures = 0, failures+1
 		p.mu.Lock()
 		p.emitLocked(Event{Reason: EventUnhealthy, Type: EventWarning, Container: m.spec.Name, Role: m.role,
-			Message: fmt.Sprintf("%s probe failed: %v", kind, err)})
+			Message: fmt.Sprintf("%s probe failed: %s", kind, strings.TrimPrefix(err.Error(), fmt.Sprintf("pod %q: ", p.name)))})
 		p.mu.Unlock()
 		if failures < pr.FailureThreshold {
 			continue

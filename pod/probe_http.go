@@ -68,7 +68,9 @@ func httpGet(ctx context.Context, dial httpDialer, a *HTTPGetAction, kind httpKi
 	for redirects := 0; ; redirects++ {
 		status, location, err := getOnce(ctx, dial, u, kind)
 		if err != nil {
-			return err
+			// As net/http's client words it, and the kubelet's event
+			// with it: Get "http://...": dial tcp ...
+			return &url.Error{Op: "Get", URL: u.String(), Err: err}
 		}
 		if status < 200 || status > 399 {
 			return fmt.Errorf("%s failed with statuscode: %d", kind.name, status)
@@ -170,12 +172,12 @@ func (p *Pod) dialHTTP(ctx context.Context, scheme, addr string) (httpConn, erro
 	}
 	fd, err := d.socket(ctx, family)
 	if err != nil {
-		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+		return nil, fmt.Errorf("dial tcp %s: %w", addr, err)
 	}
 	abortOnClose(fd)
 	f, err := connect(ctx, fd, sa)
 	if err != nil {
-		return nil, fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+		return nil, fmt.Errorf("dial tcp %s: %w", addr, err)
 	}
 	return f, nil
 }

@@ -245,7 +245,7 @@ func (p *Pod) probeTCP(ctx context.Context, addr string) error {
 	}
 	fd, err := d.socket(ctx, family)
 	if err != nil {
-		return fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+		return fmt.Errorf("dial tcp %s: %w", addr, err)
 	}
 	abortOnClose(fd)
 	done, err := startConnect(fd, sa)
@@ -257,7 +257,8 @@ func (p *Pod) probeTCP(ctx context.Context, addr string) error {
 		unix.Close(fd)
 	}
 	if err != nil {
-		return fmt.Errorf("pod %q: dial %s: %w", p.name, addr, err)
+		// As net.Dialer words it, and the kubelet's event with it.
+		return fmt.Errorf("dial tcp %s: %w", addr, err)
 	}
 	return nil
 }

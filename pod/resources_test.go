@@ -17,6 +17,9 @@ import (
 	"github.com/podkit/podkit/pod"
 )
 
+// TestMemoryLimitOOMKilled checks that a container over its memory limit
+// ends OOMKilled in its status, its error and its Exited event, on the
+// cgroup version of the host it runs on.
 func TestMemoryLimitOOMKilled(t *testing.T) {
 	p, rec, _ := startPod(t, "oom", pod.Spec{
 		RestartPolicy: pod.RestartNever,
@@ -25,6 +28,9 @@ func TestMemoryLimitOOMKilled(t *testing.T) {
 	})
 	ev := rec.until("hog exit", isReason(pod.EventExited, "hog"))
 	assert.Equal(t, 137, ev.ExitCode)
+	assert.Equal(t, pod.EventWarning, ev.Type)
+	assert.Equal(t, pod.ReasonOOMKilled, ev.ExitReason)
+	assert.Contains(t, ev.Message, "Container hog was OOMKilled")
 	var exitErr *pod.ExitError
 	require.ErrorAs(t, p.Wait(), &exitErr)
 	assert.True(t, exitErr.OOMKilled)

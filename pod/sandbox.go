@@ -122,7 +122,7 @@ func (p *Pod) startInfra(ctx context.Context) error {
 	// Sysctls go in once the network is up, so that those of its
 	// interfaces exist.
 	err = p.applySysctls(infra)
-	if err == nil && p.runsImages() {
+	if err == nil && (p.runsImages() || p.spec.customEtc()) {
 		if err = p.writeEtcFiles(); err != nil {
 			err = fmt.Errorf("pod %q: /etc files: %w", p.name, err)
 		}

@@ -63,6 +63,24 @@ type Spec struct {
 	// when a parameter does not exist in the pod's namespace or refuses
 	// its value.
 	Sysctls []Sysctl
+
+	// HostAliases are added to the pod's /etc/hosts, after its own
+	// entries, as Kubernetes' hostAliases.
+	HostAliases []HostAlias
+	// DNSPolicy says where the pod's /etc/resolv.conf comes from; empty
+	// means DNSClusterFirst, which behaves as DNSDefault (podkit has no
+	// cluster DNS): the host's resolver configuration.
+	DNSPolicy DNSPolicy
+	// DNSConfig adds nameservers, search domains and options to what
+	// DNSPolicy gives, as Kubernetes' dnsConfig.
+	//
+	// The pod's /etc/hosts, /etc/hostname and /etc/resolv.conf are bound
+	// into every container run from an image; when HostAliases or
+	// DNSConfig is set, or DNSPolicy is DNSNone, into every other
+	// container with a root filesystem of its own too (RootFS, or the
+	// host's filesystem through a private layer). A container with
+	// SharedHostFilesystem keeps the host's files.
+	DNSConfig *DNSConfig
 }
 
 // withDefaults returns a deep enough copy of s for the pod to own, with
@@ -73,6 +91,8 @@ func (s Spec) withDefaults(name string) Spec {
 	s.Volumes = append([]Volume(nil), s.Volumes...)
 	s.Ports = append([]Port(nil), s.Ports...)
 	s.Sysctls = append([]Sysctl(nil), s.Sysctls...)
+	s.HostAliases = cloneHostAliases(s.HostAliases)
+	s.DNSConfig = s.DNSConfig.clone()
 	if s.RestartPolicy == "" {
 		s.RestartPolicy = RestartAlways
 	}
@@ -120,6 +140,8 @@ func (p *Pod) Spec() Spec {
 	s.Volumes = append([]Volume(nil), s.Volumes...)
 	s.Ports = append([]Port(nil), s.Ports...)
 	s.Sysctls = append([]Sysctl(nil), s.Sysctls...)
+	s.HostAliases = cloneHostAliases(s.HostAliases)
+	s.DNSConfig = s.DNSConfig.clone()
 	grace := *s.TerminationGracePeriod
 	s.TerminationGracePeriod = &grace
 	return s
@@ -253,6 +275,21 @@ type Container struct {
 	// hostPath volume is the way to share one directory with the host
 	// instead.
 	SharedHostFilesystem bool
+
+	// TerminationMessagePath is where the container finds the file whose
+	// content, the first 4 KiB of it, becomes the message of its
+	// terminated state when it ends, as in Kubernetes. Empty means
+	// DefaultTerminationMessagePath. Each instance gets a new, empty file
+	// there, writable by any user, bound from the pod's state directory,
+	// so that it outlives the container's filesystem. A container without
+	// a root filesystem of its own (SharedHostFilesystem without RootFS,
+	// or Func) has no such file and must leave this empty.
+	TerminationMessagePath string
+	// TerminationMessagePolicy is File (the default, empty) or
+	// FallbackToLogsOnError: then a container that failed with an empty
+	// message file (or has no such file) takes the end of its output as
+	// its message, the last 80 lines and at most 2 KiB.
+	TerminationMessagePolicy TerminationMessagePolicy
 
 	// Stdout and Stderr, when not nil, receive a copy of the container's
 	// standard output and standard error, line by line, each line ending in
@@ -428,6 +465,7 @@ func (p *Pod) validate(hostname string) error {
 	}
 	p.spec.Resources.validate(&errs, "resources")
 	p.spec.Network.validate(&errs)
+	p.spec.validateDNS(&errs)
 	if strings.Contains(p.cfg.cgroupParent, "..") {
 		errs.add("cgroupParent", p.cfg.cgroupParent, "must not contain '..'")
 	}
@@ -491,6 +529,7 @@ func (p *Pod) validate(hostname string) error {
 			errs.add(field+".restartRules", fmt.Sprint(len(c.RestartRules)), "a sidecar always restarts: it takes no rules")
 		}
 		c.Resources.validate(&errs, field+".resources")
+		c.validateTermination(&errs, field)
 		c.SecurityContext.validate(&errs, field, c.Image == "")
 		c.Lifecycle.validate(&errs, field)
 		c.StartupProbe.validate(&errs, field+".startupProbe", "startup")

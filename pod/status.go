@@ -177,8 +177,11 @@ type StateRunning struct {
 type StateTerminated struct {
 	ExitCode int
 	// Signal is the signal that killed the process, or 0.
-	Signal     syscall.Signal
-	Reason     string
+	Signal syscall.Signal
+	Reason string
+	// Message is the container's termination message (see
+	// Container.TerminationMessagePath and TerminationMessagePolicy);
+	// without one, podkit's explanation of an OOM kill or a start error.
 	Message    string
 	StartedAt  time.Time
 	FinishedAt time.Time

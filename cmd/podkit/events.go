@@ -21,8 +21,10 @@ type eventJSON struct {
 	Reason    string `json:"reason"`
 	ExitCode  *int   `json:"exitCode,omitempty"`
 	Signal    string `json:"signal,omitempty"`
-	Phase     string `json:"phase,omitempty"`
-	Ready     *bool  `json:"ready,omitempty"`
+	// ExitReason is the terminated state's reason, on Exited.
+	ExitReason string `json:"exitReason,omitempty"`
+	Phase      string `json:"phase,omitempty"`
+	Ready      *bool  `json:"ready,omitempty"`
 	// DelaySeconds is the back-off before the next restart, on BackOff.
 	DelaySeconds *float64 `json:"delaySeconds,omitempty"`
 	Message      string   `json:"message,omitempty"`
@@ -46,6 +48,7 @@ func toJSON(ev pod.Event) eventJSON {
 	case pod.EventExited:
 		code := ev.ExitCode
 		j.ExitCode = &code
+		j.ExitReason = ev.ExitReason
 	case pod.EventReady:
 		ready := ev.Ready
 		j.Ready = &ready

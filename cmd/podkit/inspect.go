@@ -113,7 +113,10 @@ API server would hold, as podkit get pod POD -o json|yaml prints it.`,
 			for _, cs := range s.Containers {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%d\n", cs.Name, cs.Role, stateText(cs.State), cs.Ready, cs.RestartCount, cs.PID)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return writeTerminationMessages(e.stdout, s.Containers)
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "text", "text, or the v1 Pod with its status as json or yaml")

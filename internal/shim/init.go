@@ -52,6 +52,10 @@ func initMain(args []string) int {
 	}
 	env := childEnv()
 	if setup.Exec {
+		if !setup.waitGate() {
+			report(Report{Err: errGateClosed})
+			return 127
+		}
 		// Success is the report pipe closing on execve.
 		err := execWith(setup, path, argv, env)
 		report(Report{Err: err.Error()})
@@ -62,6 +66,10 @@ func initMain(args []string) int {
 	}
 	if err != nil {
 		report(Report{Err: err.Error()})
+		return 127
+	}
+	if !setup.waitGate() {
+		report(Report{Err: errGateClosed})
 		return 127
 	}
 	sigs := make(chan os.Signal, 32)

@@ -53,12 +53,40 @@ type Setup struct {
 	// the command's environment inside the container's root, rather than
 	// on the host.
 	LookPath bool `json:"lookPath,omitempty"`
+	// Gate, when set, is a descriptor (in the init) of a pipe's read end:
+	// once its filesystem is set up and the command found, the init waits
+	// there before it starts the command, for a byte (go on) or the end of
+	// the pipe (give up: it exits without starting anything). It lets the
+	// parent prepare containers at once and start their commands in order.
+	Gate int `json:"gate,omitempty"`
 }
 
 // Empty reports whether s changes nothing.
 func (s Setup) Empty() bool {
 	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil && s.FS.Empty() &&
-		s.MountNS == 0 && s.Dir == "" && s.User == "" && !s.LookPath
+		s.MountNS == 0 && s.Dir == "" && s.User == "" && !s.LookPath && s.Gate == 0
+}
+
+// errGateClosed is an init's report when its parent closed the gate
+// without letting it go on.
+const errGateClosed = "init: the start was called off"
+
+// waitGate blocks until the parent opens s.Gate, if it is set; false means
+// the parent called the start off.
+func (s Setup) waitGate() bool {
+	if s.Gate == 0 {
+		return true
+	}
+	unix.CloseOnExec(s.Gate)
+	var b [1]byte
+	for {
+		n, err := unix.Read(s.Gate, b[:])
+		if err == unix.EINTR {
+			continue
+		}
+		unix.Close(s.Gate)
+		return err == nil && n == 1
+	}
 }
 
 // WithSetup adds s to the environment of an init command.

@@ -79,7 +79,7 @@ const hostNetworkArg = "--host-network"
 // InitCommand returns the command that starts an init running the executable
 // at path, with argv and env, as its only child. The caller sets the working
 // directory, standard streams, clone flags, and the report pipe as
-// ExtraFiles[0].
+// ExtraFiles[0] (and a Setup.Gate as ExtraFiles[1], descriptor 4).
 func InitCommand(path string, argv, env []string) *exec.Cmd {
 	return helper(InitArg0, append([]string{path, "--"}, argv...), env)
 }

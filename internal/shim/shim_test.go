@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -85,5 +87,48 @@ func TestMountFlags(t *testing.T) {
 		"":                                0,
 	} {
 		assert.Equal(t, want, mountFlags(options), options)
+	}
+}
+
+// TestInitGate runs the init with a gate: it starts the command only once
+// a byte arrives there, and gives up, starting nothing, when the gate
+// closes without one.
+func TestInitGate(t *testing.T) {
+	for _, open := range []bool{true, false} {
+		t.Run(fmt.Sprint("open=", open), func(t *testing.T) {
+			r, w, err := os.Pipe()
+			require.NoError(t, err)
+			defer r.Close()
+			gateR, gateW, err := os.Pipe()
+			require.NoError(t, err)
+			env, err := WithSetup(nil, Setup{Gate: 4})
+			require.NoError(t, err)
+			cmd := InitCommand("/bin/sh", []string{"sh", "-c", "echo started"}, env)
+			cmd.ExtraFiles = []*os.File{w, gateR}
+			var out strings.Builder
+			cmd.Stdout = &out
+			require.NoError(t, cmd.Start())
+			w.Close()
+			gateR.Close()
+			if open {
+				_, err = gateW.Write([]byte{1})
+				require.NoError(t, err)
+			}
+			gateW.Close()
+			waitErr := cmd.Wait()
+			data, err := io.ReadAll(r)
+			require.NoError(t, err)
+			rs, err := ReadReports(data)
+			require.NoError(t, err)
+			if open {
+				require.NoError(t, waitErr)
+				assert.Equal(t, "started\n", out.String())
+				assert.Equal(t, []Report{{Ready: true}, {Exited: true}}, rs)
+				return
+			}
+			require.Error(t, waitErr)
+			assert.Empty(t, out.String())
+			assert.Equal(t, []Report{{Err: errGateClosed}}, rs)
+		})
 	}
 }

@@ -103,8 +103,8 @@
 //	resources.limits.cpu, .memory         Resources.CPULimit (millicores), MemoryLimit (bytes)
 //	resources.requests.cpu                Resources.CPURequest (millicores)
 //	restartPolicy, restartPolicyRules     RestartPolicy, RestartRules (action Restart)
-//	volumeMounts: name, mountPath,        VolumeMounts
-//	  readOnly
+//	volumeMounts: name, mountPath,        VolumeMounts (subPathExpr expanded with
+//	  readOnly, subPath, subPathExpr      the container's env into SubPath)
 //	startupProbe, livenessProbe,          StartupProbe, LivenessProbe, ReadinessProbe:
 //	  readinessProbe: exec, tcpSocket,    the handlers, InitialDelay, Period, Timeout,
 //	  httpGet (path, port, host), grpc    SuccessThreshold, FailureThreshold,
@@ -177,8 +177,8 @@
 //	volumes: every source but emptyDir and hostPath; emptyDir medium other
 //	  than "" and Memory, mode other than 0777; hostPath type
 //	  DirectoryOrCreate or FileOrCreate for a path that does not exist
-//	volumeMounts: subPath, subPathExpr, mountPropagation other than None,
-//	  recursiveReadOnly other than Disabled, bindMountOptions
+//	volumeMounts: mountPropagation other than None, recursiveReadOnly
+//	  other than Disabled, bindMountOptions
 //	probes and hooks: httpGet scheme HTTPS, httpHeaders, protocol HTTP2;
 //	  grpc mode TLS; a tcpSocket hook
 //	securityContext (either level): privileged: true, seccompProfile and

@@ -315,7 +315,7 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 			kc.Env = append(kc.Env, corev1.EnvVar{Name: k, Value: escape(v)})
 		}
 		for _, m := range c.VolumeMounts {
-			kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath, ReadOnly: m.ReadOnly})
+			kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath, ReadOnly: m.ReadOnly, SubPath: m.SubPath})
 		}
 	}
 	kc.Resources = exportResources(pr, field(p, "resources"), c.Resources)

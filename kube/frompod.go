@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -253,8 +254,23 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 		if vm.RecursiveReadOnly != nil && *vm.RecursiveReadOnly != corev1.RecursiveReadOnlyDisabled {
 			pr.unsupportedf(field(p, "recursiveReadOnly"), "%s: podkit makes read-only mounts that are not recursive", *vm.RecursiveReadOnly)
 		}
-		pr.others(p, vm, volumeMountRules, "name", "mountPath", "readOnly", "mountPropagation", "recursiveReadOnly")
-		pc.VolumeMounts = append(pc.VolumeMounts, pod.VolumeMount{Name: vm.Name, MountPath: vm.MountPath, ReadOnly: vm.ReadOnly})
+		sub := vm.SubPath
+		if vm.SubPathExpr != "" {
+			if vm.SubPath != "" {
+				pr.invalidf(field(p, "subPathExpr"), "subPath and subPathExpr are mutually exclusive")
+			}
+			// Expanded with the container's environment, as the kubelet
+			// does when it starts the container.
+			sub = expand(vm.SubPathExpr, lookup)
+		}
+		switch {
+		case strings.HasPrefix(sub, "/"):
+			pr.invalidf(field(p, subPathField(vm)), "%q: must be a relative path", sub)
+		case slices.Contains(strings.Split(sub, "/"), ".."):
+			pr.invalidf(field(p, subPathField(vm)), "%q: must not contain '..'", sub)
+		}
+		pr.others(p, vm, volumeMountRules, "name", "mountPath", "readOnly", "mountPropagation", "recursiveReadOnly", "subPath", "subPathExpr")
+		pc.VolumeMounts = append(pc.VolumeMounts, pod.VolumeMount{Name: vm.Name, MountPath: vm.MountPath, ReadOnly: vm.ReadOnly, SubPath: sub})
 	}
 
 	pc.StartupProbe = mapProbe(pr, field(path, "startupProbe"), c.StartupProbe, ports)
@@ -584,3 +600,11 @@ func sortedKeys(l corev1.ResourceList) []corev1.ResourceName {
 }
 
 func isEmptyValue(v any) bool { return isEmpty(reflect.ValueOf(v)) }
+
+// subPathField names the field a volume mount's subpath comes from.
+func subPathField(vm *corev1.VolumeMount) string {
+	if vm.SubPathExpr != "" {
+		return "subPathExpr"
+	}
+	return "subPath"
+}

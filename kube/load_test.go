@@ -258,7 +258,7 @@ func TestLoadErrors(t *testing.T) {
     volumeMounts:
     - name: v
       mountPath: /tmp
-      subPath: x
+      mountPropagation: Bidirectional
   volumes:
   - name: v
     emptyDir: {}
@@ -267,7 +267,7 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{
 				"spec.hostPID: podkit gives a pod its own PID namespaces",
 				"spec.containers[0].env[0].valueFrom: podkit has no API server",
-				"spec.containers[0].volumeMounts[0].subPath: podkit mounts whole volumes only",
+				"spec.containers[0].volumeMounts[0].mountPropagation: Bidirectional: podkit's mounts propagate nothing",
 			},
 		},
 		{

@@ -74,8 +74,6 @@ var containerSecurityRules = map[string]rule{}
 var volumeRules = map[string]rule{}
 
 var volumeMountRules = map[string]rule{
-	"subPath":          {refuse: "podkit mounts whole volumes only"},
-	"subPathExpr":      {refuse: "podkit mounts whole volumes only"},
 	"bindMountOptions": {refuse: "podkit takes no bind mount options"},
 }
 

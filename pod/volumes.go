@@ -67,6 +67,13 @@ type VolumeMount struct {
 	MountPath string
 	// ReadOnly mounts the volume read-only for this container.
 	ReadOnly bool
+	// SubPath, when set, mounts that path inside the volume instead of
+	// its root, as Kubernetes' subPath: a relative path without "..",
+	// resolved inside the volume when the container starts (a link in it
+	// cannot lead out), a file or a directory, created as a directory
+	// when it is missing. A file mounted so does not see the volume's
+	// later updates, as in Kubernetes.
+	SubPath string
 }
 
 // DefaultStateDir holds the pods' emptyDir volumes.
@@ -324,7 +331,8 @@ func (p *Pod) filesystem(c Container) shim.Filesystem {
 		fs.ReadOnlyRootfs = c.SecurityContext.ReadOnlyRootFilesystem
 	}
 	for _, vm := range c.VolumeMounts {
-		fs.Mounts = append(fs.Mounts, shim.Mount{Source: p.volumePaths[vm.Name], Target: vm.MountPath, ReadOnly: vm.ReadOnly})
+		fs.Mounts = append(fs.Mounts, shim.Mount{Source: p.volumePaths[vm.Name], Target: vm.MountPath, ReadOnly: vm.ReadOnly,
+			SubPath: vm.SubPath})
 	}
 	return fs
 }
@@ -392,6 +400,10 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 				errs.add(vf+".mountPath", vm.MountPath, "must be an absolute path")
 			case containsDotDot(vm.MountPath):
 				errs.add(vf+".mountPath", vm.MountPath, "must not contain '..'")
+			case filepath.IsAbs(vm.SubPath):
+				errs.add(vf+".subPath", vm.SubPath, "must be a relative path")
+			case containsDotDot(vm.SubPath):
+				errs.add(vf+".subPath", vm.SubPath, "must not contain '..'")
 			case paths[filepath.Clean(vm.MountPath)]:
 				errs.add(vf+".mountPath", vm.MountPath, "duplicate mount path")
 			case c.Func != nil || c.SharedHostFilesystem:

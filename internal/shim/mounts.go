@@ -16,6 +16,12 @@ type Mount struct {
 	Source   string `json:"source"`
 	Target   string `json:"target"` // absolute, inside the container
 	ReadOnly bool   `json:"readOnly,omitempty"`
+	// SubPath, when set, is a relative path inside Source that is mounted
+	// instead of Source itself: a file or a directory, created as a
+	// directory when it is missing. It is resolved inside Source, links
+	// included, so a link a container planted in its volume cannot lead
+	// the mount out of it.
+	SubPath string `json:"subPath,omitempty"`
 }
 
 // Filesystem is the mount namespace an init sets up for its container. The
@@ -300,6 +306,23 @@ func mountSpecial(root string) error {
 // root filesystem the mount point is created; on the host's filesystem it
 // must exist.
 func bindMount(root string, m Mount) error {
+	if m.SubPath != "" {
+		sub, err := openSubPath(m.Source, m.SubPath)
+		if err != nil {
+			return fmt.Errorf("mount %s: subPath %s: %w", m.Target, m.SubPath, err)
+		}
+		defer sub.Close()
+		fi, err := sub.Stat()
+		if err != nil {
+			return fmt.Errorf("mount %s: subPath %s: %w", m.Target, m.SubPath, err)
+		}
+		// The descriptor's path names what was resolved: nothing can swap a
+		// component of the subpath for a link before the mount.
+		m.Source, m.SubPath = fmt.Sprintf("/proc/thread-self/fd/%d", sub.Fd()), ""
+		if !fi.IsDir() && root != "" {
+			return bindFile(root, m)
+		}
+	}
 	if root == "" {
 		if err := bindPath(m); err != nil {
 			return fmt.Errorf("mount %s: %w", m.Target, err)
@@ -346,6 +369,24 @@ func attachTree(m Mount, target string) error {
 		return fmt.Errorf("bind %s: %w", m.Source, err)
 	}
 	return nil
+}
+
+// openSubPath opens sub inside the directory volume, every component
+// resolved inside it, creating it as a directory (0755) when it does not
+// exist, as the kubelet creates a missing subPath. The handle is O_PATH.
+func openSubPath(volume, sub string) (*os.File, error) {
+	vol, err := os.OpenFile(volume, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer vol.Close()
+	f, err := pathrs.OpenatInRoot(vol, sub)
+	// A missing component, or a link to one (which openat2 reports as
+	// ENOTDIR), is created; MkdirAllHandle names what cannot be.
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		f, err = pathrs.MkdirAllHandle(vol, sub, 0o755)
+	}
+	return f, err
 }
 
 // mountInRoot creates the directory path inside root and calls mount with

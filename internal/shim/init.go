@@ -82,6 +82,12 @@ func initMain(args []string) int {
 		report(Report{Err: err.Error()})
 		return 127
 	}
+	// The seccomp filter, loaded on this thread, confines the child from
+	// its fork on; the init's own work (signals, reaping) is all allowed.
+	if err := setup.loadSeccomp(); err != nil {
+		report(Report{Err: err.Error()})
+		return 127
+	}
 	child, err := os.StartProcess(path, argv, &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},

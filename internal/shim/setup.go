@@ -35,6 +35,11 @@ type Setup struct {
 	// keeps, by name ("CAP_NET_ADMIN"); every other one is dropped from
 	// the bounding set too.
 	Caps *[]string `json:"caps,omitempty"`
+	// Seccomp, when set, is the seccomp profile the command runs under:
+	// SeccompRuntimeDefault. The init loads it last, just before the
+	// command executes (before it changes users when NoNewPrivs is unset,
+	// since loading then needs its CAP_SYS_ADMIN), as runc does.
+	Seccomp string `json:"seccomp,omitempty"`
 	// FS is the container's filesystem, set up in a new mount namespace.
 	FS Filesystem `json:"fs,omitempty"`
 	// MountNS, with Exec, is a descriptor (in the init) of a running
@@ -63,7 +68,7 @@ type Setup struct {
 
 // Empty reports whether s changes nothing.
 func (s Setup) Empty() bool {
-	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil && s.FS.Empty() &&
+	return !s.Exec && s.UID == nil && s.GID == nil && len(s.Groups) == 0 && !s.NoNewPrivs && s.Caps == nil && s.Seccomp == "" && s.FS.Empty() &&
 		s.MountNS == 0 && s.Dir == "" && s.User == "" && !s.LookPath && s.Gate == 0
 }
 
@@ -195,7 +200,8 @@ func (s Setup) credential() *syscall.Credential {
 // execWith replaces this process with path after applying s, on this
 // locked thread, the one that calls execve: first what limitThread does,
 // then the mount namespace, then the user and groups, then the working
-// directory, entered as the command's user.
+// directory, entered as the command's user, and last the seccomp filter
+// (before the user changes without no_new_privs).
 func execWith(s Setup, path string, argv, env []string) error {
 	runtime.LockOSThread()
 	if err := s.limitThread(); err != nil {
@@ -221,6 +227,11 @@ func execWith(s Setup, path string, argv, env []string) error {
 	if path, err = s.lookPath(path, env); err != nil {
 		return err
 	}
+	if !s.NoNewPrivs {
+		if err := s.loadSeccomp(); err != nil {
+			return err
+		}
+	}
 	if c := s.credential(); c != nil {
 		if err := syscall.Setgroups(toInts(c.Groups)); err != nil {
 			return fmt.Errorf("init: setgroups: %w", err)
@@ -235,6 +246,11 @@ func execWith(s Setup, path string, argv, env []string) error {
 	if s.Dir != "" {
 		if err := unix.Chdir(s.Dir); err != nil {
 			return fmt.Errorf("init: working directory %s: %w", s.Dir, err)
+		}
+	}
+	if s.NoNewPrivs {
+		if err := s.loadSeccomp(); err != nil {
+			return err
 		}
 	}
 	if err := syscall.Exec(path, argv, env); err != nil {

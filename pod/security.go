@@ -47,7 +47,34 @@ type SecurityContext struct {
 	// read-only: its RootFS, or without one the host's "/" mount (mounts
 	// below it, such as volumes or /tmp on its own filesystem, keep theirs).
 	ReadOnlyRootFilesystem bool
+	// SeccompProfile confines the command's system calls, like
+	// Kubernetes' seccompProfile; nil leaves them unconfined. The filter
+	// is loaded just before the command executes and covers everything it
+	// starts, and the commands of exec probes, hooks and Exec. An
+	// in-process container (Func) cannot have one.
+	SeccompProfile *SeccompProfile
 }
+
+// SeccompProfile names a container's seccomp profile.
+type SeccompProfile struct {
+	// Type is SeccompRuntimeDefault or SeccompUnconfined.
+	Type SeccompProfileType
+}
+
+// SeccompProfileType is the kind of a SeccompProfile.
+type SeccompProfileType string
+
+const (
+	// SeccompRuntimeDefault is the container runtimes' default profile:
+	// moby's, as Docker and containerd apply it, resolved for the
+	// container's capabilities (its bounding set) and the machine's
+	// architecture. Calls outside it fail with EPERM (clone3 with ENOSYS,
+	// so that the C library falls back to clone). docs/security.md lists
+	// where podkit's filter differs from the runtimes'.
+	SeccompRuntimeDefault SeccompProfileType = "RuntimeDefault"
+	// SeccompUnconfined applies no filter, as a nil SeccompProfile.
+	SeccompUnconfined SeccompProfileType = "Unconfined"
+)
 
 // Capabilities to add to and drop from a container's set.
 type Capabilities struct {
@@ -84,6 +111,9 @@ func (sc *SecurityContext) setup() shim.Setup {
 		s.Groups = []uint32{}
 	}
 	s.NoNewPrivs = sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation
+	if sc.SeccompProfile != nil && sc.SeccompProfile.Type == SeccompRuntimeDefault {
+		s.Seccomp = shim.SeccompRuntimeDefault
+	}
 	if sc.Capabilities != nil {
 		keep := make(map[string]bool)
 		dropAll := false
@@ -144,6 +174,9 @@ func (sc *SecurityContext) validate(errs *fieldErrors, field string, hostUsers b
 		if g < 0 || g > 1<<32-2 {
 			errs.add(fmt.Sprintf("%s.supplementalGroups[%d]", field, i), fmt.Sprint(g), "not a valid GID")
 		}
+	}
+	if p := sc.SeccompProfile; p != nil && p.Type != SeccompRuntimeDefault && p.Type != SeccompUnconfined {
+		errs.add(field+".seccompProfile.type", string(p.Type), "must be RuntimeDefault or Unconfined")
 	}
 	if c := sc.Capabilities; c != nil {
 		for i, name := range c.Add {

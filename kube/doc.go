@@ -76,7 +76,7 @@
 //	spec.resources (pod-level)            Resources
 //	spec.securityContext: runAsUser,      each container's SecurityContext, unless the
 //	  runAsGroup, runAsNonRoot,           container sets its own (supplementalGroups
-//	  supplementalGroups                  are the pod's in Kubernetes)
+//	  supplementalGroups, seccompProfile  are the pod's in Kubernetes)
 //	spec.securityContext.sysctls          Sysctls: the namespaced ones (net.* without
 //	                                      hostNetwork, kernel.shm*, kernel.msg*,
 //	                                      kernel.sem, fs.mqueue.*, kernel.domainname),
@@ -118,6 +118,9 @@
 //	  runAsGroup, allowPrivilegeEscalation,
 //	  capabilities (add, drop),
 //	  readOnlyRootFilesystem
+//	securityContext.seccompProfile        SecurityContext.SeccompProfile: RuntimeDefault
+//	  (either level; the container's      (moby's default profile, see docs/security.md)
+//	  overrides the pod's)                or Unconfined
 //	terminationMessagePath,               TerminationMessagePath (Kubernetes' default,
 //	  terminationMessagePolicy            /dev/termination-log, stays empty: podkit's
 //	                                      default), TerminationMessagePolicy
@@ -181,9 +184,10 @@
 //	  other than Disabled, bindMountOptions
 //	probes and hooks: httpGet scheme HTTPS, httpHeaders, protocol HTTP2;
 //	  grpc mode TLS; a tcpSocket hook
-//	securityContext (either level): privileged: true, seccompProfile and
-//	  appArmorProfile other than Unconfined, seLinuxOptions,
-//	  windowsOptions, procMount other than Default
+//	securityContext (either level): privileged: true, seccompProfile of
+//	  type Localhost (podkit has no profile directory), appArmorProfile
+//	  other than Unconfined, seLinuxOptions, windowsOptions, procMount
+//	  other than Default
 //	any field not named in this documentation
 //
 // # Export

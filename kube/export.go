@@ -511,6 +511,9 @@ func exportSecurity(sc *pod.SecurityContext) *corev1.SecurityContext {
 			k.Capabilities.Drop = append(k.Capabilities.Drop, corev1.Capability(d))
 		}
 	}
+	if p := sc.SeccompProfile; p != nil {
+		k.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(p.Type)}
+	}
 	if reflect.ValueOf(*k).IsZero() {
 		return nil // supplementary groups alone are the pod's
 	}

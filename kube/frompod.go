@@ -135,6 +135,7 @@ type podSecurity struct {
 	runAsUser, runAsGroup *int64
 	runAsNonRoot          *bool
 	supplementalGroups    []int64
+	seccompProfile        *pod.SeccompProfile
 	// sysctls are the pod's, not the containers'.
 	sysctls []pod.Sysctl
 }
@@ -143,21 +144,40 @@ func mapPodSecurity(pr *problems, path string, sc *corev1.PodSecurityContext) po
 	if sc == nil {
 		return podSecurity{}
 	}
-	checkConfinement(pr, path, sc.SeccompProfile, sc.AppArmorProfile, sc.SELinuxOptions, sc.WindowsOptions)
+	checkConfinement(pr, path, sc.AppArmorProfile, sc.SELinuxOptions, sc.WindowsOptions)
 	pr.others(path, sc, podSecurityRules,
 		"runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "supplementalGroupsPolicy",
 		"seccompProfile", "appArmorProfile", "seLinuxOptions", "windowsOptions", "sysctls")
 	return podSecurity{runAsUser: sc.RunAsUser, runAsGroup: sc.RunAsGroup, runAsNonRoot: sc.RunAsNonRoot,
-		supplementalGroups: sc.SupplementalGroups, sysctls: mapSysctls(pr, field(path, "sysctls"), sc.Sysctls)}
+		supplementalGroups: sc.SupplementalGroups, seccompProfile: mapSeccomp(pr, field(path, "seccompProfile"), sc.SeccompProfile),
+		sysctls: mapSysctls(pr, field(path, "sysctls"), sc.Sysctls)}
+}
+
+// mapSeccomp maps a seccompProfile: RuntimeDefault and Unconfined are
+// podkit's; a Localhost profile is refused, as podkit has no directory of
+// profiles for it to name.
+func mapSeccomp(pr *problems, path string, sp *corev1.SeccompProfile) *pod.SeccompProfile {
+	if sp == nil {
+		return nil
+	}
+	switch sp.Type {
+	case corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined:
+		if sp.LocalhostProfile != nil {
+			pr.invalidf(field(path, "localhostProfile"), "must be set only with type Localhost")
+		}
+		return &pod.SeccompProfile{Type: pod.SeccompProfileType(sp.Type)}
+	case corev1.SeccompProfileTypeLocalhost:
+		pr.unsupportedf(path, "Localhost: podkit has no profile directory: use RuntimeDefault")
+	default:
+		pr.invalidf(field(path, "type"), "%q: must be RuntimeDefault, Unconfined or Localhost", sp.Type)
+	}
+	return nil
 }
 
 // checkConfinement refuses the confinement podkit does not apply; asking
 // for none (Unconfined) is what podkit does.
-func checkConfinement(pr *problems, path string, seccomp *corev1.SeccompProfile, apparmor *corev1.AppArmorProfile,
+func checkConfinement(pr *problems, path string, apparmor *corev1.AppArmorProfile,
 	selinux *corev1.SELinuxOptions, windows *corev1.WindowsSecurityContextOptions) {
-	if seccomp != nil && seccomp.Type != corev1.SeccompProfileTypeUnconfined {
-		pr.unsupportedf(field(path, "seccompProfile"), "%s: podkit applies no seccomp profile", seccomp.Type)
-	}
 	if apparmor != nil && apparmor.Type != corev1.AppArmorProfileTypeUnconfined {
 		pr.unsupportedf(field(path, "appArmorProfile"), "%s: podkit applies no AppArmor profile", apparmor.Type)
 	}
@@ -529,8 +549,9 @@ func mapLifecycle(pr *problems, path string, l *corev1.Lifecycle, ports map[stri
 
 func mapSecurity(pr *problems, path string, sc *corev1.SecurityContext, psc podSecurity) *pod.SecurityContext {
 	ps := &pod.SecurityContext{
-		RunAsUser:  psc.runAsUser,
-		RunAsGroup: psc.runAsGroup,
+		RunAsUser:      psc.runAsUser,
+		RunAsGroup:     psc.runAsGroup,
+		SeccompProfile: psc.seccompProfile,
 	}
 	if len(psc.supplementalGroups) > 0 {
 		ps.SupplementalGroups = psc.supplementalGroups
@@ -566,7 +587,11 @@ func mapSecurity(pr *problems, path string, sc *corev1.SecurityContext, psc podS
 		if sc.ProcMount != nil && *sc.ProcMount != corev1.DefaultProcMount {
 			pr.unsupportedf(field(path, "procMount"), "%s: podkit mounts /proc its own way", *sc.ProcMount)
 		}
-		checkConfinement(pr, path, sc.SeccompProfile, sc.AppArmorProfile, sc.SELinuxOptions, sc.WindowsOptions)
+		if sc.SeccompProfile != nil {
+			// The container's profile overrides the pod's, as in Kubernetes.
+			ps.SeccompProfile = mapSeccomp(pr, field(path, "seccompProfile"), sc.SeccompProfile)
+		}
+		checkConfinement(pr, path, sc.AppArmorProfile, sc.SELinuxOptions, sc.WindowsOptions)
 		pr.others(path, sc, containerSecurityRules,
 			"capabilities", "privileged", "runAsUser", "runAsGroup", "runAsNonRoot", "readOnlyRootFilesystem",
 			"allowPrivilegeEscalation", "procMount", "seccompProfile", "appArmorProfile", "seLinuxOptions", "windowsOptions")

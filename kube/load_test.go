@@ -387,7 +387,7 @@ func TestLoadErrors(t *testing.T) {
 			data: string(manifest(`  securityContext:
     fsGroup: 2000
     runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
+    seccompProfile: {type: Localhost, localhostProfile: profiles/audit.json}
   containers:
   - name: c
     command: ["true"]
@@ -396,7 +396,7 @@ func TestLoadErrors(t *testing.T) {
 `)),
 			sentinel: kube.ErrUnsupported,
 			want: []string{
-				"spec.securityContext.seccompProfile: RuntimeDefault: podkit applies no seccomp profile",
+				"spec.securityContext.seccompProfile: Localhost: podkit has no profile directory: use RuntimeDefault",
 				"spec.securityContext.fsGroup: podkit does not change the ownership of volumes",
 				"spec.containers[0].securityContext.privileged",
 			},

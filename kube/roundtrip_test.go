@@ -130,6 +130,7 @@ func richSpec() pod.Spec {
 					AllowPrivilegeEscalation: ptr(false),
 					ReadOnlyRootFilesystem:   true,
 					Capabilities:             &pod.Capabilities{Drop: []string{"ALL"}, Add: []string{"CAP_NET_BIND_SERVICE"}},
+					SeccompProfile:           &pod.SeccompProfile{Type: pod.SeccompRuntimeDefault},
 				},
 			},
 		},

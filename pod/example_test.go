@@ -176,3 +176,30 @@ func ExampleNetwork() {
 	// hello from bridged
 	// context canceled
 }
+
+// A container under the runtimes' default seccomp profile, with the
+// capabilities Docker gives a container: ordinary work runs, while a call
+// outside the profile, such as creating a user namespace, fails with EPERM.
+func ExampleSeccompProfile() {
+	p, err := pod.New("confined", pod.Spec{
+		RestartPolicy: pod.RestartNever,
+		Containers: []pod.Container{{Name: "app", Stdout: os.Stdout,
+			Command: []string{"sh", "-c", "grep '^Seccomp:' /proc/self/status | tr -d '\\t'; unshare -U true 2>/dev/null || echo unshare denied"},
+			SecurityContext: &pod.SecurityContext{
+				Capabilities: &pod.Capabilities{Drop: []string{"ALL"}, Add: []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID",
+					"KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE", "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP"}},
+				SeccompProfile: &pod.SeccompProfile{Type: pod.SeccompRuntimeDefault},
+			}}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := p.Run(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Output:
+	// Seccomp:2
+	// unshare denied
+}

@@ -7,23 +7,21 @@ import (
 	"strings"
 
 	"github.com/podkit/podkit/kube"
-	"github.com/podkit/podkit/pod"
 )
 
 // readRunnable loads a manifest file, printing its warnings, and returns
-// the one pod podkit run runs: the file's Pod, or the pod of its one
-// workload that reduces to a single pod (a Deployment, ReplicaSet or
-// StatefulSet of one replica, a DaemonSet, a Job of one completion at a
-// time). Files needing more pods, and CronJobs, are refused, naming what
-// is not run yet.
-func readRunnable(e *env, file string) (*kube.Manifest, error) {
+// what podkit run runs: the pod of the file's one workload (a Pod, a
+// Deployment, ReplicaSet or StatefulSet of one replica, a DaemonSet), or a
+// Job's pod template with the Job, whose controller runs its pods. Files
+// needing more, and CronJobs, are refused, naming what is not run yet.
+func readRunnable(e *env, file string) (*kube.Manifest, *kube.Workload, error) {
 	data, err := readFile(e, file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	f, err := kube.LoadFile(data, kube.LoadOptions{Container: runInProcess})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, p := range f.Problems {
 		fmt.Fprintln(e.stderr, "warning:", p)
@@ -34,29 +32,24 @@ func readRunnable(e *env, file string) (*kube.Manifest, error) {
 	}
 	switch len(f.Workloads) {
 	case 0:
-		return nil, fmt.Errorf("%s: no workload to run (a Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job)", file)
+		return nil, nil, fmt.Errorf("%s: no workload to run (a Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job)", file)
 	case 1:
 	default:
-		return nil, fmt.Errorf("%s: %d workloads (%s): podkit run runs one pod so far", file, len(names), strings.Join(names, ", "))
+		return nil, nil, fmt.Errorf("%s: %d workloads (%s): podkit run runs one pod so far", file, len(names), strings.Join(names, ", "))
 	}
 	w := f.Workloads[0]
 	if err := runsOnePod(w); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, name := range sortedNames(f.Services) {
 		fmt.Fprintf(e.stderr, "warning: Service %q: not served: podkit run publishes a container's hostPort only\n", name)
 	}
 	m := *w.Template
-	if j := w.Job; j != nil {
-		if j.BackoffLimit > 0 && m.Spec.RestartPolicy == pod.RestartNever {
-			fmt.Fprintf(e.stderr, "warning: %s: backoffLimit %d: podkit run runs one pod and does not replace it when it fails\n", w, j.BackoffLimit)
-		}
-		// The Job's deadline bounds its one pod.
-		if d := j.ActiveDeadline; d > 0 && (m.Spec.ActiveDeadline == 0 || d < m.Spec.ActiveDeadline) {
-			m.Spec.ActiveDeadline = d
-		}
+	if w.Kind == "Job" {
+		// The Job controller runs the template's pods.
+		return &m, w, nil
 	}
-	return &m, nil
+	return &m, nil, nil
 }
 
 // runsOnePod returns nil when w reduces to one pod, and otherwise an error
@@ -70,10 +63,6 @@ func runsOnePod(w *kube.Workload) error {
 		switch {
 		case j.Parallelism == 0:
 			return fmt.Errorf("%s: parallelism 0: the Job runs no pod", w)
-		case j.Completions == nil && j.Parallelism > 1:
-			return fmt.Errorf("%s: parallelism %d: podkit run runs one pod so far", w, j.Parallelism)
-		case j.Completions != nil && *j.Completions != 1:
-			return fmt.Errorf("%s: completions %d: podkit run runs one pod so far", w, *j.Completions)
 		}
 		return nil
 	}

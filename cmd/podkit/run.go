@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/podkit/podkit/pod/console"
 
@@ -19,7 +19,6 @@ import (
 	"github.com/podkit/podkit/image"
 	"github.com/podkit/podkit/kube"
 	"github.com/podkit/podkit/pod"
-	"github.com/podkit/podkit/podapi"
 	"github.com/podkit/podkit/timeline"
 )
 
@@ -37,6 +36,7 @@ const (
 func runCommand(e *env) *cobra.Command {
 	var (
 		file, events, logDir, timelineFile string
+		jobBackoff                         time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "run -f FILE",
@@ -55,13 +55,17 @@ Exit status: 0 if the pod Succeeded; 1 if it Failed; 2 if the manifest is invali
 			if events != "text" && events != "json" && events != "none" {
 				return fmt.Errorf("--events: %q: must be text, json or none", events)
 			}
-			return runManifest(cmd.Context(), e, file, events, logDir, timelineFile)
+			return runManifest(cmd.Context(), e, file, events, logDir, timelineFile, jobBackoff)
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "the manifest file (- for standard input)")
 	c.Flags().StringVar(&events, "events", "text", "events on standard output as text, json (one object per line) or none")
 	c.Flags().StringVar(&logDir, "log-dir", "", "write each container's output to DIR/<container>.log (CRI format) instead of the terminal")
 	c.Flags().StringVar(&timelineFile, "timeline", "", "when the pod ends, draw its life as an SVG timeline in FILE")
+	// Tests shorten the Job controller's back-off; the flag is not
+	// documented.
+	c.Flags().DurationVar(&jobBackoff, "job-backoff", jobBackoffInitial, "the first back-off before a Job replaces a failed pod")
+	_ = c.Flags().MarkHidden("job-backoff")
 	_ = c.MarkFlagRequired("file")
 	return c
 }
@@ -112,12 +116,23 @@ func readFile(e *env, file string) ([]byte, error) {
 	return data, nil
 }
 
-// runManifest runs the pod of a manifest until it ends.
-func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile string) error {
-	m, err := readRunnable(e, file)
-	if err != nil {
+// runManifest runs the workloads of a manifest until they end.
+func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile string, jobBackoff time.Duration) error {
+	// Everything that can fail before a pod starts fails with exitUsage:
+	// nothing ran.
+	usage := func(err error) error {
 		fmt.Fprintln(e.stderr, "podkit:", err)
 		return exitError{exitUsage}
+	}
+	m, job, err := readRunnable(e, file)
+	if err != nil {
+		return usage(err)
+	}
+	if job != nil && logDir != "" {
+		return usage(fmt.Errorf("--log-dir: %s: a Job runs several pods; their output goes to the terminal so far", job))
+	}
+	if job != nil && timelineFile != "" {
+		return usage(fmt.Errorf("--timeline: %s: a Job runs several pods; podkit draws one pod's timeline so far", job))
 	}
 	spec := m.Spec
 	// Container output goes to the terminal, or to standard error when
@@ -131,12 +146,6 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		names = append(names, c.Name)
 	}
 	prefix := console.New(out, names...)
-	// Everything that can fail before the pod starts fails with
-	// exitUsage: nothing ran.
-	usage := func(err error) error {
-		fmt.Fprintln(e.stderr, "podkit:", err)
-		return exitError{exitUsage}
-	}
 	var logs logFiles
 	defer logs.close()
 	if logDir != "" {
@@ -180,91 +189,90 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		}
 		opts = append(opts, pod.WithImages(store))
 	}
-	p, err := pod.New(m.Name, spec, opts...)
-	if err != nil {
-		return usage(err)
-	}
 
-	// podkit status and get show the manifest's metadata and spec.
-	manifest, err := json.Marshal(m.Pod)
-	if err != nil {
-		return usage(err)
-	}
-	ln, err := podapi.Listen(runDir, m.Name)
-	if err != nil {
-		return usage(err)
-	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	srvCtx, endServer := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	srv := &podapi.Server{Pod: p, Stop: func() { stop(errStopRequested) }, Manifest: manifest}
-	go func() { served <- srv.Serve(srvCtx, ln) }()
-	defer func() {
-		endServer()
-		<-served
-	}()
+	r := &podRunner{e: e, events: events, runDir: runDir, opts: opts, stop: func() { stop(errStopRequested) }}
+	defer r.wait()
 
-	var wg sync.WaitGroup
-	if events != "none" {
-		evs := p.Subscribe(context.Background())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ev := range evs {
-				if events == "json" {
-					_ = writeEventJSON(e.stdout, ev)
-				} else {
-					_ = writeEventText(e.stderr, ev)
-				}
-			}
-		}()
-	}
-
-	var rec *timeline.Recorder
-	if timelineFile != "" {
-		rec = timeline.Record(context.Background(), p)
-	}
-
-	// The first signal stops the pod gracefully, the second kills it.
+	// The first signal stops the pods gracefully, the second kills them.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	var stoppedBy syscall.Signal
+	finished := make(chan struct{})
+	defer close(finished)
+	var stoppedBy atomic.Int32
 	go func() {
 		for n := 0; ; n++ {
 			select {
 			case s := <-sigs:
 				if n == 0 {
-					stoppedBy = s.(syscall.Signal)
-					stop(fmt.Errorf("%w: %s", errStopSignal, signalName(stoppedBy)))
+					stoppedBy.Store(int32(s.(syscall.Signal)))
+					stop(fmt.Errorf("%w: %s", errStopSignal, signalName(s.(syscall.Signal))))
 				} else {
-					p.Kill()
+					r.killAll()
 				}
-			case <-p.Done():
+			case <-finished:
 				return
 			}
 		}
 	}()
-	if err := p.Start(runCtx); err != nil {
-		wg.Wait()
+	stopped := func(err error) (error, bool) {
+		switch {
+		case errors.Is(err, errStopSignal):
+			return exitError{128 + int(stoppedBy.Load())}, true
+		case errors.Is(err, errStopRequested):
+			return exitError{128 + int(syscall.SIGTERM)}, true
+		case errors.Is(err, pod.ErrKilled):
+			return exitError{128 + int(syscall.SIGKILL)}, true
+		}
+		return nil, false
+	}
+
+	if job != nil {
+		jr := &jobRun{
+			name:    job.Name,
+			params:  *job.Job,
+			backoff: pod.Backoff{Initial: jobBackoff, Max: jobBackoffMax},
+			start: func(ctx context.Context, name string) (*pod.Pod, error) {
+				return r.start(ctx, name, m, nil)
+			},
+			event: r.workloadEvent("Job", job.Name),
+		}
+		err := jr.run(runCtx)
+		if code, ok := stopped(context.Cause(runCtx)); ok && err != nil {
+			return code
+		}
+		if err != nil {
+			fmt.Fprintln(e.stderr, "podkit:", err)
+			return exitError{exitFailed}
+		}
+		return nil
+	}
+
+	var rec *timeline.Recorder
+	p, err := r.start(runCtx, m.Name, m, func(p *pod.Pod) {
+		if timelineFile != "" {
+			rec = timeline.Record(context.Background(), p)
+		}
+	})
+	if err != nil {
+		if p == nil {
+			return usage(err)
+		}
 		return err
 	}
 	err = p.Wait()
-	wg.Wait()
+	r.wait()
 	if rec != nil {
 		if terr := writeTimeline(svg, rec.Events()); terr != nil {
 			fmt.Fprintln(e.stderr, "podkit: timeline:", terr)
 		}
 	}
-	switch {
-	case errors.Is(err, errStopSignal):
-		return exitError{128 + int(stoppedBy)}
-	case errors.Is(err, errStopRequested):
-		return exitError{128 + int(syscall.SIGTERM)}
-	case errors.Is(err, pod.ErrKilled):
-		return exitError{128 + int(syscall.SIGKILL)}
-	case p.Status().Phase == pod.PhaseSucceeded:
+	if code, ok := stopped(err); ok {
+		return code
+	}
+	if p.Status().Phase == pod.PhaseSucceeded {
 		return nil
 	}
 	if err != nil {

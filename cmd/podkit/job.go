@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/podkit/podkit/kube"
+	"github.com/podkit/podkit/pod"
+)
+
+// The Job controller's back-off before it replaces a failed pod: 10s
+// doubling with each failure, up to 6 minutes, as in Kubernetes.
+const (
+	jobBackoffInitial = 10 * time.Second
+	jobBackoffMax     = 6 * time.Minute
+)
+
+// Reasons of a Job's events and conditions, as the Job controller's.
+const (
+	reasonSuccessfulCreate     = "SuccessfulCreate"
+	reasonCompleted            = "Completed"
+	reasonBackoffLimitExceeded = "BackoffLimitExceeded"
+	reasonDeadlineExceeded     = "DeadlineExceeded"
+)
+
+// errJobFailed is the error of a Job that failed: its reason follows.
+var errJobFailed = errors.New("job failed")
+
+// jobRun runs a Job on this machine as the Job controller runs it on a
+// cluster: pods of its template, at most parallelism at once, until
+// completions of them have succeeded (with completions unset: until one has
+// succeeded and none runs), replacing failed pods after a back-off until
+// more than backoffLimit have failed, within activeDeadlineSeconds.
+type jobRun struct {
+	name    string
+	params  kube.JobParams
+	backoff pod.Backoff // Initial and Max of the delay before a replacement
+	// start starts a pod named name; ctx being done stops it gracefully.
+	start func(ctx context.Context, name string) (*pod.Pod, error)
+	// event records an event of the Job.
+	event func(typ pod.EventType, reason, msg string)
+}
+
+// run runs the Job until it is complete (nil), has failed (an error wrapping
+// errJobFailed, naming the reason) or ctx is done (ctx's cause, once every
+// pod has stopped). Every pod it started has ended when it returns.
+func (j *jobRun) run(ctx context.Context) error {
+	completions, queue := int32(1), false
+	if j.params.Completions != nil {
+		completions = *j.params.Completions
+	} else if j.params.Parallelism > 1 {
+		queue = true
+	}
+	parallelism := max(j.params.Parallelism, 1)
+	var deadline <-chan time.Time
+	if d := j.params.ActiveDeadline; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		deadline = t.C
+	}
+	podCtx, stopPods := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPods()
+	type ended struct{ succeeded bool }
+	endedc := make(chan ended)
+	var active, succeeded, failed int32
+	var next time.Time // no replacement before
+	var retry *time.Timer
+	defer func() {
+		if retry != nil {
+			retry.Stop()
+		}
+	}()
+	// finish stops the running pods and waits until they have ended.
+	finish := func() {
+		stopPods()
+		for ; active > 0; active-- {
+			<-endedc
+		}
+	}
+	for {
+		if ctx.Err() != nil {
+			finish()
+			return context.Cause(ctx)
+		}
+		switch {
+		case queue && succeeded > 0 && active == 0, !queue && succeeded >= completions:
+			j.event(pod.EventNormal, reasonCompleted, "Job completed")
+			return nil
+		case failed > j.params.BackoffLimit:
+			finish()
+			j.event(pod.EventWarning, reasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
+			return fmt.Errorf("job %q: %w: %s: %d pods failed, backoffLimit %d", j.name, errJobFailed, reasonBackoffLimitExceeded, failed, j.params.BackoffLimit)
+		}
+		want := parallelism
+		switch {
+		case queue && succeeded > 0:
+			want = 0 // a work queue is draining
+		case !queue:
+			want = min(parallelism, completions-succeeded)
+		}
+		var wake <-chan time.Time
+		if active < want {
+			if wait := time.Until(next); wait > 0 {
+				if retry == nil {
+					retry = time.NewTimer(wait)
+				} else {
+					retry.Reset(wait)
+				}
+				wake = retry.C
+			} else {
+				name := generateName(j.name)
+				p, err := j.start(podCtx, name)
+				if err != nil {
+					finish()
+					if p != nil {
+						_ = p.Wait()
+					}
+					return fmt.Errorf("job %q: pod %q: %w", j.name, name, err)
+				}
+				j.event(pod.EventNormal, reasonSuccessfulCreate, "Created pod: "+name)
+				active++
+				go func() {
+					_ = p.Wait()
+					endedc <- ended{p.Status().Phase == pod.PhaseSucceeded}
+				}()
+				continue
+			}
+		}
+		select {
+		case e := <-endedc:
+			active--
+			if e.succeeded {
+				succeeded++
+			} else if ctx.Err() == nil {
+				failed++
+				next = time.Now().Add(j.delay(failed))
+			}
+		case <-wake:
+		case <-deadline:
+			finish()
+			j.event(pod.EventWarning, reasonDeadlineExceeded, "Job was active longer than specified deadline")
+			return fmt.Errorf("job %q: %w: %s: active longer than %s", j.name, errJobFailed, reasonDeadlineExceeded, j.params.ActiveDeadline)
+		case <-ctx.Done():
+			finish()
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// delay returns the back-off before the pod that replaces the failed-th
+// failed one: Initial doubling with each failure, up to Max.
+func (j *jobRun) delay(failed int32) time.Duration {
+	d := j.backoff.Initial
+	for i := int32(1); i < failed && d < j.backoff.Max; i++ {
+		d *= 2
+	}
+	return min(d, j.backoff.Max)
+}
+
+// nameAlphabet is the alphabet of the random suffix of generated names, as
+// Kubernetes' (no vowels, nor 0, 1 and 3, so that no word is spelt).
+const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+// generateName returns base-XXXXX with 5 random characters, as the API
+// server makes names from a generateName of base-, truncating base so
+// that the name has at most 63 characters.
+func generateName(base string) string {
+	if len(base) > 57 {
+		base = base[:57]
+	}
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = nameAlphabet[rand.IntN(len(nameAlphabet))]
+	}
+	return base + "-" + string(b)
+}

@@ -136,7 +136,7 @@ func (j *jobRun) run(ctx context.Context) error {
 				succeeded++
 			} else if ctx.Err() == nil {
 				failed++
-				next = time.Now().Add(j.delay(failed))
+				next = time.Now().Add(backoffDelay(j.backoff, failed))
 			}
 		case <-wake:
 		case <-deadline:
@@ -150,14 +150,14 @@ func (j *jobRun) run(ctx context.Context) error {
 	}
 }
 
-// delay returns the back-off before the pod that replaces the failed-th
-// failed one: Initial doubling with each failure, up to Max.
-func (j *jobRun) delay(failed int32) time.Duration {
-	d := j.backoff.Initial
-	for i := int32(1); i < failed && d < j.backoff.Max; i++ {
+// backoffDelay returns the back-off before the pod that replaces the n-th
+// failed one: b.Initial doubling with each failure, up to b.Max.
+func backoffDelay(b pod.Backoff, failed int32) time.Duration {
+	d := b.Initial
+	for i := int32(1); i < failed && d < b.Max; i++ {
 		d *= 2
 	}
-	return min(d, j.backoff.Max)
+	return min(d, b.Max)
 }
 
 // nameAlphabet is the alphabet of the random suffix of generated names, as

@@ -56,16 +56,20 @@ func jsonEvents(t *testing.T, stdout string) []map[string]any {
 	return events
 }
 
-// jobPods returns the pods of the job's SuccessfulCreate events, in order,
-// and the reasons of its events.
-func jobPods(events []map[string]any, job string) (pods, reasons []string) {
+// workloadPods returns the pods of the SuccessfulCreate events of
+// workload (KIND/NAME), in order, and the reasons of its events.
+func workloadPods(events []map[string]any, workload string) (pods, reasons []string) {
 	for _, ev := range events {
-		if ev["workload"] != "Job/"+job {
+		if ev["workload"] != workload {
 			continue
 		}
 		reasons = append(reasons, ev["reason"].(string))
 		if ev["reason"] == "SuccessfulCreate" {
-			pods = append(pods, strings.TrimPrefix(ev["message"].(string), "Created pod: "))
+			msg := ev["message"].(string)
+			if f := strings.Fields(msg); strings.HasPrefix(msg, "create Pod ") {
+				msg = f[2]
+			}
+			pods = append(pods, strings.TrimPrefix(msg, "Created pod: "))
 		}
 	}
 	return pods, reasons
@@ -134,7 +138,7 @@ func TestJobCompletionsParallelism(t *testing.T) {
 	stdout, stderr, code := k.run("run", "-f", file, "--events", "json")
 	require.Equal(t, 0, code, "stderr:\n%s", stderr)
 	events := jsonEvents(t, stdout)
-	pods, reasons := jobPods(events, "batch")
+	pods, reasons := workloadPods(events, "Job/batch")
 	require.Len(t, pods, 3, "stdout:\n%s", stdout)
 	assert.Equal(t, []string{"SuccessfulCreate", "SuccessfulCreate", "SuccessfulCreate", "Completed"}, reasons)
 	phases := finalPhases(events)
@@ -157,7 +161,7 @@ func TestJobBackoffLimitExceeded(t *testing.T) {
 	stdout, stderr, code := k.run("run", "-f", file, "--events", "json", "--job-backoff", "10ms")
 	assert.Equal(t, 1, code, "stderr:\n%s", stderr)
 	events := jsonEvents(t, stdout)
-	pods, reasons := jobPods(events, "batch")
+	pods, reasons := workloadPods(events, "Job/batch")
 	require.Len(t, pods, 3, "stdout:\n%s", stdout)
 	assert.Equal(t, []string{"SuccessfulCreate", "SuccessfulCreate", "SuccessfulCreate", "BackoffLimitExceeded"}, reasons)
 	phases := finalPhases(events)
@@ -183,7 +187,7 @@ func TestJobActiveDeadline(t *testing.T) {
 	stdout, stderr, code := k.run("run", "-f", file, "--events", "json")
 	assert.Equal(t, 1, code, "stderr:\n%s", stderr)
 	events := jsonEvents(t, stdout)
-	pods, reasons := jobPods(events, "batch")
+	pods, reasons := workloadPods(events, "Job/batch")
 	assert.Len(t, pods, 1)
 	assert.Equal(t, []string{"SuccessfulCreate", "DeadlineExceeded"}, reasons)
 	assert.Contains(t, stderr, "work | stopping\n")

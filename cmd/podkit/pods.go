@@ -20,7 +20,10 @@ type podRunner struct {
 	events string // text, json or none
 	runDir string
 	opts   []pod.Option
-	stop   func() // podkit stop of any pod stops the run
+	// stop, if not nil, is what podkit stop of a pod does: stop the run
+	// of a lone Pod. Otherwise podkit stop stops that pod only, as
+	// kubectl delete pod does, and its controller replaces it.
+	stop func()
 
 	mu   sync.Mutex
 	live map[*pod.Pod]struct{}
@@ -51,8 +54,13 @@ func (r *podRunner) start(ctx context.Context, name string, m *kube.Manifest, be
 	if err != nil {
 		return nil, err
 	}
+	podCtx, stopPod := context.WithCancel(ctx)
+	stop := r.stop
+	if stop == nil {
+		stop = stopPod
+	}
 	srvCtx, endServer := context.WithCancel(context.Background())
-	srv := &podapi.Server{Pod: p, Stop: r.stop, Manifest: manifest}
+	srv := &podapi.Server{Pod: p, Stop: stop, Manifest: manifest}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -68,6 +76,7 @@ func (r *podRunner) start(ctx context.Context, name string, m *kube.Manifest, be
 	go func() {
 		defer r.wg.Done()
 		<-p.Done()
+		stopPod()
 		endServer()
 		<-served
 		r.mu.Lock()
@@ -93,7 +102,7 @@ func (r *podRunner) start(ctx context.Context, name string, m *kube.Manifest, be
 	if before != nil {
 		before(p)
 	}
-	if err := p.Start(ctx); err != nil {
+	if err := p.Start(podCtx); err != nil {
 		return p, err
 	}
 	return p, nil

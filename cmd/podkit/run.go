@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -124,17 +125,22 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		fmt.Fprintln(e.stderr, "podkit:", err)
 		return exitError{exitUsage}
 	}
-	m, job, err := readRunnable(e, file)
+	workloads, err := readRunnable(e, file)
 	if err != nil {
 		return usage(err)
 	}
-	if job != nil && logDir != "" {
-		return usage(fmt.Errorf("--log-dir: %s: a Job runs several pods; their output goes to the terminal so far", job))
+	// A lone Pod runs as before: its phase is the exit status; the other
+	// workloads run under their controllers.
+	m := workloads[0].Template
+	if len(workloads) > 1 || workloads[0].Kind != "Pod" {
+		m = nil
+		if logDir != "" {
+			return usage(fmt.Errorf("--log-dir: %s: runs pods of workloads; their output goes to the terminal so far", file))
+		}
+		if timelineFile != "" {
+			return usage(fmt.Errorf("--timeline: %s: runs pods of workloads; podkit draws a lone Pod's timeline only so far", file))
+		}
 	}
-	if job != nil && timelineFile != "" {
-		return usage(fmt.Errorf("--timeline: %s: a Job runs several pods; podkit draws one pod's timeline so far", job))
-	}
-	spec := m.Spec
 	// Container output goes to the terminal, or to standard error when
 	// standard output carries JSON events, or to a log directory.
 	out := e.stdout
@@ -142,8 +148,11 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		out = e.stderr
 	}
 	var names []string
-	for _, c := range append(append([]pod.Container(nil), spec.InitContainers...), spec.Containers...) {
-		names = append(names, c.Name)
+	for _, w := range workloads {
+		spec := w.Template.Spec
+		for _, c := range append(append([]pod.Container(nil), spec.InitContainers...), spec.Containers...) {
+			names = append(names, c.Name)
+		}
 	}
 	prefix := console.New(out, names...)
 	var logs logFiles
@@ -153,19 +162,24 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 			return usage(err)
 		}
 	}
-	for _, list := range [][]pod.Container{spec.InitContainers, spec.Containers} {
-		for j := range list {
-			c := &list[j]
-			if logDir != "" {
-				if c.Stdout, err = logs.writer(c.Name, pod.Stdout); err != nil {
-					return usage(err)
+	images := false
+	for _, w := range workloads {
+		spec := w.Template.Spec
+		images = images || runsImages(spec)
+		for _, list := range [][]pod.Container{spec.InitContainers, spec.Containers} {
+			for j := range list {
+				c := &list[j]
+				if logDir != "" {
+					if c.Stdout, err = logs.writer(c.Name, pod.Stdout); err != nil {
+						return usage(err)
+					}
+					if c.Stderr, err = logs.writer(c.Name, pod.Stderr); err != nil {
+						return usage(err)
+					}
+				} else {
+					c.Stdout = prefix.Writer(c.Name)
+					c.Stderr = c.Stdout
 				}
-				if c.Stderr, err = logs.writer(c.Name, pod.Stderr); err != nil {
-					return usage(err)
-				}
-			} else {
-				c.Stdout = prefix.Writer(c.Name)
-				c.Stderr = c.Stdout
 			}
 		}
 	}
@@ -182,7 +196,7 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 	}
 	// No container may reach the pods' API sockets.
 	opts := []pod.Option{pod.WithMaskedPaths(runDir)}
-	if runsImages(spec) {
+	if images {
 		store, err := image.Open(e.imagesDir)
 		if err != nil {
 			return usage(fmt.Errorf("--images-dir: %w", err))
@@ -192,7 +206,10 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	r := &podRunner{e: e, events: events, runDir: runDir, opts: opts, stop: func() { stop(errStopRequested) }}
+	r := &podRunner{e: e, events: events, runDir: runDir, opts: opts}
+	if m != nil {
+		r.stop = func() { stop(errStopRequested) }
+	}
 	defer r.wait()
 
 	// The first signal stops the pods gracefully, the second kills them.
@@ -229,18 +246,9 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		return nil, false
 	}
 
-	if job != nil {
-		jr := &jobRun{
-			name:    job.Name,
-			params:  *job.Job,
-			backoff: pod.Backoff{Initial: jobBackoff, Max: jobBackoffMax},
-			start: func(ctx context.Context, name string) (*pod.Pod, error) {
-				return r.start(ctx, name, m, nil)
-			},
-			event: r.workloadEvent("Job", job.Name),
-		}
-		err := jr.run(runCtx)
-		if code, ok := stopped(context.Cause(runCtx)); ok && err != nil {
+	if m == nil {
+		err := runWorkloads(runCtx, r, workloads, jobBackoff)
+		if code, ok := stopped(context.Cause(runCtx)); ok {
 			return code
 		}
 		if err != nil {
@@ -279,6 +287,55 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		fmt.Fprintln(e.stderr, "podkit:", err)
 	}
 	return exitError{exitFailed}
+}
+
+// runWorkloads runs the workloads together, each under its controller,
+// until all have ended (a Deployment's, ReplicaSet's, DaemonSet's and
+// StatefulSet's once ctx is done), and returns their errors joined.
+func runWorkloads(ctx context.Context, r *podRunner, workloads []*kube.Workload, jobBackoff time.Duration) error {
+	backoff := pod.Backoff{Initial: jobBackoff, Max: jobBackoffMax}
+	errs := make([]error, len(workloads))
+	var wg sync.WaitGroup
+	for i, w := range workloads {
+		start := func(ctx context.Context, name string) (*pod.Pod, error) {
+			return r.start(ctx, name, w.Template, nil)
+		}
+		event := r.workloadEvent(w.Kind, w.Name)
+		var run func(context.Context) error
+		switch w.Kind {
+		case "Pod":
+			run = func(ctx context.Context) error {
+				// The pod stops gracefully when ctx is done.
+				p, err := start(ctx, w.Name)
+				if err != nil {
+					if p != nil {
+						_ = p.Wait()
+					}
+					return err
+				}
+				err = p.Wait()
+				if ctx.Err() == nil && p.Status().Phase != pod.PhaseSucceeded {
+					return fmt.Errorf("pod %q: %s: %w", w.Name, p.Status().Phase, err)
+				}
+				return nil
+			}
+		case "Job":
+			run = (&jobRun{name: w.Name, params: *w.Job, backoff: backoff, start: start, event: event}).run
+		default:
+			s := setRunFor(w)
+			s.backoff, s.start, s.event = backoff, start, event
+			run = s.run
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // writeTimeline draws events as an SVG timeline in f, from its start.

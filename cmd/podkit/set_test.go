@@ -145,3 +145,37 @@ func TestStatefulSetOrder(t *testing.T) {
 	require.Len(t, ended, 3)
 	assert.True(t, ended["db-2"].Before(ended["db-1"]) && ended["db-1"].Before(ended["db-0"]), "not stopped in reverse order: %v", ended)
 }
+
+// The workloads of one file run together, each pod listed by podkit ps
+// under its own name: a Job runs to completion beside a DaemonSet's pod and
+// a Pod, which run until Ctrl-C.
+func TestSeveralWorkloads(t *testing.T) {
+	k := newPodkit(t)
+	set, err := os.ReadFile(writeSet(t, "apps/v1", "DaemonSet", "agent", ""))
+	require.NoError(t, err)
+	job, err := os.ReadFile(writeJob(t, "setup", "", "echo set up", ""))
+	require.NoError(t, err)
+	solo := `apiVersion: v1
+kind: Pod
+metadata: {name: solo}
+spec:
+  containers:
+  - name: solo
+    image: busybox:1.36
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+`
+	file := filepath.Join(t.TempDir(), "all.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(string(set)+"---\n"+string(job)+"---\n"+solo), 0o644))
+	cmd, out := k.start("run", "-f", file, "--events", "json")
+	var names []string
+	require.Eventually(t, func() bool {
+		names = psNames(k)
+		return len(names) == 2 && strings.Contains(out.String(), `"workload":"Job/setup","type":"Normal","reason":"Completed"`)
+	}, time.Minute, 50*time.Millisecond, "podkit's output:\n%s", out)
+	assert.Regexp(t, `^agent-[bcdfghjklmnpqrstvwxz2456789]{5}$`, names[0])
+	assert.Equal(t, "solo", names[1])
+	assert.Contains(t, out.String(), "app  | up\n")
+	assert.Contains(t, out.String(), "work | set up\n")
+	interrupt(t, k, cmd)
+	assert.Contains(t, out.String(), "app  | bye\n")
+}

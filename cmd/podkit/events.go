@@ -15,7 +15,7 @@ import (
 type eventJSON struct {
 	Time string `json:"time"` // RFC 3339 with nanoseconds, UTC
 	// Pod is the pod's name; empty on a workload's event.
-	Pod string `json:"pod,omitempty"`
+	Pod string `json:"pod"`
 	// Workload is KIND/NAME on the event of a workload's controller
 	// (Job/pi: SuccessfulCreate, Completed, BackoffLimitExceeded, ...).
 	Workload  string `json:"workload,omitempty"`

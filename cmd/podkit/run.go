@@ -41,16 +41,19 @@ func runCommand(e *env) *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "run -f FILE",
-		Short: "Run a Kubernetes manifest's pod in the foreground until it ends",
-		Long: `Run a Kubernetes manifest file (YAML or JSON, one or more documents, - for standard
-input) as a podkit pod in the foreground, until the pod is Succeeded or Failed. The
-file's workloads must reduce to one pod so far: a Pod, a Deployment, ReplicaSet or
-StatefulSet of one replica, a DaemonSet or a Job of one completion. Container output is shown
-prefixed by container name. Ctrl-C or SIGTERM stops the pod gracefully within its
-grace period; a second one kills it at once.
+		Short: "Run a Kubernetes manifest's workloads in the foreground until they end",
+		Long: `Run the workloads of a Kubernetes manifest file (YAML or JSON, one or more documents,
+- for standard input) as podkit pods in the foreground, each as its controller would: a
+Pod until it is Succeeded or Failed; a Job's pods until it completes or fails (completions,
+parallelism, backoffLimit, activeDeadlineSeconds); a Deployment's, ReplicaSet's and
+DaemonSet's replicas, replaced when they end, and a StatefulSet's NAME-0, NAME-1, ... in
+order, until stopped. Container output is shown prefixed by container name. Ctrl-C or
+SIGTERM stops the pods gracefully within their grace periods; a second one kills them at once.
 
-Exit status: 0 if the pod Succeeded; 1 if it Failed; 2 if the manifest is invalid;
-128+N if signal N stopped it; 143 if podkit stop did, 137 if podkit stop --now did.`,
+Exit status: 0 if the pod Succeeded (every Job completed, every Pod succeeded); 1 if it
+Failed (a Job or Pod failed); 2 if the manifest is invalid; 128+N if signal N stopped it;
+143 if podkit stop did, 137 if podkit stop --now did (a lone Pod: podkit stop of a
+workload's pod stops that pod, which its controller replaces).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if events != "text" && events != "json" && events != "none" {

@@ -61,8 +61,8 @@ func (j *jobRun) run(ctx context.Context) error {
 		defer t.Stop()
 		deadline = t.C
 	}
-	podCtx, stopPods := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopPods()
+	podCtx, stopPods := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopPods(nil)
 	type ended struct{ succeeded bool }
 	endedc := make(chan ended)
 	var active, succeeded, failed int32
@@ -73,16 +73,17 @@ func (j *jobRun) run(ctx context.Context) error {
 			retry.Stop()
 		}
 	}()
-	// finish stops the running pods and waits until they have ended.
-	finish := func() {
-		stopPods()
+	// finish stops the running pods, saying why (the cause of ctx, or
+	// the Job's failure), and waits until they have ended.
+	finish := func(why error) {
+		stopPods(why)
 		for ; active > 0; active-- {
 			<-endedc
 		}
 	}
 	for {
 		if ctx.Err() != nil {
-			finish()
+			finish(context.Cause(ctx))
 			return context.Cause(ctx)
 		}
 		switch {
@@ -90,9 +91,10 @@ func (j *jobRun) run(ctx context.Context) error {
 			j.event(pod.EventNormal, reasonCompleted, "Job completed")
 			return nil
 		case failed > j.params.BackoffLimit:
-			finish()
+			err := fmt.Errorf("job %q: %w: %s: %d pods failed, backoffLimit %d", j.name, errJobFailed, reasonBackoffLimitExceeded, failed, j.params.BackoffLimit)
+			finish(err)
 			j.event(pod.EventWarning, reasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
-			return fmt.Errorf("job %q: %w: %s: %d pods failed, backoffLimit %d", j.name, errJobFailed, reasonBackoffLimitExceeded, failed, j.params.BackoffLimit)
+			return err
 		}
 		want := parallelism
 		switch {
@@ -114,7 +116,7 @@ func (j *jobRun) run(ctx context.Context) error {
 				name := generateName(j.name)
 				p, err := j.start(podCtx, name)
 				if err != nil {
-					finish()
+					finish(err)
 					if p != nil {
 						_ = p.Wait()
 					}
@@ -140,11 +142,12 @@ func (j *jobRun) run(ctx context.Context) error {
 			}
 		case <-wake:
 		case <-deadline:
-			finish()
+			err := fmt.Errorf("job %q: %w: %s: active longer than %s", j.name, errJobFailed, reasonDeadlineExceeded, j.params.ActiveDeadline)
+			finish(err)
 			j.event(pod.EventWarning, reasonDeadlineExceeded, "Job was active longer than specified deadline")
-			return fmt.Errorf("job %q: %w: %s: active longer than %s", j.name, errJobFailed, reasonDeadlineExceeded, j.params.ActiveDeadline)
+			return err
 		case <-ctx.Done():
-			finish()
+			finish(context.Cause(ctx))
 			return context.Cause(ctx)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/podkit/podkit/pod"
 )
 
 // writeJob writes a Job manifest named name with spec lines (indented by
@@ -191,7 +193,42 @@ func TestJobActiveDeadline(t *testing.T) {
 	assert.Len(t, pods, 1)
 	assert.Equal(t, []string{"SuccessfulCreate", "DeadlineExceeded"}, reasons)
 	assert.Contains(t, stderr, "work | stopping\n")
+	assert.Contains(t, stdout, `"reason":"Killing","signal":"SIGTERM","message":"Stopping container work with SIGTERM: pod stopped: job \"batch\": job failed: DeadlineExceeded`)
 	assert.Contains(t, stderr, `job "batch": job failed: DeadlineExceeded: active longer than 1s`)
 	names, _ := os.ReadDir(k.runDir)
 	assert.Empty(t, names, "a pod's socket is left")
+}
+
+// A work queue (parallelism without completions) is complete once a pod
+// has succeeded and none runs; no pod starts after the first success.
+func TestJobWorkQueue(t *testing.T) {
+	k := newPodkit(t)
+	file := writeJob(t, "batch", "  parallelism: 2\n", "echo done", "")
+	stdout, stderr, code := k.run("run", "-f", file, "--events", "json")
+	require.Equal(t, 0, code, "stderr:\n%s", stderr)
+	events := jsonEvents(t, stdout)
+	pods, reasons := workloadPods(events, "Job/batch")
+	require.NotEmpty(t, pods)
+	assert.LessOrEqual(t, len(pods), 2)
+	assert.Equal(t, "Completed", reasons[len(reasons)-1])
+	for _, p := range pods {
+		assert.Equal(t, "Succeeded", finalPhases(events)[p])
+	}
+}
+
+func TestJobBackoffDelay(t *testing.T) {
+	b := pod.Backoff{Initial: jobBackoffInitial, Max: jobBackoffMax}
+	var got []time.Duration
+	for n := int32(1); n <= 8; n++ {
+		got = append(got, backoffDelay(b, n))
+	}
+	assert.Equal(t, []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
+		160 * time.Second, 320 * time.Second, 6 * time.Minute, 6 * time.Minute}, got)
+}
+
+func TestGenerateName(t *testing.T) {
+	assert.Regexp(t, `^pi-[bcdfghjklmnpqrstvwxz2456789]{5}$`, generateName("pi"))
+	long := generateName(strings.Repeat("a", 80))
+	assert.Len(t, long, 63)
+	assert.Equal(t, strings.Repeat("a", 57)+"-", long[:58])
 }

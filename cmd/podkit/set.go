@@ -34,7 +34,7 @@ type setRun struct {
 
 // slot is one replica: its current pod and the pods that replaced it.
 type slot struct {
-	stop  context.CancelFunc
+	stop  context.CancelCauseFunc
 	ended chan struct{} // closed when the slot's goroutine is gone
 	ready chan struct{} // closed once the slot's first pod is Ready, if ordered
 }
@@ -45,23 +45,25 @@ type slot struct {
 func (s *setRun) run(ctx context.Context) error {
 	failed := make(chan error, s.replicas)
 	var slots []*slot
-	stopAll := func() {
+	// stopAll stops the slots, saying why (ctx's cause, or a failure),
+	// and waits until their pods have ended.
+	stopAll := func(why error) {
 		if s.ordered {
 			for i := len(slots) - 1; i >= 0; i-- {
-				slots[i].stop()
+				slots[i].stop(why)
 				<-slots[i].ended
 			}
 			return
 		}
 		for _, sl := range slots {
-			sl.stop()
+			sl.stop(why)
 		}
 		for _, sl := range slots {
 			<-sl.ended
 		}
 	}
 	for i := range int(s.replicas) {
-		slotCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		slotCtx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
 		sl := &slot{stop: stop, ended: make(chan struct{})}
 		if s.ordered {
 			sl.ready = make(chan struct{})
@@ -77,20 +79,20 @@ func (s *setRun) run(ctx context.Context) error {
 			select {
 			case <-sl.ready:
 			case err := <-failed:
-				stopAll()
+				stopAll(err)
 				return err
 			case <-ctx.Done():
-				stopAll()
+				stopAll(context.Cause(ctx))
 				return context.Cause(ctx)
 			}
 		}
 	}
 	select {
 	case err := <-failed:
-		stopAll()
+		stopAll(err)
 		return err
 	case <-ctx.Done():
-		stopAll()
+		stopAll(context.Cause(ctx))
 		return context.Cause(ctx)
 	}
 }

@@ -38,7 +38,8 @@ type jobRun struct {
 	name    string
 	params  kube.JobParams
 	backoff pod.Backoff // Initial and Max of the delay before a replacement
-	// start starts a pod named name; ctx being done stops it gracefully.
+	// start starts a pod named name, recording SuccessfulCreate; ctx
+	// being done stops it gracefully.
 	start func(ctx context.Context, name string) (*pod.Pod, error)
 	// event records an event of the Job.
 	event func(typ pod.EventType, reason, msg string)
@@ -122,7 +123,6 @@ func (j *jobRun) run(ctx context.Context) error {
 					}
 					return fmt.Errorf("job %q: pod %q: %w", j.name, name, err)
 				}
-				j.event(pod.EventNormal, reasonSuccessfulCreate, "Created pod: "+name)
 				active++
 				go func() {
 					_ = p.Wait()

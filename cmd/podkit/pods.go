@@ -24,6 +24,9 @@ type podRunner struct {
 	// of a lone Pod. Otherwise podkit stop stops that pod only, as
 	// kubectl delete pod does, and its controller replaces it.
 	stop func()
+	// qualify names containers POD/CONTAINER in text events, where
+	// several pods run.
+	qualify bool
 
 	mu   sync.Mutex
 	live map[*pod.Pod]struct{}
@@ -93,6 +96,9 @@ func (r *podRunner) start(ctx context.Context, name string, m *kube.Manifest, be
 				if r.events == "json" {
 					_ = writeEventJSON(r.e.stdout, ev)
 				} else {
+					if r.qualify && ev.Container != "" {
+						ev.Container = ev.Pod + "/" + ev.Container
+					}
 					_ = writeEventText(r.e.stderr, ev)
 				}
 				r.out.Unlock()

@@ -207,9 +207,19 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 		opts = append(opts, pod.WithImages(store))
 	}
 
+	if m == nil {
+		// A workload's pods are made by its controller, once running: a
+		// spec pod.New refuses is found before any starts.
+		for _, w := range workloads {
+			if _, err := pod.New(firstPodName(w), w.Template.Spec, opts...); err != nil {
+				return usage(fmt.Errorf("%s: %w", w, err))
+			}
+		}
+	}
+
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	r := &podRunner{e: e, events: events, runDir: runDir, opts: opts}
+	r := &podRunner{e: e, events: events, runDir: runDir, opts: opts, qualify: m == nil}
 	if m != nil {
 		r.stop = func() { stop(errStopRequested) }
 	}
@@ -300,10 +310,21 @@ func runWorkloads(ctx context.Context, r *podRunner, workloads []*kube.Workload,
 	errs := make([]error, len(workloads))
 	var wg sync.WaitGroup
 	for i, w := range workloads {
-		start := func(ctx context.Context, name string) (*pod.Pod, error) {
-			return r.start(ctx, name, w.Template, nil)
-		}
 		event := r.workloadEvent(w.Kind, w.Name)
+		start := func(ctx context.Context, name string) (*pod.Pod, error) {
+			if w.Kind == "Pod" {
+				return r.start(ctx, name, w.Template, nil)
+			}
+			// The controller records the pod's creation before the pod
+			// records anything.
+			return r.start(ctx, name, w.Template, func(*pod.Pod) {
+				msg := "Created pod: " + name
+				if w.Kind == "StatefulSet" {
+					msg = fmt.Sprintf("create Pod %s in StatefulSet %s successful", name, w.Name)
+				}
+				event(pod.EventNormal, reasonSuccessfulCreate, msg)
+			})
+		}
 		var run func(context.Context) error
 		switch w.Kind {
 		case "Pod":
@@ -326,7 +347,7 @@ func runWorkloads(ctx context.Context, r *podRunner, workloads []*kube.Workload,
 			run = (&jobRun{name: w.Name, params: *w.Job, backoff: backoff, start: start, event: event}).run
 		default:
 			s := setRunFor(w)
-			s.backoff, s.start, s.event = backoff, start, event
+			s.backoff, s.start = backoff, start
 			run = s.run
 		}
 		wg.Add(1)
@@ -339,6 +360,17 @@ func runWorkloads(ctx context.Context, r *podRunner, workloads []*kube.Workload,
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// firstPodName returns the name of the first pod w's controller makes.
+func firstPodName(w *kube.Workload) string {
+	switch w.Kind {
+	case "Pod":
+		return w.Name
+	case "Job":
+		return generateName(w.Name)
+	}
+	return setRunFor(w).podName(0)()
 }
 
 // writeTimeline draws events as an SVG timeline in f, from its start.

@@ -27,9 +27,9 @@ type setRun struct {
 	// stops the slots in reverse order (a StatefulSet's OrderedReady).
 	ordered bool
 	backoff pod.Backoff
-	// start starts a pod named name; ctx being done stops it gracefully.
+	// start starts a pod named name, recording SuccessfulCreate; ctx
+	// being done stops it gracefully.
 	start func(ctx context.Context, name string) (*pod.Pod, error)
-	event func(typ pod.EventType, reason, msg string)
 }
 
 // slot is one replica: its current pod and the pods that replaced it.
@@ -111,11 +111,6 @@ func (s *setRun) keep(ctx context.Context, name func() string, ready chan struct
 			}
 			return fmt.Errorf("%s %q: pod %q: %w", s.kind, s.name, n, err)
 		}
-		msg := "Created pod: " + n
-		if s.kind == "StatefulSet" {
-			msg = fmt.Sprintf("create Pod %s in StatefulSet %s successful", n, s.name)
-		}
-		s.event(pod.EventNormal, reasonSuccessfulCreate, msg)
 		if ready != nil {
 			go signalReady(p, ready)
 			ready = nil

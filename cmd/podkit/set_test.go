@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -178,4 +180,39 @@ spec:
 	assert.Contains(t, out.String(), "work | set up\n")
 	interrupt(t, k, cmd)
 	assert.Contains(t, out.String(), "app  | bye\n")
+}
+
+// When podkit run is killed (SIGKILL), every process of every pod its
+// controllers started is gone: the pods clean up after themselves and the
+// controllers start nothing else.
+func TestKilledSupervisorLeavesNoProcess(t *testing.T) {
+	k := newPodkit(t)
+	file := writeSet(t, "apps/v1", "Deployment", "web", "  replicas: 2\n")
+	cmd, out := k.start("run", "-f", file, "--events", "none")
+	var names []string
+	require.Eventually(t, func() bool { names = psNames(k); return len(names) == 2 }, time.Minute, 50*time.Millisecond,
+		"podkit's output:\n%s", out)
+	var pids []int
+	for _, name := range names {
+		stdout, stderr, code := k.run("status", name, "-o", "json")
+		require.Equal(t, 0, code, stderr)
+		var st struct {
+			Metadata struct {
+				Annotations map[string]string `json:"annotations"`
+			} `json:"metadata"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stdout), &st))
+		infra, err := strconv.Atoi(st.Metadata.Annotations["podkit.io/infra-pid"])
+		require.NoError(t, err)
+		var containers map[string]int
+		require.NoError(t, json.Unmarshal([]byte(st.Metadata.Annotations["podkit.io/container-pids"]), &containers))
+		require.Contains(t, containers, "app")
+		pids = append(pids, infra, containers["app"])
+	}
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	for _, pid := range pids {
+		require.Eventually(t, func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH }, time.Minute, 50*time.Millisecond,
+			"process %d outlived podkit run", pid)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/podkit/podkit/kube"
@@ -38,6 +39,9 @@ type jobRun struct {
 	name    string
 	params  kube.JobParams
 	backoff pod.Backoff // Initial and Max of the delay before a replacement
+	// onFailure is the pods' restartPolicy OnFailure: their containers'
+	// restarts count against backoffLimit, as failed pods do.
+	onFailure bool
 	// start starts a pod named name, recording SuccessfulCreate; ctx
 	// being done stops it gracefully.
 	start func(ctx context.Context, name string) (*pod.Pod, error)
@@ -67,6 +71,20 @@ func (j *jobRun) run(ctx context.Context) error {
 	type ended struct{ succeeded bool }
 	endedc := make(chan ended)
 	var active, succeeded, failed int32
+	// restarts are the container restarts of the running pods, by pod,
+	// which their watchers keep; poke tells the loop of a change.
+	var mu sync.Mutex
+	restarts := make(map[*pod.Pod]int32)
+	poke := make(chan struct{}, 1)
+	restarted := func() int32 {
+		mu.Lock()
+		defer mu.Unlock()
+		var n int32
+		for _, r := range restarts {
+			n += r
+		}
+		return n
+	}
 	var next time.Time // no replacement before
 	var retry *time.Timer
 	defer func() {
@@ -93,6 +111,11 @@ func (j *jobRun) run(ctx context.Context) error {
 			return nil
 		case failed > j.params.BackoffLimit:
 			err := fmt.Errorf("job %q: %w: %s: %d pods failed, backoffLimit %d", j.name, errJobFailed, reasonBackoffLimitExceeded, failed, j.params.BackoffLimit)
+			finish(err)
+			j.event(pod.EventWarning, reasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
+			return err
+		case j.onFailure && pastBackoffLimitOnFailure(restarted(), j.params.BackoffLimit):
+			err := fmt.Errorf("job %q: %w: %s: %d container restarts, backoffLimit %d", j.name, errJobFailed, reasonBackoffLimitExceeded, restarted(), j.params.BackoffLimit)
 			finish(err)
 			j.event(pod.EventWarning, reasonBackoffLimitExceeded, "Job has reached the specified backoff limit")
 			return err
@@ -125,7 +148,21 @@ func (j *jobRun) run(ctx context.Context) error {
 				}
 				active++
 				go func() {
+					if j.onFailure {
+						watchRestarts(p, func(n int32) {
+							mu.Lock()
+							restarts[p] = n
+							mu.Unlock()
+							select {
+							case poke <- struct{}{}:
+							default:
+							}
+						})
+					}
 					_ = p.Wait()
+					mu.Lock()
+					delete(restarts, p)
+					mu.Unlock()
 					endedc <- ended{p.Status().Phase == pod.PhaseSucceeded}
 				}()
 				continue
@@ -141,6 +178,7 @@ func (j *jobRun) run(ctx context.Context) error {
 				next = time.Now().Add(backoffDelay(j.backoff, failed))
 			}
 		case <-wake:
+		case <-poke:
 		case <-deadline:
 			err := fmt.Errorf("job %q: %w: %s: active longer than %s", j.name, errJobFailed, reasonDeadlineExceeded, j.params.ActiveDeadline)
 			finish(err)
@@ -149,6 +187,33 @@ func (j *jobRun) run(ctx context.Context) error {
 		case <-ctx.Done():
 			finish(context.Cause(ctx))
 			return context.Cause(ctx)
+		}
+	}
+}
+
+// pastBackoffLimitOnFailure reports whether the container restarts of a
+// Job's running pods of restartPolicy OnFailure fail it, as the Job
+// controller decides: any restart for a backoffLimit of 0, else at least
+// backoffLimit of them.
+func pastBackoffLimitOnFailure(restarts, limit int32) bool {
+	if limit == 0 {
+		return restarts > 0
+	}
+	return restarts >= limit
+}
+
+// watchRestarts calls set with the number of container restarts of p each
+// time it changes, until p has ended.
+func watchRestarts(p *pod.Pod, set func(int32)) {
+	var last int32
+	for range p.Subscribe(context.Background()) {
+		var n int32
+		for _, c := range p.Status().Containers {
+			n += int32(c.RestartCount)
+		}
+		if n != last {
+			last = n
+			set(n)
 		}
 	}
 }

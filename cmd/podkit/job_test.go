@@ -232,3 +232,27 @@ func TestGenerateName(t *testing.T) {
 	assert.Len(t, long, 63)
 	assert.Equal(t, strings.Repeat("a", 57)+"-", long[:58])
 }
+
+// With restartPolicy OnFailure the pod restarts its failing container
+// itself, and the restarts count against backoffLimit, as in Kubernetes.
+func TestJobOnFailureRestartsCount(t *testing.T) {
+	k := newPodkit(t)
+	file := writeJob(t, "batch", "  backoffLimit: 1\n", "echo failing; exit 3", "")
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, []byte(strings.Replace(string(data), "restartPolicy: Never", "restartPolicy: OnFailure", 1)), 0o644))
+	stdout, stderr, code := k.run("run", "-f", file, "--events", "json")
+	assert.Equal(t, 1, code, "stderr:\n%s", stderr)
+	pods, reasons := workloadPods(jsonEvents(t, stdout), "Job/batch")
+	assert.Len(t, pods, 1)
+	assert.Equal(t, []string{"SuccessfulCreate", "BackoffLimitExceeded"}, reasons)
+	assert.Contains(t, stderr, `job "batch": job failed: BackoffLimitExceeded: 1 container restarts, backoffLimit 1`)
+	assert.Contains(t, stderr, "work | failing\n")
+}
+
+func TestPastBackoffLimitOnFailure(t *testing.T) {
+	assert.False(t, pastBackoffLimitOnFailure(0, 0))
+	assert.True(t, pastBackoffLimitOnFailure(1, 0))
+	assert.False(t, pastBackoffLimitOnFailure(1, 2))
+	assert.True(t, pastBackoffLimitOnFailure(2, 2))
+}

@@ -344,7 +344,8 @@ func runWorkloads(ctx context.Context, r *podRunner, workloads []*kube.Workload,
 				return nil
 			}
 		case "Job":
-			run = (&jobRun{name: w.Name, params: *w.Job, backoff: backoff, start: start, event: event}).run
+			run = (&jobRun{name: w.Name, params: *w.Job, backoff: backoff, start: start, event: event,
+				onFailure: w.Template.Spec.RestartPolicy == pod.RestartOnFailure}).run
 		default:
 			s := setRunFor(w)
 			s.backoff, s.start = backoff, start

@@ -34,13 +34,14 @@ type podRunner struct {
 	wg   sync.WaitGroup
 }
 
-// start creates the pod name of m's spec, serves it, prints its events and
+// start creates the pod name of m's spec, serves it (its manifest with
+// labels added, as a controller labels its pods), prints its events and
 // starts it; ctx being done stops it gracefully. before, if not nil, sees
 // the pod before it starts. start returns a nil pod when nothing was
 // started, and the pod with Start's error when it failed to start. Its
 // server and event printer are gone once the pod has ended and wait
 // returned.
-func (r *podRunner) start(ctx context.Context, name string, m *kube.Manifest, before func(*pod.Pod)) (*pod.Pod, error) {
+func (r *podRunner) start(ctx context.Context, name string, m *kube.Manifest, labels map[string]string, before func(*pod.Pod)) (*pod.Pod, error) {
 	p, err := pod.New(name, m.Spec, r.opts...)
 	if err != nil {
 		return nil, err
@@ -49,6 +50,12 @@ func (r *podRunner) start(ctx context.Context, name string, m *kube.Manifest, be
 	// the pod's own name.
 	k := m.Pod.DeepCopy()
 	k.Name = name
+	for key, v := range labels {
+		if k.Labels == nil {
+			k.Labels = make(map[string]string)
+		}
+		k.Labels[key] = v
+	}
 	manifest, err := json.Marshal(k)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -272,7 +273,7 @@ func runManifest(ctx context.Context, e *env, file, events, logDir, timelineFile
 	}
 
 	var rec *timeline.Recorder
-	p, err := r.start(runCtx, m.Name, m, func(p *pod.Pod) {
+	p, err := r.start(runCtx, m.Name, m, nil, func(p *pod.Pod) {
 		if timelineFile != "" {
 			rec = timeline.Record(context.Background(), p)
 		}
@@ -313,11 +314,11 @@ func runWorkloads(ctx context.Context, r *podRunner, workloads []*kube.Workload,
 		event := r.workloadEvent(w.Kind, w.Name)
 		start := func(ctx context.Context, name string) (*pod.Pod, error) {
 			if w.Kind == "Pod" {
-				return r.start(ctx, name, w.Template, nil)
+				return r.start(ctx, name, w.Template, nil, nil)
 			}
 			// The controller records the pod's creation before the pod
 			// records anything.
-			return r.start(ctx, name, w.Template, func(*pod.Pod) {
+			return r.start(ctx, name, w.Template, podLabels(w, name), func(*pod.Pod) {
 				msg := "Created pod: " + name
 				if w.Kind == "StatefulSet" {
 					msg = fmt.Sprintf("create Pod %s in StatefulSet %s successful", name, w.Name)
@@ -361,6 +362,22 @@ func runWorkloads(ctx context.Context, r *podRunner, workloads []*kube.Workload,
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// podLabels returns the labels w's controller gives its pod name, besides
+// the template's: a Job's job-name, a Deployment's pod-template-hash, a
+// StatefulSet's pod-name and pod-index.
+func podLabels(w *kube.Workload, name string) map[string]string {
+	switch w.Kind {
+	case "Job":
+		return map[string]string{"batch.kubernetes.io/job-name": w.Name, "job-name": w.Name}
+	case "Deployment":
+		return map[string]string{"pod-template-hash": templateHash(w.Template)}
+	case "StatefulSet":
+		return map[string]string{"statefulset.kubernetes.io/pod-name": name,
+			"apps.kubernetes.io/pod-index": strings.TrimPrefix(name, w.Name+"-")}
+	}
+	return nil
 }
 
 // firstPodName returns the name of the first pod w's controller makes.

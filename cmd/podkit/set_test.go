@@ -95,8 +95,19 @@ func TestDeploymentReplicas(t *testing.T) {
 	}
 	hash := func(n string) string { return strings.Split(n, "-")[1] }
 	assert.Equal(t, hash(first[0]), hash(first[1]), "one template, one hash")
+	stdout, stderr, code := k.run("status", first[0], "-o", "json")
+	require.Equal(t, 0, code, stderr)
+	var st struct {
+		Metadata struct {
+			Name   string            `json:"name"`
+			Labels map[string]string `json:"labels"`
+		} `json:"metadata"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &st))
+	assert.Equal(t, first[0], st.Metadata.Name)
+	assert.Equal(t, map[string]string{"app": "web", "pod-template-hash": hash(first[0])}, st.Metadata.Labels)
 
-	_, stderr, code := k.run("stop", first[0])
+	_, stderr, code = k.run("stop", first[0])
 	require.Equal(t, 0, code, stderr)
 	var now []string
 	require.Eventually(t, func() bool { now = psNames(k); return len(now) == 2 && !slices.Contains(now, first[0]) }, time.Minute, 50*time.Millisecond,

@@ -13,8 +13,12 @@ import (
 // eventJSON is one line of `podkit run --events json`: a stable interface,
 // documented in docs/cli.md. Fields are added, never renamed or removed.
 type eventJSON struct {
-	Time      string `json:"time"` // RFC 3339 with nanoseconds, UTC
-	Pod       string `json:"pod"`
+	Time string `json:"time"` // RFC 3339 with nanoseconds, UTC
+	// Pod is the pod's name; empty on a workload's event.
+	Pod string `json:"pod"`
+	// Workload is KIND/NAME on the event of a workload's controller
+	// (Job/pi: SuccessfulCreate, Completed, BackoffLimitExceeded, ...).
+	Workload  string `json:"workload,omitempty"`
 	Container string `json:"container,omitempty"`
 	Role      string `json:"role,omitempty"`
 	Type      string `json:"type"` // Normal or Warning
@@ -64,7 +68,12 @@ func toJSON(ev pod.Event) eventJSON {
 
 // writeEventJSON writes ev as one line of JSON.
 func writeEventJSON(w io.Writer, ev pod.Event) error {
-	data, err := json.Marshal(toJSON(ev))
+	return writeJSONLine(w, toJSON(ev))
+}
+
+// writeJSONLine writes j as one line of JSON.
+func writeJSONLine(w io.Writer, j eventJSON) error {
+	data, err := json.Marshal(j)
 	if err != nil {
 		return err
 	}

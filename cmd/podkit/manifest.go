@@ -4,19 +4,14 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/podkit/podkit/kube"
-	"github.com/podkit/podkit/pod"
 )
 
 // readRunnable loads a manifest file, printing its warnings, and returns
-// the one pod podkit run runs: the file's Pod, or the pod of its one
-// workload that reduces to a single pod (a Deployment, ReplicaSet or
-// StatefulSet of one replica, a DaemonSet, a Job of one completion at a
-// time). Files needing more pods, and CronJobs, are refused, naming what
-// is not run yet.
-func readRunnable(e *env, file string) (*kube.Manifest, error) {
+// the workloads podkit run runs. Files without any, and CronJobs and paused
+// Jobs, are refused, naming what is not run.
+func readRunnable(e *env, file string) ([]*kube.Workload, error) {
 	data, err := readFile(e, file)
 	if err != nil {
 		return nil, err
@@ -28,59 +23,27 @@ func readRunnable(e *env, file string) (*kube.Manifest, error) {
 	for _, p := range f.Problems {
 		fmt.Fprintln(e.stderr, "warning:", p)
 	}
-	var names []string
-	for _, w := range f.Workloads {
-		names = append(names, w.String())
-	}
-	switch len(f.Workloads) {
-	case 0:
+	if len(f.Workloads) == 0 {
 		return nil, fmt.Errorf("%s: no workload to run (a Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job)", file)
-	case 1:
-	default:
-		return nil, fmt.Errorf("%s: %d workloads (%s): podkit run runs one pod so far", file, len(names), strings.Join(names, ", "))
 	}
-	w := f.Workloads[0]
-	if err := runsOnePod(w); err != nil {
-		return nil, err
+	seen := make(map[string]string) // pod name or generated prefix: its workload
+	for _, w := range f.Workloads {
+		switch {
+		case w.Kind == "CronJob":
+			return nil, fmt.Errorf("%s: podkit run does not run schedules yet", w)
+		case w.Kind == "Job" && w.Job.Parallelism == 0:
+			return nil, fmt.Errorf("%s: parallelism 0: the Job runs no pod", w)
+		}
+		// Workloads of one name would share their pods' names.
+		if other, ok := seen[w.Name]; ok {
+			return nil, fmt.Errorf("%s and %s: one name: their pods' names would clash", other, w)
+		}
+		seen[w.Name] = w.String()
 	}
 	for _, name := range sortedNames(f.Services) {
 		fmt.Fprintf(e.stderr, "warning: Service %q: not served: podkit run publishes a container's hostPort only\n", name)
 	}
-	m := *w.Template
-	if j := w.Job; j != nil {
-		if j.BackoffLimit > 0 && m.Spec.RestartPolicy == pod.RestartNever {
-			fmt.Fprintf(e.stderr, "warning: %s: backoffLimit %d: podkit run runs one pod and does not replace it when it fails\n", w, j.BackoffLimit)
-		}
-		// The Job's deadline bounds its one pod.
-		if d := j.ActiveDeadline; d > 0 && (m.Spec.ActiveDeadline == 0 || d < m.Spec.ActiveDeadline) {
-			m.Spec.ActiveDeadline = d
-		}
-	}
-	return &m, nil
-}
-
-// runsOnePod returns nil when w reduces to one pod, and otherwise an error
-// naming what podkit run does not run yet.
-func runsOnePod(w *kube.Workload) error {
-	switch w.Kind {
-	case "CronJob":
-		return fmt.Errorf("%s: podkit run does not run schedules yet", w)
-	case "Job":
-		j := w.Job
-		switch {
-		case j.Parallelism == 0:
-			return fmt.Errorf("%s: parallelism 0: the Job runs no pod", w)
-		case j.Completions == nil && j.Parallelism > 1:
-			return fmt.Errorf("%s: parallelism %d: podkit run runs one pod so far", w, j.Parallelism)
-		case j.Completions != nil && *j.Completions != 1:
-			return fmt.Errorf("%s: completions %d: podkit run runs one pod so far", w, *j.Completions)
-		}
-		return nil
-	}
-	if w.Replicas != 1 {
-		return fmt.Errorf("%s: replicas %d: podkit run runs one pod so far", w, w.Replicas)
-	}
-	return nil
+	return f.Workloads, nil
 }
 
 func sortedNames[V any](m map[string]V) []string {

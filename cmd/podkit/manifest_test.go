@@ -72,10 +72,8 @@ func TestRunMultiDocument(t *testing.T) {
 	job, err := os.ReadFile("testdata/batch.yaml")
 	require.NoError(t, err)
 	for _, tt := range []struct{ name, content, want string }{
-		{"replicas", strings.Replace(string(data), "replicas: 1", "replicas: 3", 1), `Deployment "greeter": replicas 3: podkit run runs one pod so far`},
-		{"completions", strings.Replace(string(job), "backoffLimit: 0", "completions: 4", 1), `Job "once": completions 4: podkit run runs one pod so far`},
-		{"work queue", strings.Replace(string(job), "backoffLimit: 0", "parallelism: 2", 1), `Job "once": parallelism 2: podkit run runs one pod so far`},
-		{"two workloads", string(data) + "---\n" + string(job), `2 workloads (Deployment "greeter", Job "once"): podkit run runs one pod so far`},
+		{"paused", strings.Replace(string(job), "backoffLimit: 0", "parallelism: 0", 1), `Job "once": parallelism 0: the Job runs no pod`},
+		{"one name", string(job) + "---\n" + strings.Replace(string(data), "name: greeter", "name: once", 1), `Job "once" and Deployment "once": one name`},
 		{"nothing to run", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "no workload to run"},
 		{"cron job", "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  schedule: '0 3 * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: c, image: busybox:1.36}]\n",
 			`CronJob "nightly": podkit run does not run schedules yet`},

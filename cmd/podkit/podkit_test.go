@@ -131,7 +131,7 @@ func TestRunJobWithEventsJSON(t *testing.T) {
 	}
 	require.NotEmpty(t, events)
 	allowed := map[string]bool{"time": true, "pod": true, "container": true, "role": true, "type": true, "reason": true,
-		"exitCode": true, "exitReason": true, "signal": true, "phase": true, "ready": true, "delaySeconds": true, "message": true}
+		"exitCode": true, "exitReason": true, "signal": true, "phase": true, "ready": true, "delaySeconds": true, "message": true, "workload": true}
 	var lifecycle []string
 	for _, ev := range events {
 		for key := range ev {

@@ -71,13 +71,18 @@ type prefixed struct {
 	prefix string
 }
 
+// Write writes the prefix and b in one write, so that a line stays whole
+// on a terminal that other writers (the events on the other standard
+// stream) share.
 func (p *prefixed) Write(b []byte) (int, error) {
+	line := make([]byte, 0, len(p.prefix)+len(b))
+	line = append(append(line, p.prefix...), b...)
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if _, err := io.WriteString(p.c.w, p.prefix); err != nil {
+	if _, err := p.c.w.Write(line); err != nil {
 		return 0, err
 	}
-	return p.c.w.Write(b)
+	return len(b), nil
 }
 
 // isTerminal reports whether w is a terminal.

@@ -42,6 +42,25 @@ func TestLinesStayWhole(t *testing.T) {
 	}
 }
 
+// writes records each Write.
+type writes [][]byte
+
+func (w *writes) Write(b []byte) (int, error) {
+	*w = append(*w, append([]byte(nil), b...))
+	return len(b), nil
+}
+
+// A prefixed line reaches the console's writer in one Write, so that a
+// writer the console does not know of (the events on the other standard
+// stream of one terminal) cannot split it.
+func TestLineIsOneWrite(t *testing.T) {
+	var w writes
+	n, err := console.New(&w, "app").Writer("app").Write([]byte("hello\n"))
+	assert.NoError(t, err)
+	assert.Equal(t, 6, n)
+	assert.Equal(t, writes{[]byte("app | hello\n")}, w)
+}
+
 // Each container's lines carry its name; the program's own lines none.
 func Example() {
 	c := console.New(os.Stdout, "web", "db")

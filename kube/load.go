@@ -52,6 +52,11 @@ type LoadOptions struct {
 	// which should name the container, fails the load. The podkit command
 	// uses it to run its ready-made members in-process.
 	Container func(c pod.Container) (pod.Container, []string, error)
+	// ConfigMaps and Secrets are the ConfigMaps and Secrets the pod's env
+	// and volumes may name, by name (those of the same file when loaded
+	// with LoadFile).
+	ConfigMaps map[string]*corev1.ConfigMap
+	Secrets    map[string]*corev1.Secret
 }
 
 // Load is the package's Load with o.
@@ -100,7 +105,8 @@ func (o LoadOptions) fromPod(kp *corev1.Pod) (*Manifest, error) {
 	for _, msg := range validate(kp, false) {
 		pr.invalid = append(pr.invalid, msg)
 	}
-	spec := mapPodSpec(&pr, "spec", &kp.Spec)
+	spec := mapPodSpec(&pr, "spec", &kp.Spec, &sources{meta: &kp.ObjectMeta, spec: &kp.Spec,
+		configMaps: o.ConfigMaps, secrets: o.Secrets, node: thisNode()})
 	if err := pr.err(what); err != nil {
 		return nil, err
 	}

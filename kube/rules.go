@@ -64,7 +64,6 @@ var containerRules = map[string]rule{
 	"terminationMessagePath":   {warn: "ignored: podkit keeps no termination message"},
 	"terminationMessagePolicy": {warn: "ignored: podkit keeps no termination message"},
 	"resizePolicy":             {warn: "ignored: podkit resizes no container in place"},
-	"envFrom":                  {refuse: "podkit has no ConfigMaps or Secrets: give each variable a value"},
 	"volumeDevices":            {refuse: "podkit has no block volumes"},
 }
 

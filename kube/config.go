@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -156,7 +157,7 @@ func (s *sources) mapEnvFrom(pr *problems, p string, ef *corev1.EnvFromSource, s
 			s.missing(pr, field(p, "configMapRef"), "ConfigMap", ref.Name, ref.Optional)
 			return
 		}
-		data = configMapData(cm)
+		data = configMapEnv(cm)
 	case ef.SecretRef != nil:
 		ref := ef.SecretRef
 		pr.others(field(p, "secretRef"), ref, nil, "name", "optional")
@@ -175,6 +176,10 @@ func (s *sources) mapEnvFrom(pr *problems, p string, ef *corev1.EnvFromSource, s
 		name := ef.Prefix + k
 		if len(validation.IsRelaxedEnvVarName(name)) > 0 {
 			invalid = append(invalid, name)
+			continue
+		}
+		if bytes.IndexByte(data[k], 0) >= 0 {
+			pr.invalidf(p, "key %q: the value holds a NUL byte, which no environment variable can", k)
 			continue
 		}
 		set(envEntry{name: name, value: string(data[k])})
@@ -212,7 +217,7 @@ func (s *sources) envValueFrom(pr *problems, p, container string, vf *corev1.Env
 			s.missing(pr, fp, "ConfigMap", ref.Name, ref.Optional)
 			return "", "", false
 		}
-		v, ok := configMapData(cm)[ref.Key]
+		v, ok := configMapEnv(cm)[ref.Key]
 		if !ok {
 			s.missingKey(pr, fp, "ConfigMap", ref.Name, ref.Key, ref.Optional)
 		}
@@ -229,6 +234,10 @@ func (s *sources) envValueFrom(pr *problems, p, container string, vf *corev1.Env
 		v, ok := secretData(sec)[ref.Key]
 		if !ok {
 			s.missingKey(pr, fp, "Secret", ref.Name, ref.Key, ref.Optional)
+		}
+		if bytes.IndexByte(v, 0) >= 0 {
+			pr.invalidf(fp, "Secret %q, key %q: the value holds a NUL byte, which no environment variable can", ref.Name, ref.Key)
+			return "", "", false
 		}
 		return string(v), "", ok
 	default:
@@ -402,6 +411,16 @@ func configMapData(cm *corev1.ConfigMap) map[string][]byte {
 	for k, v := range cm.BinaryData {
 		out[k] = v
 	}
+	for k, v := range cm.Data {
+		out[k] = []byte(v)
+	}
+	return out
+}
+
+// configMapEnv is what a ConfigMap gives an environment: its data, not
+// its binaryData, as the kubelet reads it.
+func configMapEnv(cm *corev1.ConfigMap) map[string][]byte {
+	out := make(map[string][]byte, len(cm.Data))
 	for k, v := range cm.Data {
 		out[k] = []byte(v)
 	}
@@ -724,4 +743,30 @@ func exportProjected(pr *problems, p, podName string, v pod.Volume) corev1.Volum
 		sp.Items = append(sp.Items, corev1.KeyToPath{Key: keys[i], Path: f.Path, Mode: fileMode(f)})
 	}
 	return corev1.VolumeSource{Projected: pv}
+}
+
+// ProjectedFiles returns the files of kp's configMap, secret, downwardAPI
+// or projected volume named volume, as o's ConfigMaps and Secrets give
+// them now: what pod.Pod.UpdateVolume takes when they change, as the
+// kubelet refreshes such a volume. The error names the fields whose
+// references no longer resolve, wrapping ErrInvalid, or says that there is
+// no such volume. It only reads kp and o.
+func (o LoadOptions) ProjectedFiles(kp *corev1.Pod, volume string) ([]pod.ProjectedFile, error) {
+	src := &sources{meta: &kp.ObjectMeta, spec: &kp.Spec, configMaps: o.ConfigMaps, secrets: o.Secrets, node: thisNode()}
+	for i := range kp.Spec.Volumes {
+		v := &kp.Spec.Volumes[i]
+		if v.Name != volume {
+			continue
+		}
+		var pr problems
+		prj, ok := src.mapConfigVolume(&pr, index("spec", "volumes", i), v)
+		if !ok {
+			return nil, fmt.Errorf("kube: pod %q: volume %q: not a configMap, secret, downwardAPI or projected volume", kp.Name, volume)
+		}
+		if err := pr.err(fmt.Sprintf("pod %q", kp.Name)); err != nil {
+			return nil, err
+		}
+		return prj.Files, nil
+	}
+	return nil, fmt.Errorf("kube: pod %q: no volume %q", kp.Name, volume)
 }

@@ -154,7 +154,7 @@ func (s *sources) mapEnvFrom(pr *problems, p string, ef *corev1.EnvFromSource, s
 		pr.others(field(p, "configMapRef"), ref, nil, "name", "optional")
 		cm, ok := s.configMaps[ref.Name]
 		if !ok {
-			s.missing(pr, field(p, "configMapRef"), "ConfigMap", ref.Name, ref.Optional)
+			missing(pr, field(p, "configMapRef"), "ConfigMap", ref.Name, ref.Optional)
 			return
 		}
 		data = configMapEnv(cm)
@@ -163,7 +163,7 @@ func (s *sources) mapEnvFrom(pr *problems, p string, ef *corev1.EnvFromSource, s
 		pr.others(field(p, "secretRef"), ref, nil, "name", "optional")
 		sec, ok := s.secrets[ref.Name]
 		if !ok {
-			s.missing(pr, field(p, "secretRef"), "Secret", ref.Name, ref.Optional)
+			missing(pr, field(p, "secretRef"), "Secret", ref.Name, ref.Optional)
 			return
 		}
 		data = secretData(sec)
@@ -210,57 +210,56 @@ func (s *sources) envValueFrom(pr *problems, p, container string, vf *corev1.Env
 		return v, "", ok
 	case vf.ConfigMapKeyRef != nil:
 		ref := vf.ConfigMapKeyRef
-		fp := field(p, "configMapKeyRef")
-		pr.others(fp, ref, nil, "name", "key", "optional")
-		cm, ok := s.configMaps[ref.Name]
-		if !ok {
-			s.missing(pr, fp, "ConfigMap", ref.Name, ref.Optional)
-			return "", "", false
+		var data map[string][]byte
+		if cm, ok := s.configMaps[ref.Name]; ok {
+			data = configMapEnv(cm)
 		}
-		v, ok := configMapEnv(cm)[ref.Key]
-		if !ok {
-			s.missingKey(pr, fp, "ConfigMap", ref.Name, ref.Key, ref.Optional)
-		}
-		return string(v), "", ok
+		v, ok := keyValue(pr, field(p, "configMapKeyRef"), ref, "ConfigMap", ref.Name, ref.Key, ref.Optional, data)
+		return v, "", ok
 	case vf.SecretKeyRef != nil:
 		ref := vf.SecretKeyRef
-		fp := field(p, "secretKeyRef")
-		pr.others(fp, ref, nil, "name", "key", "optional")
-		sec, ok := s.secrets[ref.Name]
-		if !ok {
-			s.missing(pr, fp, "Secret", ref.Name, ref.Optional)
-			return "", "", false
+		var data map[string][]byte
+		if sec, ok := s.secrets[ref.Name]; ok {
+			data = secretData(sec)
 		}
-		v, ok := secretData(sec)[ref.Key]
-		if !ok {
-			s.missingKey(pr, fp, "Secret", ref.Name, ref.Key, ref.Optional)
-		}
-		if bytes.IndexByte(v, 0) >= 0 {
-			pr.invalidf(fp, "Secret %q, key %q: the value holds a NUL byte, which no environment variable can", ref.Name, ref.Key)
-			return "", "", false
-		}
-		return string(v), "", ok
+		v, ok := keyValue(pr, field(p, "secretKeyRef"), ref, "Secret", ref.Name, ref.Key, ref.Optional, data)
+		return v, "", ok
 	default:
 		pr.unsupportedf(field(p, "fileKeyRef"), "podkit reads no variables from a volume's file")
 		return "", "", false
 	}
 }
 
+// keyValue is the value of key in data, the ConfigMap or Secret that the
+// reference ref at p names (nil when there is none); ok is false when there
+// is nothing to set.
+func keyValue(pr *problems, p string, ref any, kind, name, key string, optional *bool, data map[string][]byte) (string, bool) {
+	pr.others(p, ref, nil, "name", "key", "optional")
+	if data == nil {
+		missing(pr, p, kind, name, optional)
+		return "", false
+	}
+	v, ok := data[key]
+	if !ok {
+		if optional == nil || !*optional {
+			pr.invalidf(p, "%s %q has no key %q (the kubelet would not start the container: CreateContainerConfigError)", kind, name, key)
+		}
+		return "", false
+	}
+	if bytes.IndexByte(v, 0) >= 0 {
+		pr.invalidf(p, "%s %q, key %q: the value holds a NUL byte, which no environment variable can", kind, name, key)
+		return "", false
+	}
+	return string(v), true
+}
+
 // missing reports a ConfigMap or Secret that is not there: nothing for an
 // optional reference, an error otherwise.
-func (s *sources) missing(pr *problems, p, kind, name string, optional *bool) {
+func missing(pr *problems, p, kind, name string, optional *bool) {
 	if optional != nil && *optional {
 		return
 	}
 	pr.invalidf(p, "%s %q not found: give it in the same file, or mark the reference optional (the kubelet would not start the container: CreateContainerConfigError)", kind, name)
-}
-
-// missingKey reports a key a ConfigMap or Secret does not have.
-func (s *sources) missingKey(pr *problems, p, kind, name, key string, optional *bool) {
-	if optional != nil && *optional {
-		return
-	}
-	pr.invalidf(p, "%s %q has no key %q (the kubelet would not start the container: CreateContainerConfigError)", kind, name, key)
 }
 
 // fieldRef resolves a downward API field: a value known now, or a field
@@ -535,7 +534,7 @@ func mode(def, item *int32) os.FileMode {
 func (s *sources) configMapFiles(pr *problems, p, name string, items []corev1.KeyToPath, def os.FileMode, optional *bool) []pod.ProjectedFile {
 	cm, ok := s.configMaps[name]
 	if !ok {
-		s.missing(pr, p, "ConfigMap", name, optional)
+		missing(pr, p, "ConfigMap", name, optional)
 		return nil
 	}
 	return keyFiles(pr, p, "ConfigMap", name, configMapData(cm), items, def, optional)
@@ -545,7 +544,7 @@ func (s *sources) configMapFiles(pr *problems, p, name string, items []corev1.Ke
 func (s *sources) secretFiles(pr *problems, p, name string, items []corev1.KeyToPath, def os.FileMode, optional *bool) []pod.ProjectedFile {
 	sec, ok := s.secrets[name]
 	if !ok {
-		s.missing(pr, p, "Secret", name, optional)
+		missing(pr, p, "Secret", name, optional)
 		return nil
 	}
 	return keyFiles(pr, p, "Secret", name, secretData(sec), items, def, optional)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podkit/podkit/kube"
@@ -293,18 +294,10 @@ func TestRoundTripConfig(t *testing.T) {
 	require.NoError(t, err)
 	o := kube.LoadOptions{ConfigMaps: map[string]*corev1.ConfigMap{}, Secrets: map[string]*corev1.Secret{}}
 	for _, cm := range cms {
-		var back corev1.ConfigMap
-		b, err := kube.Marshal(cm)
-		require.NoError(t, err)
-		require.NoError(t, yaml.UnmarshalStrict(b, &back))
-		o.ConfigMaps[back.Name] = &back
+		o.ConfigMaps[cm.Name] = viaYAML(t, cm)
 	}
 	for _, s := range secs {
-		var back corev1.Secret
-		b, err := kube.Marshal(s)
-		require.NoError(t, err)
-		require.NoError(t, yaml.UnmarshalStrict(b, &back))
-		o.Secrets[back.Name] = &back
+		o.Secrets[s.Name] = viaYAML(t, s)
 	}
 	m, err := o.Load(data)
 	require.NoError(t, err, "%s", data)
@@ -315,4 +308,17 @@ func TestRoundTripConfig(t *testing.T) {
 	_, err = kube.Export("cfg", spec, kube.ExportOptions{})
 	require.ErrorIs(t, err, kube.ErrUnsupported)
 	assert.Contains(t, err.Error(), "spec.volumes[0].projected.files[3]: metadata.uid: a volume on disk holds no pod fields")
+}
+
+// viaYAML returns obj marshalled to YAML and decoded strictly.
+func viaYAML[T any, PT interface {
+	*T
+	kruntime.Object
+}](t *testing.T, obj PT) PT {
+	t.Helper()
+	b, err := kube.Marshal(obj)
+	require.NoError(t, err)
+	back := PT(new(T))
+	require.NoError(t, yaml.UnmarshalStrict(b, back))
+	return back
 }

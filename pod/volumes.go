@@ -143,17 +143,19 @@ func (p *Pod) createVolumes() error {
 	p.volumePaths = make(map[string]string)
 	closed := false
 	for _, v := range p.spec.Volumes {
-		switch {
-		case v.HostPath != nil:
+		if v.HostPath != nil {
 			p.volumePaths[v.Name] = v.HostPath.Path
-		case v.Projected != nil:
-			if !closed {
-				if err := p.createStateTree(); err != nil {
-					return fmt.Errorf("pod %q: state directory: %w", p.name, err)
-				}
-				closed = true
+			continue
+		}
+		if !closed {
+			if err := p.createStateTree(); err != nil {
+				return fmt.Errorf("pod %q: state directory: %w", p.name, err)
 			}
-			dir := filepath.Join(p.podsDir(), p.ownerName, "volumes", v.Name)
+			closed = true
+		}
+		dir := filepath.Join(p.podsDir(), p.ownerName, "volumes", v.Name)
+		switch {
+		case v.Projected != nil:
 			// Recorded first, so that the removal of the pod's state
 			// finds a tmpfs mounted before a failed write.
 			p.volumePaths[v.Name] = dir
@@ -161,13 +163,6 @@ func (p *Pod) createVolumes() error {
 				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
 			}
 		case v.EmptyDir != nil:
-			if !closed {
-				if err := p.createStateTree(); err != nil {
-					return fmt.Errorf("pod %q: state directory: %w", p.name, err)
-				}
-				closed = true
-			}
-			dir := filepath.Join(p.podsDir(), p.ownerName, "volumes", v.Name)
 			if err := os.Mkdir(dir, 0o777); err != nil {
 				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
 			}

@@ -145,30 +145,22 @@ func (s *sources) mapEnv(pr *problems, path string, c *corev1.Container, pc *pod
 // them with an event.
 func (s *sources) mapEnvFrom(pr *problems, p string, ef *corev1.EnvFromSource, set func(envEntry)) {
 	var data map[string][]byte
+	var kind, sub, name string
+	var optional *bool
+	var ref any
 	switch {
-	case ef.ConfigMapRef != nil && ef.SecretRef != nil:
+	case (ef.ConfigMapRef == nil) == (ef.SecretRef == nil):
 		pr.invalidf(p, "exactly one of configMapRef and secretRef must be set")
 		return
 	case ef.ConfigMapRef != nil:
-		ref := ef.ConfigMapRef
-		pr.others(field(p, "configMapRef"), ref, nil, "name", "optional")
-		cm, ok := s.configMaps[ref.Name]
-		if !ok {
-			missing(pr, field(p, "configMapRef"), "ConfigMap", ref.Name, ref.Optional)
-			return
-		}
-		data = configMapEnv(cm)
-	case ef.SecretRef != nil:
-		ref := ef.SecretRef
-		pr.others(field(p, "secretRef"), ref, nil, "name", "optional")
-		sec, ok := s.secrets[ref.Name]
-		if !ok {
-			missing(pr, field(p, "secretRef"), "Secret", ref.Name, ref.Optional)
-			return
-		}
-		data = secretData(sec)
+		kind, sub, name, optional, ref = kindConfigMap, "configMapRef", ef.ConfigMapRef.Name, ef.ConfigMapRef.Optional, ef.ConfigMapRef
 	default:
-		pr.invalidf(p, "exactly one of configMapRef and secretRef must be set")
+		kind, sub, name, optional, ref = kindSecret, "secretRef", ef.SecretRef.Name, ef.SecretRef.Optional, ef.SecretRef
+	}
+	data = s.data(kind, name, true)
+	pr.others(field(p, sub), ref, nil, "name", "optional")
+	if data == nil {
+		missing(pr, field(p, sub), kind, name, optional)
 		return
 	}
 	var invalid []string
@@ -210,19 +202,13 @@ func (s *sources) envValueFrom(pr *problems, p, container string, vf *corev1.Env
 		return v, "", ok
 	case vf.ConfigMapKeyRef != nil:
 		ref := vf.ConfigMapKeyRef
-		var data map[string][]byte
-		if cm, ok := s.configMaps[ref.Name]; ok {
-			data = configMapEnv(cm)
-		}
-		v, ok := keyValue(pr, field(p, "configMapKeyRef"), ref, "ConfigMap", ref.Name, ref.Key, ref.Optional, data)
+		v, ok := keyValue(pr, field(p, "configMapKeyRef"), ref, kindConfigMap, ref.Name, ref.Key, ref.Optional,
+			s.data(kindConfigMap, ref.Name, true))
 		return v, "", ok
 	case vf.SecretKeyRef != nil:
 		ref := vf.SecretKeyRef
-		var data map[string][]byte
-		if sec, ok := s.secrets[ref.Name]; ok {
-			data = secretData(sec)
-		}
-		v, ok := keyValue(pr, field(p, "secretKeyRef"), ref, "Secret", ref.Name, ref.Key, ref.Optional, data)
+		v, ok := keyValue(pr, field(p, "secretKeyRef"), ref, kindSecret, ref.Name, ref.Key, ref.Optional,
+			s.data(kindSecret, ref.Name, true))
 		return v, "", ok
 	default:
 		pr.unsupportedf(field(p, "fileKeyRef"), "podkit reads no variables from a volume's file")
@@ -404,6 +390,32 @@ func (s *sources) resourceFieldRef(pr *problems, p string, ref *corev1.ResourceF
 	return strconv.FormatInt(int64(math.Ceil(float64(q.Value())/float64(divisor.Value()))), 10), true
 }
 
+// The kinds of object a pod takes data from.
+const (
+	kindConfigMap = "ConfigMap"
+	kindSecret    = "Secret"
+)
+
+// data returns the data of the ConfigMap or Secret (kind) named name, nil
+// when there is none. forEnv leaves out a ConfigMap's binaryData, which
+// the kubelet does not put in an environment.
+func (s *sources) data(kind, name string, forEnv bool) map[string][]byte {
+	if kind == kindSecret {
+		if sec, ok := s.secrets[name]; ok {
+			return secretData(sec)
+		}
+		return nil
+	}
+	cm, ok := s.configMaps[name]
+	switch {
+	case !ok:
+		return nil
+	case forEnv:
+		return configMapEnv(cm)
+	}
+	return configMapData(cm)
+}
+
 // configMapData is a ConfigMap's data and binaryData together.
 func configMapData(cm *corev1.ConfigMap) map[string][]byte {
 	out := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
@@ -458,13 +470,13 @@ func (s *sources) mapConfigVolume(pr *problems, path string, v *corev1.Volume) (
 		cv := v.ConfigMap
 		p := field(path, "configMap")
 		pr.others(p, cv, nil, "name", "items", "defaultMode", "optional")
-		files = s.configMapFiles(pr, p, cv.Name, cv.Items, mode(cv.DefaultMode, nil), cv.Optional)
+		files = s.objectFiles(pr, p, kindConfigMap, cv.Name, cv.Items, mode(cv.DefaultMode, nil), cv.Optional)
 	case v.Secret != nil:
 		sv := v.Secret
 		p := field(path, "secret")
 		pr.others(p, sv, nil, "secretName", "items", "defaultMode", "optional")
 		pv.Medium = pod.MediumMemory
-		files = s.secretFiles(pr, p, sv.SecretName, sv.Items, mode(sv.DefaultMode, nil), sv.Optional)
+		files = s.objectFiles(pr, p, kindSecret, sv.SecretName, sv.Items, mode(sv.DefaultMode, nil), sv.Optional)
 	case v.DownwardAPI != nil:
 		dv := v.DownwardAPI
 		p := field(path, "downwardAPI")
@@ -489,11 +501,11 @@ func (s *sources) mapConfigVolume(pr *problems, path string, v *corev1.Volume) (
 			case src.ConfigMap != nil:
 				cp := field(sp, "configMap")
 				pr.others(cp, src.ConfigMap, nil, "name", "items", "optional")
-				files = append(files, s.configMapFiles(pr, cp, src.ConfigMap.Name, src.ConfigMap.Items, def, src.ConfigMap.Optional)...)
+				files = append(files, s.objectFiles(pr, cp, kindConfigMap, src.ConfigMap.Name, src.ConfigMap.Items, def, src.ConfigMap.Optional)...)
 			case src.Secret != nil:
 				cp := field(sp, "secret")
 				pr.others(cp, src.Secret, nil, "name", "items", "optional")
-				files = append(files, s.secretFiles(pr, cp, src.Secret.Name, src.Secret.Items, def, src.Secret.Optional)...)
+				files = append(files, s.objectFiles(pr, cp, kindSecret, src.Secret.Name, src.Secret.Items, def, src.Secret.Optional)...)
 			case src.DownwardAPI != nil:
 				cp := field(sp, "downwardAPI")
 				pr.others(cp, src.DownwardAPI, nil, "items")
@@ -530,24 +542,15 @@ func mode(def, item *int32) os.FileMode {
 	return os.FileMode(m) // pod.New refuses bits outside 0777
 }
 
-// configMapFiles are the files of a ConfigMap: every key, or the items.
-func (s *sources) configMapFiles(pr *problems, p, name string, items []corev1.KeyToPath, def os.FileMode, optional *bool) []pod.ProjectedFile {
-	cm, ok := s.configMaps[name]
-	if !ok {
-		missing(pr, p, "ConfigMap", name, optional)
+// objectFiles are the files of a ConfigMap or Secret: every key, or the
+// items.
+func (s *sources) objectFiles(pr *problems, p, kind, name string, items []corev1.KeyToPath, def os.FileMode, optional *bool) []pod.ProjectedFile {
+	data := s.data(kind, name, false)
+	if data == nil {
+		missing(pr, p, kind, name, optional)
 		return nil
 	}
-	return keyFiles(pr, p, "ConfigMap", name, configMapData(cm), items, def, optional)
-}
-
-// secretFiles are the files of a Secret: every key, or the items.
-func (s *sources) secretFiles(pr *problems, p, name string, items []corev1.KeyToPath, def os.FileMode, optional *bool) []pod.ProjectedFile {
-	sec, ok := s.secrets[name]
-	if !ok {
-		missing(pr, p, "Secret", name, optional)
-		return nil
-	}
-	return keyFiles(pr, p, "Secret", name, secretData(sec), items, def, optional)
+	return keyFiles(pr, p, kind, name, data, items, def, optional)
 }
 
 // keyFiles are the files of data: one per key, named after it, or the

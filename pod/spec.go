@@ -111,8 +111,9 @@ func (p *Pod) gracePeriod() time.Duration { return *p.spec.TerminationGracePerio
 // Spec returns the pod's spec as New validated it, with the defaults
 // filled in: the restart policy, the grace period, the hostname, the
 // network mode and each container's stop signal. The slices are the
-// caller's; the pointers in containers (probes, hooks, security contexts)
-// and ports (TLS) are shared with the pod and must not be modified.
+// caller's; the pointers in containers (probes, hooks, security contexts),
+// volumes (projected files, as given to New, not as UpdateVolume changed
+// them) and ports (TLS) are shared with the pod and must not be modified.
 func (p *Pod) Spec() Spec {
 	s := p.spec
 	s.InitContainers = append([]Container(nil), s.InitContainers...)

@@ -98,6 +98,28 @@
 //	                                      does); without command the image's entrypoint
 //	                                      runs, with args the image's cmd if none
 //	env (name and value)                  Env, "NAME=value" ($(VAR) expanded)
+//	env valueFrom configMapKeyRef,        Env, from LoadOptions.ConfigMaps and Secrets
+//	  secretKeyRef (optional), envFrom    (envFrom: prefix; keys that are no variable
+//	  (configMapRef, secretRef, prefix,   name skipped with a warning); a missing one
+//	  optional)                           not optional is an error
+//	env valueFrom fieldRef:               Env, the value known at load ("default" for
+//	  metadata.namespace, labels['k'],    an unset namespace, the host name for
+//	  annotations['k'], spec.nodeName,    spec.nodeName)
+//	  spec.serviceAccountName
+//	env valueFrom fieldRef: metadata.name FieldEnv (pod.FieldPodName, FieldPodUID,
+//	  metadata.uid (unless the manifest   FieldPodIP, ...): filled in when the
+//	  has one), status.podIP(s),          container starts
+//	  status.hostIP(s)
+//	env valueFrom resourceFieldRef:       Env: the container's limit (the node's
+//	  limits and requests of cpu, memory, allocatable when unset) or request (its
+//	  ephemeral-storage; divisor          limit when unset), divided, rounded up
+//	volumes: configMap, secret,           Volumes[i].Projected: files written with the
+//	  downwardAPI, projected (configMap,  kubelet's atomic-writer layout, mounted
+//	  secret, downwardAPI sources):       read-only; secret, downwardAPI and projected
+//	  items (key, path, mode),            in memory (Medium Memory), configMap on disk;
+//	  defaultMode, optional               labels and annotations files as key="value"
+//	                                      lines; a missing source not optional is an
+//	                                      error, an optional one an empty volume
 //	workingDir                            WorkingDir
 //	ports                                 (names resolve the probes' and hooks' named ports)
 //	resources.limits.cpu, .memory         Resources.CPULimit (millicores), MemoryLimit (bytes)
@@ -139,6 +161,7 @@
 // # Warnings: accepted, but meaningless on one machine
 //
 //	metadata (other than name): namespace, labels, annotations, uid, ...
+//	  (the downward API reads them)
 //	status
 //	spec: nodeSelector, nodeName, affinity, tolerations, schedulerName,
 //	  priorityClassName, priority, preemptionPolicy,
@@ -167,8 +190,10 @@
 //	spec.initContainers[*].restartPolicy other than Always, unless it is
 //	  what the pod's policy gives an init container anyway (OnFailure, or
 //	  Never in a pod whose policy is Never)
-//	container: neither image nor command (nothing to run), env valueFrom,
-//	  envFrom, volumeDevices, stdin, stdinOnce, tty: true
+//	container: neither image nor command (nothing to run), env valueFrom
+//	  fileKeyRef, a fieldRef or resourceFieldRef the list above does not
+//	  name, a $(VAR) reference to a variable filled in at start,
+//	  volumeDevices, stdin, stdinOnce, tty: true
 //	  (an imagePullPolicy other than Always, IfNotPresent and Never is
 //	  invalid)
 //	container ports: a hostPort of a protocol other than TCP, a hostIP
@@ -177,7 +202,9 @@
 //	  hugepages, extended resources), requests other than cpu, memory and
 //	  ephemeral-storage, claims
 //	restartPolicyRules: an action other than Restart
-//	volumes: every source but emptyDir and hostPath; emptyDir medium other
+//	volumes: every source but emptyDir, hostPath, configMap, secret,
+//	  downwardAPI and projected; projected sources serviceAccountToken,
+//	  clusterTrustBundle, podCertificate; emptyDir medium other
 //	  than "" and Memory, mode other than 0777; hostPath type
 //	  DirectoryOrCreate or FileOrCreate for a path that does not exist
 //	volumeMounts: mountPropagation other than None, recursiveReadOnly
@@ -207,6 +234,11 @@
 // A Func probe has no Kubernetes counterpart and is refused. (Load reads
 // such a container back as a process container running podkit, whose
 // mount paths under pod.ExportVolumesDir must then exist on the machine.)
+//
+// A projected volume exports as a configMap volume (on disk) or a projected
+// volume of secret and downwardAPI sources (Memory), naming the ConfigMap
+// or Secret "<pod>-<volume>" that ExportConfig returns; a pod field in a
+// volume on disk is refused. FieldEnv exports as env valueFrom fieldRef.
 //
 // A pod on the host's network (NetworkHost) exports as hostNetwork: true,
 // an isolated one as Kubernetes' default, a pod on the cluster's network.

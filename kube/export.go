@@ -68,7 +68,7 @@ type ExportOptions struct {
 // ErrInvalid for what is missing. The result passes Validate.
 func Export(name string, spec pod.Spec, opts ExportOptions) (*corev1.Pod, error) {
 	var pr problems
-	ps := exportSpec(&pr, "spec", spec, opts)
+	ps := exportSpec(&pr, "spec", name, spec, opts)
 	if err := pr.err(fmt.Sprintf("pod %q", name)); err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func ExportDeployment(name string, spec pod.Spec, opts ExportOptions) (*appsv1.D
 	if spec.ActiveDeadline != 0 {
 		pr.unsupportedf(field(base, "activeDeadlineSeconds"), "a Deployment's pods may not have one")
 	}
-	ps := exportSpec(&pr, base, spec, opts)
+	ps := exportSpec(&pr, base, name, spec, opts)
 	labels := templateLabels(name, opts)
 	d := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
@@ -123,7 +123,7 @@ func ExportJob(name string, spec pod.Spec, opts ExportOptions) (*batchv1.Job, er
 		}
 		pr.unsupportedf(field(base, "restartPolicy"), "%s: a Job's pods must have restartPolicy Never or OnFailure", rp)
 	}
-	ps := exportSpec(&pr, base, spec, opts)
+	ps := exportSpec(&pr, base, name, spec, opts)
 	labels := templateLabels(name, opts)
 	j := &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
@@ -159,7 +159,7 @@ func finishTemplate(pr *problems, what, name, base string, ps *corev1.PodSpec) e
 	return pr.err(what)
 }
 
-func exportSpec(pr *problems, base string, spec pod.Spec, opts ExportOptions) corev1.PodSpec {
+func exportSpec(pr *problems, base, name string, spec pod.Spec, opts ExportOptions) corev1.PodSpec {
 	var ps corev1.PodSpec
 	if spec.RestartPolicy != "" {
 		ps.RestartPolicy = corev1.RestartPolicy(spec.RestartPolicy)
@@ -185,8 +185,11 @@ func exportSpec(pr *problems, base string, spec pod.Spec, opts ExportOptions) co
 	if spec.Resources != (pod.Resources{}) {
 		ps.Resources = ptr(exportResources(pr, field(base, "resources"), spec.Resources))
 	}
-	for _, v := range spec.Volumes {
+	for i, v := range spec.Volumes {
 		kv := corev1.Volume{Name: v.Name}
+		if v.Projected != nil {
+			kv.VolumeSource = exportProjected(pr, index(base, "volumes", i), name, v)
+		}
 		if ed := v.EmptyDir; ed != nil {
 			kv.EmptyDir = &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(ed.Medium)}
 			if ed.SizeLimit != 0 {
@@ -313,6 +316,10 @@ func exportContainer(pr *problems, p string, c pod.Container, volumes []pod.Volu
 				invalid(fmt.Sprintf("env[%d]", i), "%q: not KEY=value", kv)
 			}
 			kc.Env = append(kc.Env, corev1.EnvVar{Name: k, Value: escape(v)})
+		}
+		for _, e := range c.FieldEnv {
+			kc.Env = append(kc.Env, corev1.EnvVar{Name: e.Name,
+				ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: string(e.Field)}}})
 		}
 		for _, m := range c.VolumeMounts {
 			kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath, ReadOnly: m.ReadOnly, SubPath: m.SubPath})

@@ -20,7 +20,7 @@ import (
 // the fields it maps and hands the rest of its struct to problems.others,
 // which warns about or refuses each one that is set.
 
-func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
+func mapPodSpec(pr *problems, path string, s *corev1.PodSpec, src *sources) pod.Spec {
 	spec := pod.Spec{
 		RestartPolicy: pod.RestartPolicy(s.RestartPolicy),
 		Hostname:      s.Hostname,
@@ -67,13 +67,13 @@ func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
 	spec.Sysctls = psc.sysctls
 
 	for i := range s.Volumes {
-		if v, ok := mapVolume(pr, index(path, "volumes", i), &s.Volumes[i]); ok {
+		if v, ok := mapVolume(pr, index(path, "volumes", i), &s.Volumes[i], src); ok {
 			spec.Volumes = append(spec.Volumes, v)
 		}
 	}
 	for i := range s.InitContainers {
 		p := index(path, "initContainers", i)
-		c := mapContainer(pr, p, &s.InitContainers[i], psc)
+		c := mapContainer(pr, p, &s.InitContainers[i], psc, src)
 		// A restartPolicy other than Always (a sidecar) is taken when it is
 		// what the pod's policy implies for an init container anyway.
 		if c.RestartPolicy != "" && c.RestartPolicy != pod.RestartAlways {
@@ -89,7 +89,7 @@ func mapPodSpec(pr *problems, path string, s *corev1.PodSpec) pod.Spec {
 		spec.InitContainers = append(spec.InitContainers, c)
 	}
 	for i := range s.Containers {
-		spec.Containers = append(spec.Containers, mapContainer(pr, index(path, "containers", i), &s.Containers[i], psc))
+		spec.Containers = append(spec.Containers, mapContainer(pr, index(path, "containers", i), &s.Containers[i], psc, src))
 	}
 	spec.Ports = mapHostPorts(pr, path, s)
 	mapDNS(pr, path, s, &spec)
@@ -189,7 +189,7 @@ func checkConfinement(pr *problems, path string, apparmor *corev1.AppArmorProfil
 	}
 }
 
-func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurity) pod.Container {
+func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurity, src *sources) pod.Container {
 	pc := pod.Container{
 		Name:          c.Name,
 		Image:         c.Image,
@@ -212,18 +212,7 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 	}
 
 	// Environment first: command and args refer to it.
-	env := make(map[string]string)
-	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
-	for i, e := range c.Env {
-		p := index(path, "env", i)
-		if e.ValueFrom != nil {
-			pr.unsupportedf(field(p, "valueFrom"), "podkit has no API server to take the value from: give it a value")
-			continue
-		}
-		v := expand(e.Value, lookup)
-		env[e.Name] = v
-		pc.Env = append(pc.Env, e.Name+"="+v)
-	}
+	lookup := src.mapEnv(pr, path, c, &pc)
 	for _, s := range c.Command {
 		pc.Command = append(pc.Command, expand(s, lookup))
 	}
@@ -321,7 +310,7 @@ func mapContainer(pr *problems, path string, c *corev1.Container, psc podSecurit
 		}
 	}
 	pr.others(path, c, containerRules,
-		"name", "image", "imagePullPolicy", "command", "args", "workingDir", "ports", "env", "resources", "restartPolicy",
+		"name", "image", "imagePullPolicy", "command", "args", "workingDir", "ports", "env", "envFrom", "resources", "restartPolicy",
 		"restartPolicyRules", "volumeMounts", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
 		"securityContext", "stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy")
 	return pc
@@ -375,8 +364,13 @@ func bytesOf(pr *problems, path string, q resource.Quantity) int64 {
 	return b
 }
 
-func mapVolume(pr *problems, path string, v *corev1.Volume) (pod.Volume, bool) {
+func mapVolume(pr *problems, path string, v *corev1.Volume, src *sources) (pod.Volume, bool) {
 	pv := pod.Volume{Name: v.Name}
+	if prj, ok := src.mapConfigVolume(pr, path, v); ok {
+		pv.Projected = prj
+		pr.others(path, v, volumeRules, "name", "configMap", "secret", "downwardAPI", "projected")
+		return pv, true
+	}
 	switch {
 	case v.EmptyDir != nil:
 		ed := v.EmptyDir

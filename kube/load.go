@@ -151,7 +151,8 @@ func (o LoadOptions) mapPod(pr *problems, kp *corev1.Pod, base string) (*Manifes
 		pr.others(meta, &kp.ObjectMeta, metadataRules, "name", "labels")
 	}
 	pr.take(validate(kp, false, base))
-	spec := mapPodSpec(pr, field(base, "spec"), &kp.Spec)
+	spec := mapPodSpec(pr, field(base, "spec"), &kp.Spec, &sources{meta: &kp.ObjectMeta, spec: &kp.Spec,
+		configMaps: o.ConfigMaps, secrets: o.Secrets, node: thisNode()})
 	mine := problems{list: pr.list[first:]}
 	if pr.docFailed() {
 		// Not with a value dropped for its type either: pod.New would

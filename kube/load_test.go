@@ -254,7 +254,7 @@ func TestLoadErrors(t *testing.T) {
     env:
     - name: TOKEN
       valueFrom:
-        secretKeyRef: {name: s, key: token}
+        fieldRef: {fieldPath: status.phase}
     volumeMounts:
     - name: v
       mountPath: /tmp
@@ -266,7 +266,7 @@ func TestLoadErrors(t *testing.T) {
 			sentinel: kube.ErrUnsupported,
 			want: []string{
 				"spec.hostPID: podkit gives a pod its own PID namespaces",
-				"spec.containers[0].env[0].valueFrom: podkit has no API server",
+				`spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: "status.phase": podkit's downward API has`,
 				"spec.containers[0].volumeMounts[0].mountPropagation: Bidirectional: podkit's mounts propagate nothing",
 			},
 		},
@@ -373,11 +373,11 @@ func TestLoadErrors(t *testing.T) {
       limits: {ephemeral-storage: 1Gi, nvidia.com/gpu: "1"}
   volumes:
   - name: config
-    configMap: {name: app}
+    persistentVolumeClaim: {claimName: app}
 `)),
 			sentinel: kube.ErrUnsupported,
 			want: []string{
-				"spec.volumes[0].configMap: podkit does not support this field",
+				"spec.volumes[0].persistentVolumeClaim: podkit does not support this field",
 				"spec.containers[0].resources.limits.ephemeral-storage: podkit limits cpu and memory only",
 				"spec.containers[0].resources.limits.nvidia.com/gpu: podkit limits cpu and memory only",
 			},
@@ -462,7 +462,7 @@ func TestLoadErrorCollectsEverything(t *testing.T) {
 	require.ErrorIs(t, err, kube.ErrInvalid) // the unknown port name
 	for _, path := range []string{
 		"spec.containers[0].livenessProbe.tcpSocket.port",
-		"spec.hostPID", "spec.hostIPC", "spec.runtimeClassName", "spec.containers[0].tty", "spec.containers[0].envFrom",
+		"spec.hostPID", "spec.hostIPC", "spec.runtimeClassName", "spec.containers[0].tty", "spec.containers[0].envFrom[0].configMapRef",
 		"spec.containers[0].ports[0].protocol", "spec.containers[0].command",
 	} {
 		assert.Contains(t, err.Error(), path+":")

@@ -59,7 +59,6 @@ var podSpecRules = map[string]rule{
 
 var containerRules = map[string]rule{
 	"resizePolicy":  {warn: "ignored: podkit resizes no container in place"},
-	"envFrom":       {refuse: "podkit has no ConfigMaps or Secrets: give each variable a value"},
 	"volumeDevices": {refuse: "podkit has no block volumes"},
 }
 

@@ -693,7 +693,7 @@ func (inst *instance) result() StateTerminated {
 // containerEnv returns the environment of c's processes.
 func (p *Pod) containerEnv(c Container) []string {
 	env := []string{"PATH=" + defaultPath, "HOSTNAME=" + p.spec.Hostname}
-	return append(env, c.Env...)
+	return append(append(env, c.Env...), p.fieldEnv(c)...)
 }
 
 // imageEnv is the environment of c run from an image with configuration
@@ -701,7 +701,7 @@ func (p *Pod) containerEnv(c Container) []string {
 func (p *Pod) imageEnv(c Container, img ImageConfig) []string {
 	env := []string{"PATH=" + defaultPath, "HOSTNAME=" + p.spec.Hostname}
 	env = append(env, img.Env...)
-	return append(env, c.Env...)
+	return append(append(env, c.Env...), p.fieldEnv(c)...)
 }
 
 // lookPath finds file the way a shell would with the PATH in env (the last

@@ -42,6 +42,8 @@
 //   - docs/plumbing.md: the namespaces, cgroups, volumes, root filesystems,
 //     security context and network modes under all this, and what happens
 //     when the supervising program dies.
+//   - docs/config.md: projected volumes (ConfigMaps, Secrets, the downward
+//     API), their atomic updates (UpdateVolume) and FieldEnv.
 //   - docs/design.md: why it is built this way.
 //
 // The pattern packages (sidecar, initcontainer, ambassador, adapter) build

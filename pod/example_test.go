@@ -203,3 +203,49 @@ func ExampleSeccompProfile() {
 	// Seccomp:2
 	// unshare denied
 }
+
+// UpdateVolume replaces the files of a projected volume under a running
+// container, which sees them change without a restart, as a ConfigMap's
+// volume changes under the kubelet.
+func ExamplePod_UpdateVolume() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := pod.New("config", pod.Spec{
+		Volumes: []pod.Volume{{Name: "config", Projected: &pod.ProjectedVolume{
+			Files: []pod.ProjectedFile{{Path: "level", Data: []byte("debug")}},
+		}}},
+		Containers: []pod.Container{{Name: "app", Command: []string{"sleep", "1000"},
+			VolumeMounts: []pod.VolumeMount{{Name: "config", MountPath: "/etc/config"}}}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	events := p.Subscribe(ctx)
+	if err := p.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for ev := range events {
+		if ev.Reason == pod.EventStarted && ev.Container == "app" {
+			break
+		}
+	}
+	level := func() string {
+		var out strings.Builder
+		cmd := exec.Command("cat", "/etc/config/level")
+		cmd.Stdout = &out
+		if err := p.Exec(ctx, "app", cmd); err != nil {
+			return err.Error()
+		}
+		return out.String()
+	}
+	fmt.Println(level())
+	err = p.UpdateVolume("config", []pod.ProjectedFile{{Path: "level", Data: []byte("info")}})
+	fmt.Println(level(), err)
+	cancel()
+	_ = p.Wait()
+	// Output:
+	// debug
+	// info <nil>
+}

@@ -115,6 +115,7 @@ func (p *Pod) setupNetwork(infra *proc.Process) error {
 	p.mu.Lock()
 	p.status.PodIP, p.status.HostIP = podIP, hostIP
 	p.mu.Unlock()
+	p.podIP, p.hostIP = podIP, hostIP
 	return nil
 }
 

@@ -30,6 +30,14 @@ type config struct {
 	maskedPaths    []string
 	registerer     prometheus.Registerer
 	images         ImageStore
+	uid            string
+}
+
+// WithUID sets the pod's UID (Pod.UID, the downward API's metadata.uid),
+// as an API server assigns one; a manifest's metadata.uid is such a UID.
+// Default a random UUID, made by New.
+func WithUID(uid string) Option {
+	return optionFunc(func(c *config) { c.uid = uid })
 }
 
 // WithBackoff sets the crash-loop back-off; zero fields keep the kubelet's

@@ -53,6 +53,7 @@ import (
 // exit as soon as their last event is read or their ctx is done.
 type Pod struct {
 	name    string
+	uid     string // WithUID's or random; only read after New
 	spec    Spec   // as validated, with defaults; only read after New
 	cfg     config // what the options set; only read after New
 	log     *zap.Logger
@@ -72,6 +73,15 @@ type Pod struct {
 	// the values reach that work while the pod alone decides when it ends.
 	values      context.Context
 	volumePaths map[string]string // volume name to its directory on the host
+	// The pod's addresses as the network set-up found them (Status.PodIP
+	// and HostIP), for FieldEnv.
+	podIP, hostIP string
+
+	// volMu serialises the writes of projected volumes (createVolumes,
+	// UpdateVolume, removeVolumes); it is never held with mu.
+	volMu        sync.Mutex
+	volumesReady bool // createVolumes has written every volume; guarded by volMu
+	volumesGone  bool // removeVolumes has begun; guarded by volMu
 
 	mu      sync.Mutex
 	started bool
@@ -168,6 +178,13 @@ func New(name string, spec Spec, opts ...Option) (*Pod, error) {
 		done:       make(chan struct{}),
 	}
 	p.httpDial = p.dialHTTP
+	if p.uid = cfg.uid; p.uid == "" {
+		uid, err := newUID()
+		if err != nil {
+			return nil, fmt.Errorf("pod %q: uid: %w", name, err)
+		}
+		p.uid = uid
+	}
 	unsetStop := make(map[string]bool)
 	for _, c := range append(append([]Container(nil), spec.InitContainers...), spec.Containers...) {
 		unsetStop[c.Name] = c.StopSignal == 0 && c.Image != "" && c.Func == nil

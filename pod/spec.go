@@ -89,6 +89,16 @@ func (s Spec) withDefaults(name string) Spec {
 	s.InitContainers = cloneContainers(s.InitContainers)
 	s.Containers = cloneContainers(s.Containers)
 	s.Volumes = append([]Volume(nil), s.Volumes...)
+	for i, v := range s.Volumes {
+		if v.Projected != nil {
+			pv := *v.Projected
+			pv.Files = append([]ProjectedFile(nil), pv.Files...)
+			for j := range pv.Files {
+				pv.Files[j].Data = append([]byte(nil), pv.Files[j].Data...)
+			}
+			s.Volumes[i].Projected = &pv
+		}
+	}
 	s.Ports = append([]Port(nil), s.Ports...)
 	s.Sysctls = append([]Sysctl(nil), s.Sysctls...)
 	s.HostAliases = cloneHostAliases(s.HostAliases)
@@ -117,6 +127,7 @@ func cloneContainers(cs []Container) []Container {
 		c.ExportArgs = append([]string(nil), c.ExportArgs...)
 		c.Args = append([]string(nil), c.Args...)
 		c.Env = append([]string(nil), c.Env...)
+		c.FieldEnv = append([]FieldEnv(nil), c.FieldEnv...)
 		if c.StopSignal == 0 {
 			c.StopSignal = syscall.SIGTERM
 		}
@@ -131,8 +142,9 @@ func (p *Pod) gracePeriod() time.Duration { return *p.spec.TerminationGracePerio
 // Spec returns the pod's spec as New validated it, with the defaults
 // filled in: the restart policy, the grace period, the hostname, the
 // network mode and each container's stop signal. The slices are the
-// caller's; the pointers in containers (probes, hooks, security contexts)
-// and ports (TLS) are shared with the pod and must not be modified.
+// caller's; the pointers in containers (probes, hooks, security contexts),
+// volumes (projected files, as given to New, not as UpdateVolume changed
+// them) and ports (TLS) are shared with the pod and must not be modified.
 func (p *Pod) Spec() Spec {
 	s := p.spec
 	s.InitContainers = append([]Container(nil), s.InitContainers...)
@@ -206,6 +218,11 @@ type Container struct {
 	// hostname), then the image's Env, then Env, where a later value of a
 	// key wins. Nothing is inherited from the supervising program.
 	Env []string
+	// FieldEnv holds environment variables whose values are facts of the
+	// running pod (its UID, its addresses), filled in when the container
+	// starts; they come after Env, and win over a variable of Env with the
+	// same name.
+	FieldEnv []FieldEnv
 	// WorkingDir is the directory the command starts in; it must be absolute.
 	// Empty means the image's working directory, or "/".
 	WorkingDir string
@@ -510,6 +527,14 @@ func (p *Pod) validate(hostname string) error {
 				errs.add(fmt.Sprintf("%s.env[%d]", field, j), kv, `must be "KEY=value" with a non-empty key and no NUL byte`)
 			}
 		}
+		for j, e := range c.FieldEnv {
+			if e.Name == "" || strings.ContainsAny(e.Name, "=\x00") {
+				errs.add(fmt.Sprintf("%s.fieldEnv[%d].name", field, j), e.Name, "must be non-empty, without '=' or a NUL byte")
+			}
+			if !validField(e.Field) {
+				errs.add(fmt.Sprintf("%s.fieldEnv[%d].field", field, j), string(e.Field), "not a PodField")
+			}
+		}
 		if c.WorkingDir != "" && !filepath.IsAbs(c.WorkingDir) {
 			errs.add(field+".workingDir", c.WorkingDir, "must be an absolute path")
 		}
@@ -557,6 +582,7 @@ func validateFunc(errs *fieldErrors, field string, c Container) {
 	unset("command", len(c.Command) > 0, fmt.Sprintf("%q", c.Command))
 	unset("args", len(c.Args) > 0, fmt.Sprintf("%q", c.Args))
 	unset("env", len(c.Env) > 0, fmt.Sprintf("%q", c.Env))
+	unset("fieldEnv", len(c.FieldEnv) > 0, fmt.Sprint(len(c.FieldEnv)))
 	unset("workingDir", c.WorkingDir != "", c.WorkingDir)
 	unset("resources", c.Resources != (Resources{}), "set")
 	unset("securityContext", c.SecurityContext != nil, "set")

@@ -19,13 +19,16 @@ import (
 )
 
 // Volume is storage that containers of a pod mount, like a Kubernetes
-// volume. Exactly one source is set.
+// volume. Exactly one source is set: EmptyDir, HostPath, or Projected
+// (files the pod writes, what Kubernetes' configMap, secret, downwardAPI
+// and projected volumes become).
 type Volume struct {
 	// Name identifies the volume in VolumeMounts; a DNS-1123 label, unique
 	// within the pod.
-	Name     string
-	EmptyDir *EmptyDirVolume
-	HostPath *HostPathVolume
+	Name      string
+	EmptyDir  *EmptyDirVolume
+	HostPath  *HostPathVolume
+	Projected *ProjectedVolume
 }
 
 // StorageMedium is where an emptyDir volume keeps its data.
@@ -142,20 +145,31 @@ func (p *Pod) createVolumes() error {
 	} else if len(removed) > 0 {
 		p.log.Info("removed volumes left by pods whose supervisor died", zap.Strings("dirs", removed))
 	}
+	p.volMu.Lock()
+	defer p.volMu.Unlock()
 	p.volumePaths = make(map[string]string)
 	closed := false
 	for _, v := range p.spec.Volumes {
-		switch {
-		case v.HostPath != nil:
+		if v.HostPath != nil {
 			p.volumePaths[v.Name] = v.HostPath.Path
-		case v.EmptyDir != nil:
-			if !closed {
-				if err := p.createStateTree(); err != nil {
-					return fmt.Errorf("pod %q: state directory: %w", p.name, err)
-				}
-				closed = true
+			continue
+		}
+		if !closed {
+			if err := p.createStateTree(); err != nil {
+				return fmt.Errorf("pod %q: state directory: %w", p.name, err)
 			}
-			dir := filepath.Join(p.podsDir(), p.ownerName, "volumes", v.Name)
+			closed = true
+		}
+		dir := filepath.Join(p.podsDir(), p.ownerName, "volumes", v.Name)
+		switch {
+		case v.Projected != nil:
+			// Recorded first, so that the removal of the pod's state
+			// finds a tmpfs mounted before a failed write.
+			p.volumePaths[v.Name] = dir
+			if err := p.createProjected(dir, v.Projected); err != nil {
+				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
+			}
+		case v.EmptyDir != nil:
 			if err := os.Mkdir(dir, 0o777); err != nil {
 				return fmt.Errorf("pod %q: volume %q: %w", p.name, v.Name, err)
 			}
@@ -177,6 +191,7 @@ func (p *Pod) createVolumes() error {
 			p.volumePaths[v.Name] = dir
 		}
 	}
+	p.volumesReady = true
 	return nil
 }
 
@@ -220,6 +235,9 @@ func (p *Pod) memoryVolumeSize(v *EmptyDirVolume) int64 {
 // removeVolumes removes the pod's state directory: its emptyDir volumes,
 // /etc files and containers' writable layers.
 func (p *Pod) removeVolumes() error {
+	p.volMu.Lock()
+	p.volumesGone = true
+	p.volMu.Unlock()
 	if p.ownerName == "" {
 		return nil
 	}
@@ -331,8 +349,8 @@ func (p *Pod) filesystem(c Container) shim.Filesystem {
 		fs.ReadOnlyRootfs = c.SecurityContext.ReadOnlyRootFilesystem
 	}
 	for _, vm := range c.VolumeMounts {
-		fs.Mounts = append(fs.Mounts, shim.Mount{Source: p.volumePaths[vm.Name], Target: vm.MountPath, ReadOnly: vm.ReadOnly,
-			SubPath: vm.SubPath})
+		fs.Mounts = append(fs.Mounts, shim.Mount{Source: p.volumePaths[vm.Name], Target: vm.MountPath,
+			ReadOnly: vm.ReadOnly || p.projected(vm.Name), SubPath: vm.SubPath})
 	}
 	return fs
 }
@@ -357,9 +375,20 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 			errs.add(field+".name", v.Name, "duplicate volume name")
 		}
 		names[v.Name] = true
+		sources := 0
+		for _, set := range []bool{v.EmptyDir != nil, v.HostPath != nil, v.Projected != nil} {
+			if set {
+				sources++
+			}
+		}
 		switch {
-		case (v.EmptyDir == nil) == (v.HostPath == nil):
-			errs.add(field, v.Name, "exactly one of emptyDir and hostPath must be set")
+		case sources != 1:
+			errs.add(field, v.Name, "exactly one of emptyDir, hostPath and projected must be set")
+		case v.Projected != nil:
+			if m := v.Projected.Medium; m != MediumDefault && m != MediumMemory {
+				errs.add(field+".projected.medium", string(m), `must be "" or "Memory"`)
+			}
+			validateProjectedFiles(errs, field+".projected.files", v.Projected.Files)
 		case v.HostPath != nil:
 			hp := v.HostPath.Path
 			if !filepath.IsAbs(hp) {
@@ -414,6 +443,17 @@ func (p *Pod) validateVolumes(errs *fieldErrors) {
 			paths[filepath.Clean(vm.MountPath)] = true
 		}
 	}
+}
+
+// projected reports whether the pod's volume name is a ProjectedVolume,
+// which containers mount read-only.
+func (p *Pod) projected(name string) bool {
+	for _, v := range p.spec.Volumes {
+		if v.Name == name {
+			return v.Projected != nil
+		}
+	}
+	return false
 }
 
 func containsDotDot(p string) bool {

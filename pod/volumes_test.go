@@ -158,7 +158,7 @@ func TestVolumeValidation(t *testing.T) {
 		{"missing rootfs", nil, pod.Container{RootFS: "/no/such/rootfs"},
 			`rootfs: invalid value "/no/such/rootfs": not an existing directory`},
 		{"two sources", []pod.Volume{{Name: "v", EmptyDir: &pod.EmptyDirVolume{}, HostPath: &pod.HostPathVolume{Path: "/"}}}, pod.Container{},
-			`volumes[0]: invalid value "v": exactly one of emptyDir and hostPath must be set`},
+			`volumes[0]: invalid value "v": exactly one of emptyDir, hostPath and projected must be set`},
 		{"missing host path", []pod.Volume{{Name: "v", HostPath: &pod.HostPathVolume{Path: "/no/such/path"}}}, pod.Container{},
 			`volumes[0].hostPath.path: invalid value "/no/such/path": does not exist on the host`},
 		{"bad medium", []pod.Volume{{Name: "v", EmptyDir: &pod.EmptyDirVolume{Medium: "Disk"}}}, pod.Container{},

@@ -132,3 +132,42 @@ func TestStaleSocketAndNoPod(t *testing.T) {
 	require.NoError(t, err, "a stale socket blocked a new pod")
 	ln.Close()
 }
+
+// The directories a killed supervisor leaves (a stale socket, nobody
+// holding the directory's lock) are removed when another pod starts
+// serving; a live pod's directory, and one served by a server that took no
+// lock, stay; a second server of a live pod's name is refused.
+func TestListenSweepsDeadPods(t *testing.T) {
+	dir := t.TempDir()
+	stale := func(name string) {
+		require.NoError(t, os.Mkdir(filepath.Join(dir, name), 0o700))
+		ln, err := net.Listen("unix", podapi.SocketPath(dir, name))
+		require.NoError(t, err)
+		ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		ln.Close()
+	}
+	stale("dead-1")
+	stale("dead-2")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "unlocked"), 0o700))
+	unlocked, err := net.Listen("unix", podapi.SocketPath(dir, "unlocked"))
+	require.NoError(t, err)
+	defer unlocked.Close()
+	live, err := podapi.Listen(dir, "live")
+	require.NoError(t, err)
+	defer live.Close()
+
+	_, err = podapi.Listen(dir, "live")
+	require.ErrorContains(t, err, `a pod named "live" is running already`)
+
+	ln, err := podapi.Listen(dir, "new")
+	require.NoError(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"live", "new", "unlocked"}, names)
+	require.NoError(t, ln.Close())
+	assert.NoDirExists(t, filepath.Join(dir, "new"), "a closed server left its directory")
+}

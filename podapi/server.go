@@ -40,11 +40,15 @@ func SocketPath(dir, name string) string { return filepath.Join(dir, name, socke
 // connection whose peer (SO_PEERCRED) is not root or this program's
 // effective user, runs in another PID or mount namespace than this program
 // (in a pod's container, say), or lacks one of this program's effective
-// capabilities. A socket left by a supervisor that died is replaced; one
-// that answers means a pod of that name runs already, an error. It blocks
-// for at most a second (the check of an existing socket). Closing the
-// listener removes the socket and its directory; Server.Serve closes it, a
-// caller that does not serve closes it itself.
+// capabilities. The listener holds an exclusive flock on the pod's
+// directory until it is closed or the program exits, however it exits: a
+// directory whose lock is held means a pod of that name runs already, an
+// error. The directories of pods whose supervisor died (no lock held, no
+// answer on the socket), under any name, are removed, and a socket such a
+// supervisor left under name is replaced. It blocks for about a second at
+// most per stale socket it checks. Closing the listener removes the socket
+// and its directory; Server.Serve closes it, a caller that does not serve
+// closes it itself.
 func Listen(dir, name string) (net.Listener, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -59,11 +63,16 @@ func Listen(dir, name string) (net.Listener, error) {
 	if err := checkDir(dir, srv.uid, false); err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("podapi: %w", err)
+	// Directories of pods whose supervisor died (SIGKILL) go first; a pod
+	// named at random would otherwise leave its directory for ever.
+	sweepStale(dir, srv.uid)
+	lock, err := lockPodDir(dir, name, srv.uid)
+	if err != nil {
+		return nil, err
 	}
 	d, err := openPodDir(dir, name, srv.uid, false)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	defer d.Close()
@@ -74,17 +83,20 @@ func Listen(dir, name string) (net.Listener, error) {
 		cancel()
 		if err == nil {
 			c.Close()
+			lock.Close()
 			return nil, fmt.Errorf("podapi: a pod named %q is running already (%s)", name, SocketPath(dir, name))
 		}
 		if err := unix.Unlinkat(int(d.Fd()), socketName, 0); err != nil {
+			lock.Close()
 			return nil, fmt.Errorf("podapi: removing a stale socket: %w", err)
 		}
 	}
 	ln, err := bindSocket(d)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
-	return &podListener{Listener: ln, srv: srv, dir: filepath.Join(dir, name), path: SocketPath(dir, name)}, nil
+	return &podListener{Listener: ln, srv: srv, dir: filepath.Join(dir, name), path: SocketPath(dir, name), lock: lock}, nil
 }
 
 // Server serves one pod's API. It is configuration: Serve does not change

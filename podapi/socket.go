@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -306,6 +307,9 @@ type podListener struct {
 	net.Listener
 	srv       peer
 	dir, path string
+	// lock is the pod's directory, flocked while the server lives: a
+	// directory nobody holds belongs to a dead supervisor (sweepStale).
+	lock      *os.File
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -330,9 +334,105 @@ func (l *podListener) Close() error {
 		l.closeErr = l.Listener.Close()
 		_ = os.Remove(l.path)
 		_ = os.Remove(l.dir)
+		_ = l.lock.Close()
 	})
 	return l.closeErr
 }
 
 // Addr is the socket's path in the run directory.
 func (l *podListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+
+// lockPodDir creates the directory of the pod name in dir if needed and
+// returns it opened with an exclusive flock, which the kernel releases
+// when the supervisor exits, however it exits. A directory held by another
+// server is a pod of that name running already. A directory sweepStale
+// removed between its creation and the lock is made again.
+func lockPodDir(dir, name string, owner int) (*os.File, error) {
+	for range 3 {
+		if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("podapi: %w", err)
+		}
+		f, err := openPodDir(dir, name, owner, false)
+		if err != nil {
+			return nil, err
+		}
+		lock, err := reopenDir(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("podapi: %w", err)
+		}
+		// A sweep holds a directory's lock for a moment only; a live
+		// server holds it for good.
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		for i := 0; i < 20 && errors.Is(err, unix.EWOULDBLOCK); i++ {
+			time.Sleep(10 * time.Millisecond)
+			err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		}
+		if err != nil {
+			lock.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, fmt.Errorf("podapi: a pod named %q is running already (%s)", name, SocketPath(dir, name))
+			}
+			return nil, fmt.Errorf("podapi: lock %s: %w", filepath.Join(dir, name), err)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(int(lock.Fd()), &st); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("podapi: %w", err)
+		}
+		if st.Nlink > 0 {
+			return lock, nil
+		}
+		lock.Close() // removed by a sweep before the lock: make it again
+	}
+	return nil, fmt.Errorf("podapi: %s: removed again and again while being created", filepath.Join(dir, name))
+}
+
+// reopenDir opens the directory the O_PATH descriptor d names for
+// reading: an O_PATH descriptor takes no flock.
+func reopenDir(d *os.File) (*os.File, error) {
+	return os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(d.Fd())), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+// sweepStale removes the pod directories in dir whose supervisor is gone:
+// nobody holds their lock and their socket, if any, does not answer. It
+// is best effort: a directory it cannot judge or remove stays.
+func sweepStale(dir string, owner int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		d, err := openPodDir(dir, e.Name(), owner, false)
+		if err != nil {
+			continue
+		}
+		lock, err := reopenDir(d)
+		if err != nil {
+			d.Close()
+			continue
+		}
+		if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil && !answers(d) {
+			_ = unix.Unlinkat(int(d.Fd()), socketName, 0)
+			_ = os.Remove(filepath.Join(dir, e.Name())) // only when empty
+		}
+		lock.Close()
+		d.Close()
+	}
+}
+
+// answers reports whether a server listens on the socket in the pod
+// directory d (one of a podkit that took no lock, say).
+func answers(d *os.File) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := dialSocket(ctx, d)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

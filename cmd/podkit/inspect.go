@@ -36,7 +36,7 @@ within ` + podapi.DefaultTimeout.String() + ` (stopped or stuck) is listed as No
 				st, err := answers[i].st, answers[i].err
 				switch {
 				case errors.Is(err, podapi.ErrNoPod):
-					continue // its supervisor died; the next pod of that name removes the socket
+					continue // its supervisor died; the next pod podkit starts removes its directory
 				case errors.Is(err, podapi.ErrNotResponding):
 					fmt.Fprintf(tw, "%s\tNotResponding\t-\t-\t-\t-\n", name)
 					continue

@@ -77,6 +77,7 @@ func TestProjectedVolumeLayout(t *testing.T) {
 	for _, medium := range []pod.StorageMedium{pod.MediumDefault, pod.MediumMemory} {
 		t.Run(fmt.Sprintf("medium=%q", medium), func(t *testing.T) {
 			out := newLineWaiter()
+			state := t.TempDir()
 			p, _, _ := startPod(t, "projected", pod.Spec{
 				Volumes: []pod.Volume{{Name: "config", Projected: &pod.ProjectedVolume{Medium: medium, Files: []pod.ProjectedFile{
 					{Path: "greeting", Data: []byte("hello")},
@@ -88,13 +89,24 @@ func TestProjectedVolumeLayout(t *testing.T) {
 					`cd /etc/config && echo "$(cat greeting) $(cat dir/secret) $(cat name) $(cat uid)"; ` +
 						`stat -c '%a' ..data/dir/secret; readlink greeting; readlink dir; touch x 2>/dev/null || echo read-only; exec sleep 1000`},
 					VolumeMounts: []pod.VolumeMount{{Name: "config", MountPath: "/etc/config"}}}},
-			}, pod.WithStateDir(t.TempDir()), pod.WithUID("0b5f1a2e-1111-4222-8333-444455556666"))
+			}, pod.WithStateDir(state), pod.WithUID("0b5f1a2e-1111-4222-8333-444455556666"))
 			out.wait(t, "read-only")
 			dir, err := p.VolumePath("config")
 			require.NoError(t, err)
+			// Memory is a tmpfs of the volume's own; the default medium is
+			// the state directory's filesystem, whatever it is (a tmpfs
+			// /tmp on some hosts).
 			var st unix.Statfs_t
 			require.NoError(t, unix.Statfs(dir, &st))
-			assert.Equal(t, medium == pod.MediumMemory, st.Type == unix.TMPFS_MAGIC, "tmpfs")
+			var volStat, stateStat unix.Stat_t
+			require.NoError(t, unix.Stat(dir, &volStat))
+			require.NoError(t, unix.Stat(state, &stateStat))
+			if medium == pod.MediumMemory {
+				assert.Equal(t, int64(unix.TMPFS_MAGIC), int64(st.Type), "tmpfs")
+				assert.NotEqual(t, stateStat.Dev, volStat.Dev, "the tmpfs is not a mount of its own")
+			} else {
+				assert.Equal(t, stateStat.Dev, volStat.Dev, "the volume is not on the state directory's filesystem")
+			}
 			ts, err := os.Readlink(filepath.Join(dir, "..data"))
 			require.NoError(t, err)
 			assert.Regexp(t, `^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.\d+$`, ts)
